@@ -1,0 +1,131 @@
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <summary>
+/// RMS normalization exactly as <c>tensorrt_llm.functional.rms_norm(input, normalized_shape, num_groups=1, weight=None, eps=1e-6)</c>,
+/// on host data, run on the device the dispatcher picks.
+/// </summary>
+/// <remarks>
+/// <para>For each slice over the last <c>normalizedShape.Length</c> axes (or each of its <c>num_groups</c> groups):</para>
+/// <code>
+/// x32 = (float)x
+/// ms  = mean(x32²)                 // accumulated in float32
+/// y32 = x32 / sqrt(ms + eps)       // a true division, not a multiply by rsqrt
+/// y   = (T)y32                     // rounded to the input dtype (nearest even)
+/// y   = (T)(y * weight)            // in the input dtype, rounded again
+/// </code>
+/// <para>float64 inputs do all of it in float64. For float32 the two roundings coincide. eps is rounded to float32
+/// for float32, float16 and bfloat16 inputs.</para>
+/// <para>Special values: a NaN anywhere in a slice makes that whole slice NaN; a ±Inf makes the slice's sum infinite,
+/// so finite elements become ±0 and the infinite ones NaN; an x² that overflows float32 does the same. An all-zero
+/// slice gives zeros when eps &gt; 0 and NaN (0/0) when eps = 0. Rows never affect each other.</para>
+/// <para>Names: <c>normalizedShape</c> is <c>normalized_shape</c>, <see cref="RmsNormOptions.NumGroups"/> is
+/// <c>num_groups</c>, <see cref="RmsNormOptions.Epsilon"/> is <c>eps</c>.</para>
+/// <para>Thread safety: calls may come from any number of threads; each device serializes its own launches.</para>
+/// </remarks>
+public static class RmsNorm
+{
+    /// <summary>Computes rms_norm into a new array.</summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input in C order.</param>
+    /// <param name="shape">The input's shape.</param>
+    /// <param name="normalizedShape">The trailing dimensions to normalize over (<c>normalized_shape</c>).</param>
+    /// <param name="weight">The weight, of shape <paramref name="normalizedShape"/>; empty for none.</param>
+    /// <param name="options">eps, num_groups and device; <see cref="RmsNormOptions.Default"/> when null.</param>
+    /// <returns>The result, with the input's shape and dtype.</returns>
+    /// <exception cref="ArgumentException">The dtype is unsupported, the shape does not match the input's length or the normalized shape, the weight's length is not the normalized size, or num_groups does not divide it.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, a normalized dimension is zero, eps is negative or not finite, or num_groups &lt; 1.</exception>
+    /// <exception cref="DeviceUnavailableException">The requested device is not available.</exception>
+    public static T[] Compute<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ReadOnlySpan<T> weight = default,
+        RmsNormOptions? options = null)
+        where T : unmanaged
+    {
+        var (type, problem) = Validate(input, shape, normalizedShape, weight, options);
+        var result = new T[problem.TotalElements];
+        Execute(type, problem, input, weight, result, options);
+        return result;
+    }
+
+    /// <summary>Computes rms_norm into <paramref name="destination"/>.</summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input in C order.</param>
+    /// <param name="shape">The input's shape.</param>
+    /// <param name="normalizedShape">The trailing dimensions to normalize over (<c>normalized_shape</c>).</param>
+    /// <param name="weight">The weight, of shape <paramref name="normalizedShape"/>; empty for none.</param>
+    /// <param name="destination">Receives the result; at least as long as the input. It may be the input itself (in place); any other overlap is an error.</param>
+    /// <param name="options">eps, num_groups and device; <see cref="RmsNormOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">As <see cref="Compute{T}(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{T}, RmsNormOptions?)"/>, or the destination is too short or partly overlaps the input or weight.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, a normalized dimension is zero, eps is negative or not finite, or num_groups &lt; 1.</exception>
+    /// <exception cref="DeviceUnavailableException">The requested device is not available.</exception>
+    public static void Compute<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ReadOnlySpan<T> weight,
+        Span<T> destination,
+        RmsNormOptions? options = null)
+        where T : unmanaged
+    {
+        var (type, problem) = Validate(input, shape, normalizedShape, weight, options);
+        if (destination.Length < problem.TotalElements)
+        {
+            throw new ArgumentException($"Expected a destination of at least {problem.TotalElements} elements; got {destination.Length}.", nameof(destination));
+        }
+
+        var target = destination[..(int)problem.TotalElements];
+        if (input.Overlaps(target, out int offset) && offset != 0)
+        {
+            throw new ArgumentException("The destination partly overlaps the input; pass the input itself for an in-place call, or a separate buffer.", nameof(destination));
+        }
+
+        if (weight.Overlaps(target))
+        {
+            throw new ArgumentException("The destination overlaps the weight.", nameof(destination));
+        }
+
+        Execute(type, problem, input, weight, target, options);
+    }
+
+    private static (ElementType Type, RmsNormProblem Problem) Validate<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ReadOnlySpan<T> weight,
+        RmsNormOptions? options)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var type = ElementTypes.Require<T>(nameof(input));
+        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
+        if (input.Length != problem.TotalElements)
+        {
+            throw new ArgumentException(
+                $"Expected {problem.TotalElements} input elements for shape {RmsNormProblem.Format(shape)}; got {input.Length}.", nameof(input));
+        }
+
+        if (!weight.IsEmpty && weight.Length != problem.NormalizedLength)
+        {
+            throw new ArgumentException(
+                $"Expected a weight of {problem.NormalizedLength} elements (normalized shape {RmsNormProblem.Format(normalizedShape)}); got {weight.Length}.", nameof(weight));
+        }
+
+        return (type, problem);
+    }
+
+    private static void Execute<T>(ElementType type, RmsNormProblem problem, ReadOnlySpan<T> input, ReadOnlySpan<T> weight, Span<T> destination, RmsNormOptions? options)
+        where T : unmanaged
+    {
+        if (problem.TotalElements == 0)
+        {
+            return;
+        }
+
+        var (backend, _) = DeviceDispatcher.Shared.Resolve(options?.Device);
+        backend.Run(problem, type, input, weight, destination);
+    }
+}

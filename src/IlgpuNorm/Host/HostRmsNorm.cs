@@ -1,0 +1,163 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm.Host;
+
+/// <summary>
+/// The host path: SIMD over each segment, parallel over segments for large inputs, single-threaded
+/// for small ones. The same numerics as the kernels (float32 accumulation, true division, rounding
+/// to the input dtype before and after the weight).
+/// </summary>
+internal static class HostRmsNorm
+{
+    /// <summary>Inputs with at least this many elements are split over the thread pool.</summary>
+    internal const long ParallelThreshold = 1 << 16;
+
+    /// <summary>float16/bfloat16 rows are converted to float32 in chunks of this many elements.</summary>
+    private const int Chunk = 2048;
+
+    public static void Run(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y)
+    {
+        float eps = (float)problem.Epsilon;
+        ForEachSegment(problem, x, w, y, static (xs, ws, ys, eps) =>
+        {
+            float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + eps);
+            HostVectors.Normalize(xs, d, ws, ys);
+        }, eps);
+    }
+
+    public static void Run(RmsNormProblem problem, ReadOnlySpan<double> x, ReadOnlySpan<double> w, Span<double> y)
+    {
+        ForEachSegment(problem, x, w, y, static (xs, ws, ys, eps) =>
+        {
+            double d = Math.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + eps);
+            HostVectors.Normalize(xs, d, ws, ys);
+        }, problem.Epsilon);
+    }
+
+    public static void Run(RmsNormProblem problem, ReadOnlySpan<Half> x, ReadOnlySpan<Half> w, Span<Half> y)
+    {
+        float eps = (float)problem.Epsilon;
+        ForEachSegment(problem, x, w, y, static (xs, ws, ys, eps) =>
+        {
+            float[] rented = ArrayPool<float>.Shared.Rent(2 * Chunk);
+            Span<float> a = rented.AsSpan(0, Chunk);
+            Span<float> b = rented.AsSpan(Chunk, Chunk);
+            int n = xs.Length;
+            float sum = 0f;
+            for (int i = 0; i < n; i += Chunk)
+            {
+                int m = Math.Min(Chunk, n - i);
+                TensorPrimitives.ConvertToSingle(xs.Slice(i, m), a[..m]);
+                sum += HostVectors.SumOfSquares(a[..m]);
+            }
+
+            float d = MathF.Sqrt(sum / n + eps);
+            for (int i = 0; i < n; i += Chunk)
+            {
+                int m = Math.Min(Chunk, n - i);
+                TensorPrimitives.ConvertToSingle(xs.Slice(i, m), a[..m]);
+                HostVectors.Normalize(a[..m], d, default, a[..m]);
+                var yc = ys.Slice(i, m);
+                TensorPrimitives.ConvertToHalf(a[..m], yc);
+                if (!ws.IsEmpty)
+                {
+                    // Multiply in the input dtype: the float32 product of two float16 values is exact.
+                    TensorPrimitives.ConvertToSingle(yc, a[..m]);
+                    TensorPrimitives.ConvertToSingle(ws.Slice(i, m), b[..m]);
+                    TensorPrimitives.Multiply(a[..m], b[..m], a[..m]);
+                    TensorPrimitives.ConvertToHalf(a[..m], yc);
+                }
+            }
+
+            ArrayPool<float>.Shared.Return(rented);
+        }, eps);
+    }
+
+    public static void Run(RmsNormProblem problem, ReadOnlySpan<BFloat16> x, ReadOnlySpan<BFloat16> w, Span<BFloat16> y)
+    {
+        float eps = (float)problem.Epsilon;
+        ForEachSegment(problem, MemoryMarshal.Cast<BFloat16, ushort>(x), MemoryMarshal.Cast<BFloat16, ushort>(w), MemoryMarshal.Cast<BFloat16, ushort>(y), static (xs, ws, ys, eps) =>
+        {
+            float[] rented = ArrayPool<float>.Shared.Rent(2 * Chunk);
+            Span<float> a = rented.AsSpan(0, Chunk);
+            Span<float> b = rented.AsSpan(Chunk, Chunk);
+            int n = xs.Length;
+            float sum = 0f;
+            for (int i = 0; i < n; i += Chunk)
+            {
+                int m = Math.Min(Chunk, n - i);
+                HostVectors.BFloat16ToSingle(xs.Slice(i, m), a[..m]);
+                sum += HostVectors.SumOfSquares(a[..m]);
+            }
+
+            float d = MathF.Sqrt(sum / n + eps);
+            for (int i = 0; i < n; i += Chunk)
+            {
+                int m = Math.Min(Chunk, n - i);
+                HostVectors.BFloat16ToSingle(xs.Slice(i, m), a[..m]);
+                HostVectors.Normalize(a[..m], d, default, a[..m]);
+                var yc = ys.Slice(i, m);
+                HostVectors.SingleToBFloat16(a[..m], yc);
+                if (!ws.IsEmpty)
+                {
+                    HostVectors.BFloat16ToSingle(yc, a[..m]);
+                    HostVectors.BFloat16ToSingle(ws.Slice(i, m), b[..m]);
+                    TensorPrimitives.Multiply(a[..m], b[..m], a[..m]);
+                    HostVectors.SingleToBFloat16(a[..m], yc);
+                }
+            }
+
+            ArrayPool<float>.Shared.Return(rented);
+        }, eps);
+    }
+
+    private delegate void SegmentAction<T, TEps>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, TEps epsilon);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on every segment with its weight slice; splits the segments into
+    /// contiguous blocks over the thread pool when the input is large.
+    /// </summary>
+    private static unsafe void ForEachSegment<T, TEps>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, SegmentAction<T, TEps> action, TEps epsilon)
+        where T : unmanaged
+    {
+        int n = problem.SegmentLength;
+        int groups = problem.NumGroups;
+        long segments = problem.Segments;
+        int workers = Environment.ProcessorCount;
+        if (problem.TotalElements < ParallelThreshold || workers == 1 || segments == 1)
+        {
+            for (long s = 0; s < segments; s++)
+            {
+                int wOffset = (int)(s % groups) * n;
+                action(x.Slice(checked((int)(s * n)), n), w.IsEmpty ? default : w.Slice(wOffset, n), y.Slice((int)(s * n), n), epsilon);
+            }
+
+            return;
+        }
+
+        // Spans cannot cross into lambdas: pin and pass pointers. Blocks are contiguous so no two
+        // workers write the same cache line except at block edges.
+        fixed (T* px = x, pw = w, py = y)
+        {
+            nint xa = (nint)px, wa = (nint)pw, ya = (nint)py;
+            bool hasWeight = !w.IsEmpty;
+            int blocks = (int)Math.Min(segments, workers * 4L);
+            long perBlock = (segments + blocks - 1) / blocks;
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
+            {
+                long first = block * perBlock;
+                long last = Math.Min(segments, first + perBlock);
+                for (long s = first; s < last; s++)
+                {
+                    var xs = new ReadOnlySpan<T>((T*)xa + s * n, n);
+                    var ws = hasWeight ? new ReadOnlySpan<T>((T*)wa + (s % groups) * n, n) : default;
+                    var ys = new Span<T>((T*)ya + s * n, n);
+                    action(xs, ws, ys, epsilon);
+                }
+            });
+        }
+    }
+}

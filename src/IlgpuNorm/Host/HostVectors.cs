@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace IlgpuNorm.Host;
+
+/// <summary>
+/// SIMD building blocks of the host path. Sums use a fixed set of accumulators combined in a fixed
+/// order, so a row's result depends only on its data and this machine's vector width.
+/// </summary>
+internal static class HostVectors
+{
+    /// <summary>Σ x² in float32.</summary>
+    public static float SumOfSquares(ReadOnlySpan<float> x)
+    {
+        ref float p = ref MemoryMarshal.GetReference(x);
+        int n = x.Length;
+        int i = 0;
+        float sum = 0f;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var a0 = Vector256<float>.Zero;
+            var a1 = Vector256<float>.Zero;
+            var a2 = Vector256<float>.Zero;
+            var a3 = Vector256<float>.Zero;
+            for (; i <= n - 32; i += 32)
+            {
+                var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
+                var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 8));
+                var v2 = Vector256.LoadUnsafe(ref p, (nuint)(i + 16));
+                var v3 = Vector256.LoadUnsafe(ref p, (nuint)(i + 24));
+                a0 += v0 * v0;
+                a1 += v1 * v1;
+                a2 += v2 * v2;
+                a3 += v3 * v3;
+            }
+
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref p, (nuint)i);
+                a0 += v * v;
+            }
+
+            sum = Vector256.Sum((a0 + a1) + (a2 + a3));
+        }
+
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref p, i);
+            sum += v * v;
+        }
+
+        return sum;
+    }
+
+    /// <summary>Σ x² in float64.</summary>
+    public static double SumOfSquares(ReadOnlySpan<double> x)
+    {
+        ref double p = ref MemoryMarshal.GetReference(x);
+        int n = x.Length;
+        int i = 0;
+        double sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<double>.Count)
+        {
+            var a0 = Vector256<double>.Zero;
+            var a1 = Vector256<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
+                var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 4));
+                a0 += v0 * v0;
+                a1 += v1 * v1;
+            }
+
+            for (; i <= n - 4; i += 4)
+            {
+                var v = Vector256.LoadUnsafe(ref p, (nuint)i);
+                a0 += v * v;
+            }
+
+            sum = Vector256.Sum(a0 + a1);
+        }
+
+        for (; i < n; i++)
+        {
+            double v = Unsafe.Add(ref p, i);
+            sum += v * v;
+        }
+
+        return sum;
+    }
+
+    /// <summary>y = x / d, or y = (x / d) * w with each step rounded to float32.</summary>
+    public static void Normalize(ReadOnlySpan<float> x, float d, ReadOnlySpan<float> w, Span<float> y)
+    {
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        int n = x.Length;
+        int i = 0;
+        bool scale = !w.IsEmpty;
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vd = Vector256.Create(d);
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref px, (nuint)i) / vd;
+                if (scale)
+                {
+                    v *= Vector256.LoadUnsafe(ref pw, (nuint)i);
+                }
+
+                v.StoreUnsafe(ref py, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref px, i) / d;
+            Unsafe.Add(ref py, i) = scale ? v * Unsafe.Add(ref pw, i) : v;
+        }
+    }
+
+    /// <summary>y = x / d, or y = (x / d) * w, in float64.</summary>
+    public static void Normalize(ReadOnlySpan<double> x, double d, ReadOnlySpan<double> w, Span<double> y)
+    {
+        ref double px = ref MemoryMarshal.GetReference(x);
+        ref double py = ref MemoryMarshal.GetReference(y);
+        int n = x.Length;
+        int i = 0;
+        bool scale = !w.IsEmpty;
+        ref double pw = ref MemoryMarshal.GetReference(w);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vd = Vector256.Create(d);
+            for (; i <= n - 4; i += 4)
+            {
+                var v = Vector256.LoadUnsafe(ref px, (nuint)i) / vd;
+                if (scale)
+                {
+                    v *= Vector256.LoadUnsafe(ref pw, (nuint)i);
+                }
+
+                v.StoreUnsafe(ref py, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            double v = Unsafe.Add(ref px, i) / d;
+            Unsafe.Add(ref py, i) = scale ? v * Unsafe.Add(ref pw, i) : v;
+        }
+    }
+
+    /// <summary>Exact bfloat16 bits → float32.</summary>
+    public static void BFloat16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        ref ushort ps = ref MemoryMarshal.GetReference(source);
+        ref uint pd = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(destination));
+        int n = source.Length;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref ps, (nuint)i));
+                (lo << 16).StoreUnsafe(ref pd, (nuint)i);
+                (hi << 16).StoreUnsafe(ref pd, (nuint)(i + 8));
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref pd, i) = (uint)Unsafe.Add(ref ps, i) << 16;
+        }
+    }
+
+    /// <summary>float32 → bfloat16 bits, round to nearest even; NaN stays a quiet NaN.</summary>
+    public static void SingleToBFloat16(ReadOnlySpan<float> source, Span<ushort> destination)
+    {
+        ref uint ps = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
+        ref ushort pd = ref MemoryMarshal.GetReference(destination);
+        int n = source.Length;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var lo = RoundToBFloat16(Vector256.LoadUnsafe(ref ps, (nuint)i));
+                var hi = RoundToBFloat16(Vector256.LoadUnsafe(ref ps, (nuint)(i + 8)));
+                Vector256.Narrow(lo, hi).StoreUnsafe(ref pd, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref pd, i) = BFloat16.RoundToBits(BitConverter.UInt32BitsToSingle(Unsafe.Add(ref ps, i)));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> RoundToBFloat16(Vector256<uint> bits)
+    {
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+        var nan = (bits >> 16) | Vector256.Create(0x40u);
+        var isNaN = Vector256.GreaterThan(bits & Vector256.Create(0x7FFF_FFFFu), Vector256.Create(0x7F80_0000u));
+        return Vector256.ConditionalSelect(isNaN, nan, rounded);
+    }
+}

@@ -1,0 +1,28 @@
+namespace IlgpuNorm.Kernels;
+
+/// <summary>
+/// The per-dtype arithmetic of the rms_norm kernel: how a stored element widens to the
+/// accumulator type, and how a result is rounded back under the numerics policy.
+/// Implementations are empty structs so ILGPU inlines them into each kernel instance.
+/// </summary>
+/// <typeparam name="T">The storage type (float, double, or ushort bits for float16/bfloat16).</typeparam>
+/// <typeparam name="TAcc">The accumulator type (float, or double for float64).</typeparam>
+internal interface IRmsCodec<T, TAcc>
+    where T : unmanaged
+    where TAcc : unmanaged
+{
+    /// <summary>acc + widen(x)².</summary>
+    TAcc AddSquare(TAcc acc, T x);
+
+    /// <summary>a + b.</summary>
+    TAcc Add(TAcc a, TAcc b);
+
+    /// <summary>sqrt(sumOfSquares / n + eps).</summary>
+    TAcc Denominator(TAcc sumOfSquares, int n, double epsilon);
+
+    /// <summary>(T)(widen(x) / denominator).</summary>
+    T Normalize(T x, TAcc denominator);
+
+    /// <summary>(T)((T)(widen(x) / denominator) * weight), each product rounded to T.</summary>
+    T NormalizeScale(T x, TAcc denominator, T weight);
+}

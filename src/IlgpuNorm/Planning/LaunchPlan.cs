@@ -1,0 +1,65 @@
+using System.Numerics;
+using IlgpuNorm.Kernels;
+
+namespace IlgpuNorm.Planning;
+
+/// <summary>
+/// The launch configuration of <see cref="RmsNormKernel"/> for one problem on one device: a pure
+/// function of the segment length, the segment count and the device limits.
+/// </summary>
+/// <param name="ThreadsPerRow">Threads that reduce one segment; a power of two; depends only on the segment length and the device, so a row's bits never depend on the batch size.</param>
+/// <param name="RowsPerGroup">Segments per group (more than one for short rows).</param>
+/// <param name="GridSize">Number of groups; they stride over the segments.</param>
+internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, int GridSize)
+{
+    /// <summary>Elements each GPU thread should sum before another thread is worth adding.</summary>
+    internal const int GpuElementsPerThread = 8;
+
+    /// <summary>On the CPU simulator each thread is an OS thread: give each many elements.</summary>
+    internal const int SimulatorElementsPerThread = 256;
+
+    /// <summary>The group size a GPU plan aims for when rows are short.</summary>
+    internal const int GpuTargetGroupSize = 256;
+
+    /// <summary>Groups per multiprocessor the grid aims for before it starts striding.</summary>
+    internal const int GpuWavesPerMultiprocessor = 4;
+
+    /// <summary>Threads per group.</summary>
+    public int GroupSize => ThreadsPerRow * RowsPerGroup;
+
+    /// <summary>Elements of shared memory (one partial per thread).</summary>
+    public int SharedElements => GroupSize;
+
+    /// <summary>Builds the plan.</summary>
+    /// <param name="segmentLength">Elements per segment (&gt; 0).</param>
+    /// <param name="segments">Segments in the call (&gt; 0).</param>
+    /// <param name="limits">The device.</param>
+    /// <param name="accumulatorBytes">Bytes per shared-memory partial (4 or 8).</param>
+    public static LaunchPlan Create(int segmentLength, long segments, DeviceLimits limits, int accumulatorBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segmentLength);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segments);
+
+        long sharedCap = Math.Max(1, limits.MaxSharedMemoryPerGroup / accumulatorBytes);
+        int groupCap = FloorPowerOfTwo((int)Math.Min(Math.Min(limits.MaxGroupSize, 1024), sharedCap));
+        int perThread = limits.IsSimulator ? SimulatorElementsPerThread : GpuElementsPerThread;
+        int wanted = CeilPowerOfTwo((int)Math.Min(1 << 30, (segmentLength + (long)perThread - 1) / perThread));
+        int threadsPerRow = Math.Min(wanted, groupCap);
+
+        int targetGroup = limits.IsSimulator ? groupCap : Math.Min(groupCap, GpuTargetGroupSize);
+        int rowsPerGroup = Math.Max(1, targetGroup / threadsPerRow);
+
+        long groupsNeeded = (segments + rowsPerGroup - 1) / rowsPerGroup;
+        long resident = limits.IsSimulator
+            ? Math.Max(1, limits.Multiprocessors)
+            : (long)Math.Max(1, limits.Multiprocessors) *
+              Math.Max(1, limits.MaxThreadsPerMultiprocessor / (threadsPerRow * rowsPerGroup)) *
+              GpuWavesPerMultiprocessor;
+        int grid = (int)Math.Max(1, Math.Min(groupsNeeded, Math.Min(resident, int.MaxValue)));
+        return new LaunchPlan(threadsPerRow, rowsPerGroup, grid);
+    }
+
+    internal static int FloorPowerOfTwo(int value) => value <= 1 ? 1 : (int)BitOperations.RoundUpToPowerOf2((uint)value + 1) >> 1;
+
+    internal static int CeilPowerOfTwo(int value) => value <= 1 ? 1 : (int)BitOperations.RoundUpToPowerOf2((uint)value);
+}
