@@ -10,6 +10,9 @@ namespace IlgpuNorm.Host;
 /// </summary>
 internal static class HostVectors
 {
+    /// <summary>Elements summed into the block accumulators before they join the total (a multiple of 32).</summary>
+    internal const int BlockLength = 512;
+
     /// <summary>Σ x² in float32.</summary>
     public static float SumOfSquares(ReadOnlySpan<float> x)
     {
@@ -19,29 +22,39 @@ internal static class HostVectors
         float sum = 0f;
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            var a0 = Vector256<float>.Zero;
-            var a1 = Vector256<float>.Zero;
-            var a2 = Vector256<float>.Zero;
-            var a3 = Vector256<float>.Zero;
-            for (; i <= n - 32; i += 32)
+            // Two levels: 4 × 8 lanes sum a block of BlockLength elements, then the block joins the
+            // total, so no lane adds more than BlockLength / 32 + n / BlockLength terms in a chain.
+            var total = Vector256<float>.Zero;
+            while (i <= n - 32)
             {
-                var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
-                var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 8));
-                var v2 = Vector256.LoadUnsafe(ref p, (nuint)(i + 16));
-                var v3 = Vector256.LoadUnsafe(ref p, (nuint)(i + 24));
-                a0 += v0 * v0;
-                a1 += v1 * v1;
-                a2 += v2 * v2;
-                a3 += v3 * v3;
+                var a0 = Vector256<float>.Zero;
+                var a1 = Vector256<float>.Zero;
+                var a2 = Vector256<float>.Zero;
+                var a3 = Vector256<float>.Zero;
+                int end = Math.Min(n - 32, i + BlockLength - 32);
+                for (; i <= end; i += 32)
+                {
+                    var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
+                    var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 8));
+                    var v2 = Vector256.LoadUnsafe(ref p, (nuint)(i + 16));
+                    var v3 = Vector256.LoadUnsafe(ref p, (nuint)(i + 24));
+                    a0 += v0 * v0;
+                    a1 += v1 * v1;
+                    a2 += v2 * v2;
+                    a3 += v3 * v3;
+                }
+
+                total += (a0 + a1) + (a2 + a3);
             }
 
+            var tail = Vector256<float>.Zero;
             for (; i <= n - 8; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref p, (nuint)i);
-                a0 += v * v;
+                tail += v * v;
             }
 
-            sum = Vector256.Sum((a0 + a1) + (a2 + a3));
+            sum = Vector256.Sum(total + tail);
         }
 
         for (; i < n; i++)

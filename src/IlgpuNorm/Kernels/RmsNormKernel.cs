@@ -10,7 +10,8 @@ namespace IlgpuNorm.Kernels;
 /// (one segment per group when <c>RowsPerGroup = 1</c>, several short rows per group otherwise) and
 /// strides over the grid until all segments are done. Per segment:
 /// <list type="number">
-/// <item>each thread sums the squares of elements lane, lane + ThreadsPerRow, … in that order;</item>
+/// <item>each thread sums the squares of elements lane, lane + ThreadsPerRow, … in that order, in blocks of
+/// <see cref="BlockLength"/> whose sums are then added up (two-level summation keeps long rows accurate);</item>
 /// <item>the partial sums are reduced in shared memory by a fixed binary tree (no atomics), so the
 /// result depends only on the segment's data and <c>ThreadsPerRow</c>, never on the batch size;</item>
 /// <item>every thread writes its elements as x / sqrt(mean + eps), times the weight.</item>
@@ -20,6 +21,9 @@ namespace IlgpuNorm.Kernels;
 /// </remarks>
 internal static class RmsNormKernel
 {
+    /// <summary>Squares summed per thread before the block sum joins the thread's total.</summary>
+    internal const int BlockLength = 16;
+
     public static void Run<T, TAcc, TCodec>(
         ArrayView<T> input,
         ArrayView<T> weight,
@@ -47,9 +51,18 @@ internal static class RmsNormKernel
             TAcc acc = default;
             if (active)
             {
-                for (int i = lane; i < n; i += p.ThreadsPerRow)
+                // Two levels (blocks of BlockLength squares, then the block sums) keep the float32
+                // rounding error of long per-thread sums small.
+                int i = lane;
+                while (i < n)
                 {
-                    acc = codec.AddSquare(acc, input[offset + i]);
+                    TAcc block = default;
+                    for (int k = 0; k < BlockLength && i < n; k++, i += p.ThreadsPerRow)
+                    {
+                        block = codec.AddSquare(block, input[offset + i]);
+                    }
+
+                    acc = codec.Add(acc, block);
                 }
             }
 
