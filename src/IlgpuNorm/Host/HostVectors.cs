@@ -75,23 +75,31 @@ internal static class HostVectors
         double sum = 0;
         if (Vector256.IsHardwareAccelerated && n >= Vector256<double>.Count)
         {
-            var a0 = Vector256<double>.Zero;
-            var a1 = Vector256<double>.Zero;
-            for (; i <= n - 8; i += 8)
+            var total = Vector256<double>.Zero;
+            while (i <= n - 8)
             {
-                var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
-                var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 4));
-                a0 += v0 * v0;
-                a1 += v1 * v1;
+                var a0 = Vector256<double>.Zero;
+                var a1 = Vector256<double>.Zero;
+                int end = Math.Min(n - 8, i + BlockLength - 8);
+                for (; i <= end; i += 8)
+                {
+                    var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
+                    var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 4));
+                    a0 += v0 * v0;
+                    a1 += v1 * v1;
+                }
+
+                total += a0 + a1;
             }
 
+            var tail = Vector256<double>.Zero;
             for (; i <= n - 4; i += 4)
             {
                 var v = Vector256.LoadUnsafe(ref p, (nuint)i);
-                a0 += v * v;
+                tail += v * v;
             }
 
-            sum = Vector256.Sum(a0 + a1);
+            sum = Vector256.Sum(total + tail);
         }
 
         for (; i < n; i++)

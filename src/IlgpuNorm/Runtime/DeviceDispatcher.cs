@@ -26,6 +26,8 @@ public sealed class DeviceDispatcher : IDisposable
     private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
     private readonly Dictionary<DeviceRequest, string> failures = [];
     private readonly CPUDevice cpuDevice;
+    private readonly Func<DeviceInfo, IComputeBackend>? factory;
+    private readonly Func<string, string?> environment;
     private Context? context;
     private IReadOnlyList<DeviceInfo>? devices;
     private DeviceSelection? autoSelection;
@@ -39,6 +41,16 @@ public sealed class DeviceDispatcher : IDisposable
             numThreadsPerWarp: 4,
             numWarpsPerMultiprocessor: 8,
             numMultiprocessors: Math.Max(1, Environment.ProcessorCount));
+        environment = Environment.GetEnvironmentVariable;
+    }
+
+    /// <summary>A dispatcher over given devices and a backend factory: the seam the tests inject faults through.</summary>
+    internal DeviceDispatcher(IReadOnlyList<DeviceInfo> devices, Func<DeviceInfo, IComputeBackend> factory, Func<string, string?> environment)
+        : this()
+    {
+        this.devices = DeviceRanking.Rank(devices);
+        this.factory = factory;
+        this.environment = environment;
     }
 
     /// <summary>The process-wide dispatcher used by <see cref="RmsNorm"/>.</summary>
@@ -140,9 +152,9 @@ public sealed class DeviceDispatcher : IDisposable
         }
     }
 
-    private static DeviceRequest FromEnvironment()
+    private DeviceRequest FromEnvironment()
     {
-        string? value = Environment.GetEnvironmentVariable(DeviceRequest.EnvironmentVariable);
+        string? value = environment(DeviceRequest.EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(value))
         {
             return DeviceRequest.Auto;
@@ -167,13 +179,26 @@ public sealed class DeviceDispatcher : IDisposable
             return null;
         }
 
-        if (request.Kind == DeviceKind.Host)
+        if (request.Kind == DeviceKind.Host && factory is null)
         {
             return backends[request] = new HostBackend();
         }
 
         try
         {
+            if (factory is not null)
+            {
+                var known = (devices ?? []).FirstOrDefault(d => d.Request == request);
+                if (known is null)
+                {
+                    error = $"no {request.Kind} device with index {request.Index} was found (found: {string.Join(", ", (devices ?? []).Select(d => d.Request))})";
+                    failures[request] = error;
+                    return null;
+                }
+
+                return backends[request] = factory(known);
+            }
+
             var ctx = GetContext();
             Device? device = request.Kind switch
             {

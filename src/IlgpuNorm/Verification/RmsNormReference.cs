@@ -38,12 +38,18 @@ public static class RmsNormReference
         for (long s = 0; s < problem.Segments; s++)
         {
             int offset = (int)(s * n);
-            double sum = 0;
+            // Neumaier-compensated: the reference must be more accurate than the float64 path it checks.
+            double sum = 0, compensation = 0;
             for (int i = 0; i < n; i++)
             {
                 double v = Elements.ToDouble(input[offset + i]);
-                sum += v * v;
+                double square = v * v;
+                double t = sum + square;
+                compensation += Math.Abs(sum) >= Math.Abs(square) ? (sum - t) + square : (square - t) + sum;
+                sum = t;
             }
+
+            sum = double.IsFinite(sum) ? sum + compensation : sum; // ±Inf/NaN: the compensation is meaningless
 
             double denominator = Math.Sqrt(sum / n + eps);
             int wOffset = (int)(s % problem.NumGroups) * n;

@@ -30,6 +30,37 @@ public static class Ulp
         return Math.Abs(Ordinal<T>(a) - Ordinal<T>(e));
     }
 
+    /// <summary>The next representable value of <typeparamref name="T"/> above (or below) <paramref name="value"/>.</summary>
+    /// <typeparam name="T">A supported element type.</typeparam>
+    /// <param name="value">A finite value.</param>
+    /// <param name="down">True for the next value below.</param>
+    /// <returns>The neighbour; NaN and infinities are returned unchanged.</returns>
+    public static T Next<T>(T value, bool down)
+        where T : unmanaged
+    {
+        double v = Elements.ToDouble(value);
+        if (!double.IsFinite(v))
+        {
+            return value;
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return Elements.FromDouble<T>(down ? Math.BitDecrement(v) : Math.BitIncrement(v));
+        }
+
+        if (typeof(T) == typeof(float))
+        {
+            return Elements.FromDouble<T>(down ? MathF.BitDecrement((float)v) : MathF.BitIncrement((float)v));
+        }
+
+        // 16-bit types: step the ordinal.
+        long ordinal = Ordinal<T>(v) + (down ? -1 : 1);
+        ushort bits = (ushort)(ordinal < 0 ? 0x8000 | -ordinal : ordinal);
+        double next = typeof(T) == typeof(BFloat16) ? BFloat16.BitsToSingle(bits) : (double)BitConverter.UInt16BitsToHalf(bits);
+        return Elements.FromDouble<T>(next);
+    }
+
     /// <summary>Maps a value of T to an integer that counts representable values (monotonic, −0 = +0).</summary>
     private static long Ordinal<T>(double value)
         where T : unmanaged

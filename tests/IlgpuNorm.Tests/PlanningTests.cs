@@ -1,0 +1,85 @@
+using IlgpuNorm.Planning;
+using Xunit;
+
+namespace IlgpuNorm.Tests;
+
+/// <summary>The pure launch plan, tested without a device.</summary>
+public class PlanningTests
+{
+    private static readonly DeviceLimits H100 = new(1024, 32, 132, 2048, 48 * 1024, IsSimulator: false);
+    private static readonly DeviceLimits Simulator = new(32, 4, 2, 32, int.MaxValue, IsSimulator: true);
+    private static readonly DeviceLimits TinyShared = new(1024, 32, 8, 2048, 256, IsSimulator: false);
+
+    public static TheoryData<int> SegmentLengths() => new() { 1, 2, 31, 32, 33, 127, 1000, 4096, 5120, 8193, 65536, 262144 };
+
+    [Theory]
+    [MemberData(nameof(SegmentLengths))]
+    public void Plan_IsValid_ForEveryLengthAndDevice(int n)
+    {
+        foreach (var limits in new[] { H100, Simulator, TinyShared })
+        {
+            foreach (long segments in new long[] { 1, 3, 257, 1_000_000 })
+            {
+                var plan = LaunchPlan.Create(n, segments, limits, 4);
+                Assert.True(plan.ThreadsPerRow >= 1 && (plan.ThreadsPerRow & (plan.ThreadsPerRow - 1)) == 0, "threads per row is a power of two");
+                Assert.True(plan.GroupSize <= limits.MaxGroupSize, "group fits the device");
+                Assert.True((long)plan.SharedElements * 4 <= limits.MaxSharedMemoryPerGroup, "shared memory fits");
+                Assert.InRange(plan.GridSize, 1, (int)Math.Max(1, segments));
+                Assert.True(plan.ThreadsPerRow <= Math.Max(1, LaunchPlan.CeilPowerOfTwo(n)), "no more threads per row than elements, rounded up");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SegmentLengths))]
+    public void ThreadsPerRow_DependsOnlyOnLengthAndDevice_NotOnBatchSize(int n)
+    {
+        foreach (var limits in new[] { H100, Simulator })
+        {
+            int reference = LaunchPlan.Create(n, 1, limits, 4).ThreadsPerRow;
+            foreach (long segments in new long[] { 2, 257, 32768, 1L << 31 })
+            {
+                Assert.Equal(reference, LaunchPlan.Create(n, segments, limits, 4).ThreadsPerRow);
+            }
+        }
+    }
+
+    [Fact]
+    public void ShortRows_ShareAGroup_OnGpus()
+    {
+        var plan = LaunchPlan.Create(32, 1000, H100, 4);
+        Assert.Equal(4, plan.ThreadsPerRow);
+        Assert.Equal(LaunchPlan.GpuTargetGroupSize / 4, plan.RowsPerGroup);
+    }
+
+    [Fact]
+    public void LongRows_UseWholeGroups_UpToTheDeviceLimit()
+    {
+        Assert.Equal(512, LaunchPlan.Create(4096, 10, H100, 4).ThreadsPerRow);
+        Assert.Equal(1024, LaunchPlan.Create(262144, 10, H100, 4).ThreadsPerRow);
+        Assert.Equal(1, LaunchPlan.Create(262144, 10, H100, 4).RowsPerGroup);
+        Assert.Equal(32, LaunchPlan.Create(262144, 10, Simulator, 4).ThreadsPerRow);
+    }
+
+    [Fact]
+    public void Grid_IsCappedByResidency_AndStrides()
+    {
+        var plan = LaunchPlan.Create(4096, 1_000_000, H100, 4);
+        Assert.Equal(132 * (2048 / 512) * LaunchPlan.GpuWavesPerMultiprocessor, plan.GridSize);
+        Assert.Equal(2, LaunchPlan.Create(4096, 1_000_000, Simulator, 4).GridSize);
+    }
+
+    [Fact]
+    public void SharedMemoryLimit_CapsTheGroup() =>
+        Assert.Equal(64, LaunchPlan.Create(1_000_000, 4, TinyShared, 4).GroupSize);
+
+    [Fact]
+    public void Problem_FlattensGroupsIntoSegments()
+    {
+        var problem = RmsNormProblem.Create([3, 5, 512], [512], 4, 1e-6);
+        Assert.Equal(15, problem.Rows);
+        Assert.Equal(60, problem.Segments);
+        Assert.Equal(128, problem.SegmentLength);
+        Assert.Equal(15 * 512, problem.TotalElements);
+    }
+}
