@@ -1,0 +1,45 @@
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using IlgpuNorm.Kernels;
+
+namespace IlgpuNorm;
+
+/// <summary>
+/// The generated code of IlgpuNorm's kernels, for people who tune them: PTX is produced by ILGPU's
+/// PTX backend without a GPU or a CUDA driver.
+/// </summary>
+public static class KernelCode
+{
+    /// <summary>Generates the PTX of every dtype's kernel for a CUDA architecture.</summary>
+    /// <param name="smVersion">The compute capability as major*10+minor, e.g. 80 (A100) or 90 (H100).</param>
+    /// <returns>The PTX text by dtype.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="smVersion"/> is not one ILGPU 1.5.3 knows.</exception>
+    public static IReadOnlyDictionary<ElementType, string> GeneratePtx(int smVersion = 90)
+    {
+        var architecture = smVersion switch
+        {
+            60 => CudaArchitecture.SM_60,
+            70 => CudaArchitecture.SM_70,
+            75 => CudaArchitecture.SM_75,
+            80 => CudaArchitecture.SM_80,
+            86 => CudaArchitecture.SM_86,
+            89 => CudaArchitecture.SM_89,
+            90 => CudaArchitecture.SM_90,
+            _ => throw new ArgumentOutOfRangeException(nameof(smVersion), smVersion, "Expected one of 60, 70, 75, 80, 86, 89, 90."),
+        };
+        using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, CudaInstructionSet.ISA_80, null);
+        var result = new Dictionary<ElementType, string>();
+        foreach (var (type, method) in KernelCatalog.All)
+        {
+            var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
+            var compiled = (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
+            result[type] = compiled.PTXAssembly;
+        }
+
+        return result;
+    }
+}

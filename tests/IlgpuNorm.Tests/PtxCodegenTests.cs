@@ -1,0 +1,29 @@
+using Xunit;
+
+namespace IlgpuNorm.Tests;
+
+/// <summary>CUDA code generation without a GPU: ILGPU's PTX backend compiles every kernel.</summary>
+public class PtxCodegenTests
+{
+    [Theory]
+    [InlineData(80)]
+    [InlineData(90)]
+    public void EveryKernel_CompilesToPtx_WithTrueDivisionAndSqrt_NoSpillsNoAtomics(int sm)
+    {
+        var ptx = KernelCode.GeneratePtx(sm);
+        Assert.Equal(4, ptx.Count);
+        foreach (var (type, code) in ptx)
+        {
+            Assert.Contains($".target sm_{sm}", code, StringComparison.Ordinal);
+            Assert.Contains("bar.sync", code, StringComparison.Ordinal);
+            Assert.Contains(type == ElementType.Float64 ? "div.rn.f64" : "div.rn.f32", code, StringComparison.Ordinal);
+            Assert.Contains(type == ElementType.Float64 ? "sqrt.rn.f64" : "sqrt.rn.f32", code, StringComparison.Ordinal);
+            Assert.DoesNotContain(".local", code, StringComparison.Ordinal);
+            Assert.DoesNotContain("atom.", code, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void UnknownArchitecture_Throws() =>
+        Assert.Equal("smVersion", Assert.Throws<ArgumentOutOfRangeException>(() => KernelCode.GeneratePtx(42)).ParamName);
+}
