@@ -4,12 +4,18 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm;
 
-/// <summary>An ILGPU accelerator with its kernels; host spans go to the device and back.</summary>
+/// <summary>
+/// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers
+/// that are kept and grown as needed (no device allocation per call once warm; freed on dispose).
+/// </summary>
 internal sealed class IlgpuBackend : IComputeBackend
 {
     private readonly Lock gate = new();
     private readonly Accelerator accelerator;
     private readonly RmsNormKernels kernels;
+    private MemoryBuffer1D<byte, Stride1D.Dense>? inputStage;
+    private MemoryBuffer1D<byte, Stride1D.Dense>? weightStage;
+    private MemoryBuffer1D<byte, Stride1D.Dense>? outputStage;
     private bool disposed;
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
@@ -31,12 +37,9 @@ internal sealed class IlgpuBackend : IComputeBackend
             ObjectDisposedException.ThrowIf(disposed, this);
             accelerator.Bind();
             long total = problem.TotalElements;
-            using var inputBuffer = accelerator.Allocate1D<T>(total);
-            using var outputBuffer = accelerator.Allocate1D<T>(total);
-            using var weightBuffer = accelerator.Allocate1D<T>(w.Length);
-            ArrayView<T> input = inputBuffer.View;
-            ArrayView<T> output = outputBuffer.View;
-            ArrayView<T> weight = weightBuffer.View;
+            var input = Stage<T>(ref inputStage, total);
+            var output = Stage<T>(ref outputStage, total);
+            var weight = Stage<T>(ref weightStage, w.Length);
             input.CopyFromCPU(x[..(int)total]);
             if (!w.IsEmpty)
             {
@@ -64,7 +67,25 @@ internal sealed class IlgpuBackend : IComputeBackend
 
             disposed = true;
             kernels.Dispose();
+            inputStage?.Dispose();
+            weightStage?.Dispose();
+            outputStage?.Dispose();
             accelerator.Dispose();
         }
+    }
+
+    /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small.</summary>
+    private unsafe ArrayView<T> Stage<T>(ref MemoryBuffer1D<byte, Stride1D.Dense>? buffer, long count)
+        where T : unmanaged
+    {
+        long bytes = Math.Max(count, 1) * sizeof(T);
+        if (buffer is null || buffer.Length < bytes)
+        {
+            buffer?.Dispose();
+            buffer = null;
+            buffer = accelerator.Allocate1D<byte>(bytes);
+        }
+
+        return buffer.View.BaseView.Cast<T>().SubView(0, count);
     }
 }
