@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using IlgpuNorm.IO;
+
+namespace IlgpuNorm.Cli.Commands;
+
+/// <summary>
+/// <c>ilgpunorm run</c>: normalizes a .npy file into another. Everything is checked before anything is computed, and
+/// the output is written only at the end, atomically: on any error no output file appears and an existing one is left as it was.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string>("--input", "-i") { Description = "The input .npy (<f4, <f2, <f8; <u2 with --dtype bfloat16), C order.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "The output .npy, written atomically in the input's dtype.", Required = true };
+        var normalized = new Option<string>("--normalized-shape", "-n") { Description = "The trailing dimensions to normalize over: D[,D...] (normalized_shape).", Required = true };
+        var weight = new Option<string>("--weight", "-w") { Description = "A weight .npy of the normalized shape, in the input's dtype." };
+        var eps = new Option<string>("--eps") { Description = "eps, finite and >= 0 (default 1e-6)." };
+        var groups = new Option<string>("--num-groups", "-g") { Description = "num_groups: split the normalized dimension into G groups (default 1)." };
+        var device = new Option<string>("--device", "-d") { Description = "auto|host|cpu|opencl|cuda[:N] (default: ILGPUNORM_DEVICE if set, else auto)." };
+        var dtype = new Option<string>("--dtype") { Description = "bfloat16: read <u2 files as bfloat16 bits (required for <u2)." };
+        var command = new Command("run", "Normalize a .npy array with rms_norm and write the result as .npy.")
+        {
+            input, output, normalized, weight, eps, groups, device, dtype,
+        };
+        command.SetAction(result => Execute(
+            new RunSettings(result.GetRequiredValue(input), result.GetRequiredValue(output), result.GetRequiredValue(normalized))
+            {
+                Weight = result.GetValue(weight),
+                Epsilon = result.GetValue(eps),
+                NumGroups = result.GetValue(groups),
+                Device = result.GetValue(device),
+                DType = result.GetValue(dtype),
+            },
+            result.InvocationConfiguration.Output,
+            result.InvocationConfiguration.Error));
+        return command;
+    }
+
+    /// <summary>Runs the command.</summary>
+    /// <returns>0 on success; <see cref="ExitCodes.Usage"/> for bad input; <see cref="ExitCodes.Failure"/> when the computation or the write fails.</returns>
+    public static int Execute(RunSettings settings, TextWriter stdout, TextWriter stderr) => CommandEdge.Run(stderr, () =>
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        int[] normalizedShape = CliParsing.Shape("--normalized-shape", settings.NormalizedShape);
+        double eps = CliParsing.Epsilon("--eps", settings.Epsilon);
+        int numGroups = CliParsing.PositiveInt("--num-groups", settings.NumGroups, 1);
+        DeviceRequest? device = settings.Device is null ? null : CliParsing.Device("--device", settings.Device);
+        bool bfloat16 = settings.DType switch
+        {
+            null => false,
+            _ when settings.DType.Equals("bfloat16", StringComparison.OrdinalIgnoreCase) || settings.DType.Equals("bf16", StringComparison.OrdinalIgnoreCase) => true,
+            _ => throw new UsageException($"--dtype: expected bfloat16 (the only dtype that needs naming; others come from the file); got '{settings.DType}'"),
+        };
+        if (string.IsNullOrWhiteSpace(settings.Output))
+        {
+            throw new UsageException("--output: expected a file path; got an empty one");
+        }
+
+        var x = ReadArray("--input", settings.Input);
+        CheckDType(x, bfloat16);
+        CheckShapes(x.Shape, normalizedShape, numGroups);
+
+        NpyArray? w = null;
+        if (settings.Weight is not null)
+        {
+            w = ReadArray("--weight", settings.Weight);
+            if (w.Descr != x.Descr)
+            {
+                throw new UsageException($"--weight: dtype {w.Descr} differs from the input's {x.Descr}");
+            }
+
+            if (!w.Shape.SequenceEqual(normalizedShape))
+            {
+                throw new UsageException($"--weight: expected shape {CliParsing.Format(normalizedShape)}, got {CliParsing.Format(w.Shape)}");
+            }
+        }
+
+        var selection = DeviceDispatcher.Shared.Select(device);
+        var options = new RmsNormOptions { Device = device, Epsilon = eps, NumGroups = numGroups };
+        var clock = Stopwatch.StartNew();
+        var y = x.ElementType switch
+        {
+            ElementType.Float32 => Compute<float>(x, w, normalizedShape, options),
+            ElementType.Float16 => Compute<Half>(x, w, normalizedShape, options),
+            ElementType.BFloat16 => Compute<BFloat16>(x, w, normalizedShape, options),
+            _ => Compute<double>(x, w, normalizedShape, options),
+        };
+        double milliseconds = clock.Elapsed.TotalMilliseconds;
+        WriteOutput(settings.Output, y);
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {settings.Output}: {y.Descr} {CliParsing.Format(y.Shape)}, normalized over {CliParsing.Format(normalizedShape)}, " +
+            $"num_groups {numGroups}, eps {eps:R}, weight {(w is null ? "none" : "yes")}; on {selection.Device} ({selection.Reason}) in {milliseconds:0.###} ms"));
+        return ExitCodes.Success;
+    });
+
+    private static NpyArray Compute<T>(NpyArray x, NpyArray? w, int[] normalizedShape, RmsNormOptions options)
+        where T : unmanaged
+    {
+        T[] input = x.ToArray<T>();
+        T[] weight = w is null ? [] : w.ToArray<T>();
+        T[] result = RmsNorm.Compute<T>(input, x.Shape, normalizedShape, weight, options);
+        return NpyArray.Create<T>(result, x.Shape);
+    }
+
+    private static NpyArray ReadArray(string option, string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new UsageException($"{option}: expected a file path; got an empty one");
+        }
+
+        try
+        {
+            return NpyFile.Read(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new UsageException($"{option}: file not found: {path}");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new UsageException($"{option}: file not found: {path}");
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UsageException($"{option}: cannot read {path}: {ex.Message}", ex);
+        }
+        catch (NpyFormatException ex)
+        {
+            throw new UsageException($"{option}: {ex.Message}", ex);
+        }
+    }
+
+    private static void CheckDType(NpyArray x, bool bfloat16)
+    {
+        if (x.ElementType == ElementType.BFloat16 && !bfloat16)
+        {
+            throw new UsageException("--input: descr <u2 is read only as bfloat16 bits; pass --dtype bfloat16");
+        }
+
+        if (bfloat16 && x.ElementType != ElementType.BFloat16)
+        {
+            throw new UsageException($"--dtype bfloat16: expected a <u2 input (bfloat16 bits); got {x.Descr}");
+        }
+    }
+
+    private static void CheckShapes(ReadOnlySpan<int> shape, int[] normalizedShape, int numGroups)
+    {
+        if (shape.Length < normalizedShape.Length || !shape[^normalizedShape.Length..].SequenceEqual(normalizedShape))
+        {
+            throw new UsageException(
+                $"--normalized-shape: {CliParsing.Format(normalizedShape)} does not match the input's trailing dimensions (input shape {CliParsing.Format(shape)})");
+        }
+
+        if (numGroups > 1 && normalizedShape.Length != 1)
+        {
+            throw new UsageException($"--num-groups: {numGroups} groups need exactly one normalized dimension; got {CliParsing.Format(normalizedShape)}");
+        }
+
+        if (normalizedShape[0] % numGroups != 0)
+        {
+            throw new UsageException($"--num-groups: {numGroups} does not divide the normalized size {normalizedShape[0]}");
+        }
+    }
+
+    private static void WriteOutput(string path, NpyArray y)
+    {
+        try
+        {
+            NpyFile.Write(path, y);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new UsageException($"--output: directory not found: {Path.GetDirectoryName(Path.GetFullPath(path))}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--output: cannot write {path}: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+return IlgpuNorm.Cli.CliApp.Run(args, Console.Out, Console.Error);

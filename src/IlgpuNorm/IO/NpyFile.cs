@@ -1,0 +1,301 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace IlgpuNorm.IO;
+
+/// <summary>
+/// Reads and writes NumPy <c>.npy</c> files (format versions 1.0 and 2.0) holding little-endian
+/// <c>&lt;f4</c>, <c>&lt;f2</c>, <c>&lt;f8</c> or <c>&lt;u2</c> (bfloat16 bits) arrays in C order.
+/// </summary>
+/// <remarks>
+/// <para>Layout: the magic <c>\x93NUMPY</c>, the version (two bytes), the header length (uint16 in 1.0, uint32 in
+/// 2.0, little-endian), the header (a Python dict literal, Latin-1, padded with spaces and a final newline so that
+/// the data starts at a multiple of 64 bytes), then the data.</para>
+/// <para>Writing produces the same bytes as <c>numpy.save</c> (NumPy 1.24 and later): version 1.0 unless the header
+/// needs 2.0. Writing to a path is atomic: the file is written next to its destination under a temporary name and
+/// then moved over it, so a failed write leaves no partial file and leaves an existing file untouched.</para>
+/// <para>Reading is strict: anything malformed, a Fortran-order array, another dtype, or data longer or shorter
+/// than the shape needs is a <see cref="NpyFormatException"/> whose message names the problem.</para>
+/// </remarks>
+public static class NpyFile
+{
+    /// <summary>The data offset is a multiple of this many bytes, as NumPy writes it (<c>ARRAY_ALIGN</c>).</summary>
+    public const int Alignment = 64;
+
+    /// <summary>The longest header read (NumPy's own default limit is 10,000 characters).</summary>
+    private const int MaxHeaderLength = 1 << 20;
+
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    /// <summary>Reads a <c>.npy</c> file.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The array.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="NpyFormatException">The file is malformed or unsupported; the message starts with the path.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (for example <see cref="FileNotFoundException"/>).</exception>
+    public static NpyArray Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            return Read(stream);
+        }
+        catch (NpyFormatException ex)
+        {
+            throw new NpyFormatException($"{path}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Reads one <c>.npy</c> array from the stream's position to its end.</summary>
+    /// <param name="stream">The stream; read to its end, not disposed.</param>
+    /// <returns>The array.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="NpyFormatException">
+    /// Bad magic, an unsupported version, a truncated header, a header length past the end, an unparseable header dict,
+    /// missing or unexpected keys, Fortran order, an unsupported or big-endian descr, or data shorter or longer than the shape needs.
+    /// </exception>
+    public static NpyArray Read(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Span<byte> prefix = stackalloc byte[12];
+        int got = stream.ReadAtLeast(prefix[..8], 8, throwOnEndOfStream: false);
+        int magicSeen = Math.Min(got, Magic.Length);
+        if (!prefix[..magicSeen].SequenceEqual(Magic[..magicSeen]))
+        {
+            throw new NpyFormatException(
+                $"Bad magic: expected a file starting with \\x93NUMPY; got {Convert.ToHexString(prefix[..magicSeen])} (hex).");
+        }
+
+        if (got == 0)
+        {
+            throw new NpyFormatException("Truncated header: the file is empty.");
+        }
+
+        if (got < 8)
+        {
+            throw new NpyFormatException($"Truncated header: the file ends after {got} bytes, before the magic string and version (8 bytes).");
+        }
+
+        byte major = prefix[6];
+        byte minor = prefix[7];
+        int lengthSize = (major, minor) switch
+        {
+            (1, 0) => 2,
+            (2, 0) => 4,
+            _ => throw new NpyFormatException($"Unsupported format version {major}.{minor}; expected 1.0 or 2.0."),
+        };
+
+        got = stream.ReadAtLeast(prefix[8..(8 + lengthSize)], lengthSize, throwOnEndOfStream: false);
+        if (got < lengthSize)
+        {
+            throw new NpyFormatException($"Truncated header: the file ends inside the {lengthSize}-byte header length field.");
+        }
+
+        long headerLength = lengthSize == 2
+            ? BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..])
+            : BinaryPrimitives.ReadUInt32LittleEndian(prefix[8..]);
+        long? remaining = stream.CanSeek ? stream.Length - stream.Position : null;
+        if (headerLength > remaining)
+        {
+            throw new NpyFormatException($"Header length {headerLength} runs past the end of the file: only {remaining} bytes follow the length field.");
+        }
+
+        if (headerLength > MaxHeaderLength)
+        {
+            throw new NpyFormatException($"Header length {headerLength} exceeds the limit of {MaxHeaderLength} bytes.");
+        }
+
+        byte[] headerBytes = ReadUpTo(stream, (int)headerLength);
+        if (headerBytes.Length < headerLength)
+        {
+            throw new NpyFormatException($"Header length {headerLength} runs past the end of the file: only {headerBytes.Length} bytes follow the length field.");
+        }
+
+        var (descr, shape) = NpyHeader.Parse(Encoding.Latin1.GetString(headerBytes));
+        int itemSize = NpyDescr.ItemSize(descr);
+        long count = 1;
+        foreach (int dim in shape)
+        {
+            count *= dim;
+            if (count * itemSize > Array.MaxLength)
+            {
+                throw new NpyFormatException(
+                    $"Shape {NpyHeader.FormatShape(shape)} of {descr} needs more than {Array.MaxLength} bytes; arrays that large are not supported.");
+            }
+        }
+
+        long expected = count * itemSize;
+        remaining = stream.CanSeek ? stream.Length - stream.Position : null;
+        if (remaining is { } known && known != expected)
+        {
+            throw DataSizeMismatch(descr, shape, expected, known);
+        }
+
+        byte[] data = ReadUpTo(stream, (int)expected);
+        if (data.Length < expected)
+        {
+            throw DataSizeMismatch(descr, shape, expected, data.Length);
+        }
+
+        if (stream.ReadByte() >= 0)
+        {
+            throw new NpyFormatException(
+                $"Data is longer than shape {NpyHeader.FormatShape(shape)} of {descr} needs ({expected} bytes): extra bytes follow.");
+        }
+
+        return new NpyArray(descr, shape, data);
+    }
+
+    /// <summary>Writes an array to a <c>.npy</c> file, atomically, as <c>numpy.save</c> would.</summary>
+    /// <typeparam name="T"><see cref="float"/> (<c>&lt;f4</c>), <see cref="Half"/> (<c>&lt;f2</c>), <see cref="double"/> (<c>&lt;f8</c>), <see cref="BFloat16"/> or <see cref="ushort"/> (<c>&lt;u2</c>).</typeparam>
+    /// <param name="path">The destination; replaced if it exists.</param>
+    /// <param name="data">The elements, C order.</param>
+    /// <param name="shape">The shape; empty for a scalar.</param>
+    /// <exception cref="ArgumentException">The path is null or empty, T has no descr, or the number of elements is not the shape's element count.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    /// <exception cref="IOException">The file cannot be written; the destination is then unchanged.</exception>
+    public static void Write<T>(string path, ReadOnlySpan<T> data, ReadOnlySpan<int> shape)
+        where T : unmanaged
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Write(path, NpyArray.Create(data, shape));
+    }
+
+    /// <summary>Writes an array to a <c>.npy</c> file, atomically, as <c>numpy.save</c> would.</summary>
+    /// <param name="path">The destination; replaced if it exists.</param>
+    /// <param name="array">The array.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="array"/> is null.</exception>
+    /// <exception cref="IOException">The file cannot be written; the destination is then unchanged.</exception>
+    public static void Write(string path, NpyArray array)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(array);
+        string full = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' names no file.", nameof(path));
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        bool moved = false;
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Write(stream, array);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+            moved = true;
+        }
+        finally
+        {
+            if (!moved)
+            {
+                DeleteQuietly(temporary);
+            }
+        }
+    }
+
+    /// <summary>Writes an array in <c>.npy</c> format to a stream, as <c>numpy.save</c> would (not atomic).</summary>
+    /// <param name="stream">The stream; not disposed.</param>
+    /// <param name="array">The array.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> or <paramref name="array"/> is null.</exception>
+    public static void Write(Stream stream, NpyArray array)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(array);
+        stream.Write(EncodeHeader(array.Descr, array.Shape));
+        stream.Write(array.Data);
+    }
+
+    /// <summary>
+    /// The magic, version, header length and padded header NumPy writes: version 1.0 unless the header needs more than
+    /// 65,535 bytes; padded with spaces and a final newline so that the total is a multiple of <see cref="Alignment"/>
+    /// (NumPy adds a full 64 bytes of padding when the header would already end on the boundary).
+    /// </summary>
+    internal static byte[] EncodeHeader(string descr, ReadOnlySpan<int> shape)
+    {
+        byte[] dict = Encoding.Latin1.GetBytes(NpyHeader.Format(descr, shape));
+        int headerLength = dict.Length + 1; // the final newline
+        int prefixLength = Magic.Length + 2 + 2;
+        int padding = Alignment - ((prefixLength + headerLength) % Alignment);
+        byte major = 1;
+        if (headerLength + padding > ushort.MaxValue)
+        {
+            major = 2;
+            prefixLength = Magic.Length + 2 + 4;
+            padding = Alignment - ((prefixLength + headerLength) % Alignment);
+        }
+
+        byte[] bytes = new byte[prefixLength + headerLength + padding];
+        Magic.CopyTo(bytes);
+        bytes[6] = major;
+        bytes[7] = 0;
+        if (major == 1)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)(headerLength + padding));
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)(headerLength + padding));
+        }
+
+        dict.CopyTo(bytes, prefixLength);
+        bytes.AsSpan(prefixLength + dict.Length, padding).Fill((byte)' ');
+        bytes[^1] = (byte)'\n';
+        return bytes;
+    }
+
+    /// <summary>Removes a temporary file after a failed write without hiding the failure that got us here.</summary>
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static NpyFormatException DataSizeMismatch(string descr, int[] shape, long expected, long actual) =>
+        new($"Data size does not match the shape: shape {NpyHeader.FormatShape(shape)} of {descr} needs {expected} bytes; " +
+            $"the file holds {actual} ({(actual < expected ? "too short" : "too long")}).");
+
+    /// <summary>Reads up to <paramref name="count"/> bytes, growing the buffer as data arrives (a header cannot make it allocate more than the stream holds).</summary>
+    private static byte[] ReadUpTo(Stream stream, int count)
+    {
+        const int Chunk = 1 << 20;
+        byte[] buffer = new byte[Math.Min(count, Chunk)];
+        int filled = 0;
+        while (filled < count)
+        {
+            if (filled == buffer.Length)
+            {
+                Array.Resize(ref buffer, (int)Math.Min(count, (long)buffer.Length * 2));
+            }
+
+            int read = stream.Read(buffer, filled, buffer.Length - filled);
+            if (read == 0)
+            {
+                break;
+            }
+
+            filled += read;
+        }
+
+        if (filled < buffer.Length)
+        {
+            Array.Resize(ref buffer, filled);
+        }
+
+        return buffer;
+    }
+}
