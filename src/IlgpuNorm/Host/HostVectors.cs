@@ -66,49 +66,46 @@ internal static class HostVectors
         return sum;
     }
 
-    /// <summary>Σ x² in float64.</summary>
+    /// <summary>Σ x² in float64, compensated (Neumaier) lane by lane, so float64 rows are accurate at any length.</summary>
     public static double SumOfSquares(ReadOnlySpan<double> x)
     {
         ref double p = ref MemoryMarshal.GetReference(x);
         int n = x.Length;
         int i = 0;
-        double sum = 0;
+        var total = default(Kernels.CompensatedSum);
         if (Vector256.IsHardwareAccelerated && n >= Vector256<double>.Count)
         {
-            var total = Vector256<double>.Zero;
-            while (i <= n - 8)
-            {
-                var a0 = Vector256<double>.Zero;
-                var a1 = Vector256<double>.Zero;
-                int end = Math.Min(n - 8, i + BlockLength - 8);
-                for (; i <= end; i += 8)
-                {
-                    var v0 = Vector256.LoadUnsafe(ref p, (nuint)i);
-                    var v1 = Vector256.LoadUnsafe(ref p, (nuint)(i + 4));
-                    a0 += v0 * v0;
-                    a1 += v1 * v1;
-                }
-
-                total += a0 + a1;
-            }
-
-            var tail = Vector256<double>.Zero;
+            var sum = Vector256<double>.Zero;
+            var error = Vector256<double>.Zero;
             for (; i <= n - 4; i += 4)
             {
                 var v = Vector256.LoadUnsafe(ref p, (nuint)i);
-                tail += v * v;
+                var square = v * v;
+                var t = sum + square;
+
+                // Both operands are >= 0, so |sum| >= |square| is sum >= square.
+                error += Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(sum, square), (sum - t) + square, (square - t) + sum);
+                sum = t;
             }
 
-            sum = Vector256.Sum(total + tail);
+            for (int lane = 0; lane < Vector256<double>.Count; lane++)
+            {
+                double laneSum = sum.GetElement(lane);
+                total = total.Add(laneSum);
+                if (double.IsFinite(laneSum))
+                {
+                    total = total.Add(error.GetElement(lane)); // an infinite lane's error is NaN: drop it
+                }
+            }
         }
 
         for (; i < n; i++)
         {
             double v = Unsafe.Add(ref p, i);
-            sum += v * v;
+            total = total.Add(v * v);
         }
 
-        return sum;
+        return total.Value;
     }
 
     /// <summary>y = x / d, or y = (x / d) * w with each step rounded to float32.</summary>

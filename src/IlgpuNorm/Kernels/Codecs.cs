@@ -16,19 +16,22 @@ internal readonly struct Float32Codec : IRmsCodec<float, float>
     public float NormalizeScale(float x, float denominator, float weight) => x / denominator * weight;
 }
 
-/// <summary>float64: all math in float64.</summary>
-internal readonly struct Float64Codec : IRmsCodec<double, double>
+/// <summary>
+/// float64: all math in float64. The sum of squares is compensated (Neumaier), so a row's float64 result
+/// is as accurate as the division and square root allow, whatever the row length.
+/// </summary>
+internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
 {
-    public double AddSquare(double acc, double x) => acc + x * x;
+    public CompensatedSum AddSquare(CompensatedSum acc, double x) => acc.Add(x * x);
 
-    public double Add(double a, double b) => a + b;
+    public CompensatedSum Add(CompensatedSum a, CompensatedSum b) => a.Add(b.Sum).Add(b.Error);
 
-    public double Denominator(double sumOfSquares, int n, double epsilon) =>
-        Math.Sqrt(sumOfSquares / n + epsilon);
+    public double Normalize(double x, CompensatedSum denominator) => x / denominator.Sum;
 
-    public double Normalize(double x, double denominator) => x / denominator;
+    public double NormalizeScale(double x, CompensatedSum denominator, double weight) => x / denominator.Sum * weight;
 
-    public double NormalizeScale(double x, double denominator, double weight) => x / denominator * weight;
+    public CompensatedSum Denominator(CompensatedSum sumOfSquares, int n, double epsilon) =>
+        new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
 }
 
 /// <summary>float16 as bits: float32 math, rounded to float16, then times the weight rounded again.</summary>

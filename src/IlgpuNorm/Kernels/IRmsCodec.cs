@@ -6,7 +6,7 @@ namespace IlgpuNorm.Kernels;
 /// Implementations are empty structs so ILGPU inlines them into each kernel instance.
 /// </summary>
 /// <typeparam name="T">The storage type (float, double, or ushort bits for float16/bfloat16).</typeparam>
-/// <typeparam name="TAcc">The accumulator type (float, or double for float64).</typeparam>
+/// <typeparam name="TAcc">The accumulator type (float, or a compensated double sum for float64).</typeparam>
 internal interface IRmsCodec<T, TAcc>
     where T : unmanaged
     where TAcc : unmanaged

@@ -11,7 +11,7 @@ internal static class KernelCatalog
         (ElementType.Float32, Of<float>(RmsNormKernel.Run<float, float, Float32Codec>)),
         (ElementType.Float16, Of<ushort>(RmsNormKernel.Run<ushort, float, Float16Codec>)),
         (ElementType.BFloat16, Of<ushort>(RmsNormKernel.Run<ushort, float, BFloat16Codec>)),
-        (ElementType.Float64, Of<double>(RmsNormKernel.Run<double, double, Float64Codec>)),
+        (ElementType.Float64, Of<double>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec>)),
     ];
 
     private static MethodInfo Of<T>(Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, RmsNormKernelParams> kernel)

@@ -6,14 +6,18 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm;
 
 /// <summary>A loaded kernel of one storage type and the plan-to-launch glue around it.</summary>
-internal sealed class KernelLauncher<TS>(
+internal sealed class KernelLauncher<TS, TAcc>(
     Accelerator accelerator,
     DeviceLimits limits,
-    int accumulatorBytes,
     Action<AcceleratorStream, KernelConfig, ArrayView<TS>, ArrayView<TS>, ArrayView<TS>, RmsNormKernelParams> kernel)
     where TS : unmanaged
+    where TAcc : unmanaged
 {
     public Accelerator Accelerator { get; } = accelerator;
+
+    /// <summary>The launch plan for a segment length and count on this device.</summary>
+    public unsafe LaunchPlan PlanFor(int segmentLength, long segments) =>
+        LaunchPlan.Create(segmentLength, segments, limits, sizeof(TAcc));
 
     public void Launch(AcceleratorStream stream, RmsNormProblem problem, bool hasWeight, ArrayView<TS> input, ArrayView<TS> weight, ArrayView<TS> output)
     {
@@ -28,13 +32,11 @@ internal sealed class KernelLauncher<TS>(
             int segments = (int)(rows * groups);
             long start = row * problem.NormalizedLength;
             long length = rows * problem.NormalizedLength;
-            var plan = LaunchPlan.Create(n, segments, limits, accumulatorBytes);
+            var plan = PlanFor(n, segments);
             var config = new KernelConfig(
                 new Index1D(plan.GridSize),
                 new Index1D(plan.GroupSize),
-                accumulatorBytes == 8
-                    ? SharedMemoryConfig.RequestDynamic<double>(plan.SharedElements)
-                    : SharedMemoryConfig.RequestDynamic<float>(plan.SharedElements));
+                SharedMemoryConfig.RequestDynamic<TAcc>(plan.SharedElements));
             var parameters = new RmsNormKernelParams(n, segments, groups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon);
             kernel(stream, config, input.SubView(start, length), weight, output.SubView(start, length), parameters);
         }

@@ -22,10 +22,10 @@ public sealed class RmsNormKernels : IDisposable
 {
     private readonly Lock gate = new();
     private readonly DeviceLimits limits;
-    private KernelLauncher<float>? float32;
-    private KernelLauncher<ushort>? float16;
-    private KernelLauncher<ushort>? bfloat16;
-    private KernelLauncher<double>? float64;
+    private KernelLauncher<float, float>? float32;
+    private KernelLauncher<ushort, float>? float16;
+    private KernelLauncher<ushort, float>? bfloat16;
+    private KernelLauncher<double, CompensatedSum>? float64;
     private bool disposed;
 
     /// <summary>Creates the kernel set for an accelerator.</summary>
@@ -142,10 +142,6 @@ public sealed class RmsNormKernels : IDisposable
         }
     }
 
-    /// <summary>The launch plan this instance would use; exposed for tests and the CLI.</summary>
-    internal LaunchPlan PlanFor(int segmentLength, long segments, ElementType type) =>
-        LaunchPlan.Create(segmentLength, segments, limits, type == ElementType.Float64 ? 8 : 4);
-
     /// <summary>Releases the compiled kernels' launchers. Idempotent. Does not dispose the accelerator.</summary>
     public void Dispose()
     {
@@ -159,17 +155,17 @@ public sealed class RmsNormKernels : IDisposable
         }
     }
 
-    private KernelLauncher<float> Float32Launcher =>
-        float32 ??= new KernelLauncher<float>(Accelerator, limits, 4, Accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, RmsNormKernelParams>(RmsNormKernel.Run<float, float, Float32Codec>));
+    private KernelLauncher<float, float> Float32Launcher =>
+        float32 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, RmsNormKernelParams>(RmsNormKernel.Run<float, float, Float32Codec>));
 
-    private KernelLauncher<ushort> Float16Launcher =>
-        float16 ??= new KernelLauncher<ushort>(Accelerator, limits, 4, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, Float16Codec>));
+    private KernelLauncher<ushort, float> Float16Launcher =>
+        float16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, Float16Codec>));
 
-    private KernelLauncher<ushort> BFloat16Launcher =>
-        bfloat16 ??= new KernelLauncher<ushort>(Accelerator, limits, 4, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, BFloat16Codec>));
+    private KernelLauncher<ushort, float> BFloat16Launcher =>
+        bfloat16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, BFloat16Codec>));
 
-    private KernelLauncher<double> Float64Launcher =>
-        float64 ??= new KernelLauncher<double>(Accelerator, limits, 8, Accelerator.LoadKernel<ArrayView<double>, ArrayView<double>, ArrayView<double>, RmsNormKernelParams>(RmsNormKernel.Run<double, double, Float64Codec>));
+    private KernelLauncher<double, CompensatedSum> Float64Launcher =>
+        float64 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<double>, ArrayView<double>, ArrayView<double>, RmsNormKernelParams>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec>));
 
     private void RequireOnThisAccelerator<T>(ArrayView<T> view, string paramName)
         where T : unmanaged

@@ -1,0 +1,23 @@
+namespace IlgpuNorm.Kernels;
+
+/// <summary>A float64 sum with its running rounding error (Neumaier's variant of Kahan summation).</summary>
+/// <param name="Sum">The rounded sum.</param>
+/// <param name="Error">The accumulated rounding error of <paramref name="Sum"/>.</param>
+internal readonly record struct CompensatedSum(double Sum, double Error)
+{
+    /// <summary>The compensated value; ±Inf and NaN sums are returned as they are.</summary>
+    public double Value => Sum - Sum == 0 ? Sum + Error : Sum;
+
+    /// <summary>Adds a term, keeping the rounding error of the addition (none once the sum is ±Inf or NaN).</summary>
+    public CompensatedSum Add(double term)
+    {
+        double t = Sum + term;
+        if (t - t != 0)
+        {
+            return new CompensatedSum(t, 0);
+        }
+
+        double error = Math.Abs(Sum) >= Math.Abs(term) ? (Sum - t) + term : (term - t) + Sum;
+        return new CompensatedSum(t, Error + error);
+    }
+}
