@@ -25,6 +25,8 @@ public sealed class DeviceDispatcher : IDisposable
     private readonly ConcurrentQueue<string> messages = new();
     private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
     private readonly Dictionary<DeviceRequest, string> failures = [];
+    private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), (IComputeBackend, DeviceSelection)> resolved = [];
+    private DeviceRequest? environmentRequest;
     private readonly CPUDevice cpuDevice;
     private readonly Func<DeviceInfo, IComputeBackend>? factory;
     private readonly Func<string, string?> environment;
@@ -77,7 +79,7 @@ public sealed class DeviceDispatcher : IDisposable
 
     /// <summary>
     /// Resolves a request to a device: an explicit request, else the <c>ILGPUNORM_DEVICE</c> environment
-    /// variable, else the best device that starts.
+    /// variable (read once, on the first call that needs it), else the best device that starts.
     /// </summary>
     /// <param name="request">The request, or null for the environment variable / auto.</param>
     /// <returns>The device and why it was chosen.</returns>
@@ -92,16 +94,22 @@ public sealed class DeviceDispatcher : IDisposable
 
     internal (IComputeBackend Backend, DeviceSelection Selection) Resolve(DeviceRequest? request)
     {
-        var effective = request ?? FromEnvironment();
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
+            var effective = request ?? (environmentRequest ??= FromEnvironment());
             if (effective.Kind != DeviceKind.Auto)
             {
+                var key = (effective, request is null);
+                if (resolved.TryGetValue(key, out var hit))
+                {
+                    return hit;
+                }
+
                 string source = request is null ? $"{DeviceRequest.EnvironmentVariable}={effective}" : $"requested {effective}";
                 var backend = GetOrCreate(effective, out string? error)
                     ?? throw new DeviceUnavailableException($"Device '{effective}' ({source}) is not available: {error}");
-                return (backend, new DeviceSelection(backend.Info, $"{source}"));
+                return resolved[key] = (backend, new DeviceSelection(backend.Info, source));
             }
 
             if (autoSelection is { } chosen && backends.TryGetValue(chosen.Device.Request, out var cached))
@@ -147,6 +155,7 @@ public sealed class DeviceDispatcher : IDisposable
             }
 
             backends.Clear();
+            resolved.Clear();
             context?.Dispose();
             context = null;
         }
