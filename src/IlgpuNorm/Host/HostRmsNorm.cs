@@ -39,81 +39,57 @@ internal static class HostRmsNorm
         }, problem.Epsilon);
     }
 
-    public static void Run(RmsNormProblem problem, ReadOnlySpan<Half> x, ReadOnlySpan<Half> w, Span<Half> y)
+    public static void Run(RmsNormProblem problem, ReadOnlySpan<Half> x, ReadOnlySpan<Half> w, Span<Half> y) =>
+        ForEachSegment(problem, x, w, y, static (xs, ws, ys, eps) => SixteenBitSegment<Half, HalfConversions>(xs, ws, ys, eps), (float)problem.Epsilon);
+
+    public static void Run(RmsNormProblem problem, ReadOnlySpan<BFloat16> x, ReadOnlySpan<BFloat16> w, Span<BFloat16> y) =>
+        ForEachSegment(
+            problem,
+            MemoryMarshal.Cast<BFloat16, ushort>(x),
+            MemoryMarshal.Cast<BFloat16, ushort>(w),
+            MemoryMarshal.Cast<BFloat16, ushort>(y),
+            static (xs, ws, ys, eps) => SixteenBitSegment<ushort, BFloat16Conversions>(xs, ws, ys, eps),
+            (float)problem.Epsilon);
+
+    /// <summary>
+    /// One float16 or bfloat16 segment: widened to float32 in chunks, summed, normalized, rounded to the
+    /// storage type, then (with a weight) multiplied in float32 — exact for two 16-bit values — and rounded again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SixteenBitSegment<T, TConversions>(ReadOnlySpan<T> xs, ReadOnlySpan<T> ws, Span<T> ys, float eps)
+        where T : unmanaged
+        where TConversions : ISixteenBitConversions<T>
     {
-        float eps = (float)problem.Epsilon;
-        ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, eps) =>
+        float[] rented = ArrayPool<float>.Shared.Rent(2 * Chunk);
+        Span<float> a = rented.AsSpan(0, Chunk);
+        Span<float> b = rented.AsSpan(Chunk, Chunk);
+        int n = xs.Length;
+        float sum = 0f;
+        for (int i = 0; i < n; i += Chunk)
         {
-            float[] rented = ArrayPool<float>.Shared.Rent(2 * Chunk);
-            Span<float> a = rented.AsSpan(0, Chunk);
-            Span<float> b = rented.AsSpan(Chunk, Chunk);
-            int n = xs.Length;
-            float sum = 0f;
-            for (int i = 0; i < n; i += Chunk)
-            {
-                int m = Math.Min(Chunk, n - i);
-                TensorPrimitives.ConvertToSingle(xs.Slice(i, m), a[..m]);
-                sum += HostVectors.SumOfSquares(a[..m]);
-            }
+            int m = Math.Min(Chunk, n - i);
+            TConversions.Widen(xs.Slice(i, m), a[..m]);
+            sum += HostVectors.SumOfSquares(a[..m]);
+        }
 
-            float d = MathF.Sqrt(sum / n + eps);
-            for (int i = 0; i < n; i += Chunk)
-            {
-                int m = Math.Min(Chunk, n - i);
-                TensorPrimitives.ConvertToSingle(xs.Slice(i, m), a[..m]);
-                HostVectors.Normalize(a[..m], d, default, a[..m]);
-                var yc = ys.Slice(i, m);
-                TensorPrimitives.ConvertToHalf(a[..m], yc);
-                if (!ws.IsEmpty)
-                {
-                    // Multiply in the input dtype: the float32 product of two float16 values is exact.
-                    TensorPrimitives.ConvertToSingle(yc, a[..m]);
-                    TensorPrimitives.ConvertToSingle(ws.Slice(i, m), b[..m]);
-                    TensorPrimitives.Multiply(a[..m], b[..m], a[..m]);
-                    TensorPrimitives.ConvertToHalf(a[..m], yc);
-                }
-            }
-
-            ArrayPool<float>.Shared.Return(rented);
-        }, eps);
-    }
-
-    public static void Run(RmsNormProblem problem, ReadOnlySpan<BFloat16> x, ReadOnlySpan<BFloat16> w, Span<BFloat16> y)
-    {
-        float eps = (float)problem.Epsilon;
-        ForEachSegment(problem, MemoryMarshal.Cast<BFloat16, ushort>(x), MemoryMarshal.Cast<BFloat16, ushort>(w), MemoryMarshal.Cast<BFloat16, ushort>(y), [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, eps) =>
+        float d = MathF.Sqrt(sum / n + eps);
+        for (int i = 0; i < n; i += Chunk)
         {
-            float[] rented = ArrayPool<float>.Shared.Rent(2 * Chunk);
-            Span<float> a = rented.AsSpan(0, Chunk);
-            Span<float> b = rented.AsSpan(Chunk, Chunk);
-            int n = xs.Length;
-            float sum = 0f;
-            for (int i = 0; i < n; i += Chunk)
+            int m = Math.Min(Chunk, n - i);
+            TConversions.Widen(xs.Slice(i, m), a[..m]);
+            HostVectors.Normalize(a[..m], d, default, a[..m]);
+            var yc = ys.Slice(i, m);
+            TConversions.Round(a[..m], yc);
+            if (!ws.IsEmpty)
             {
-                int m = Math.Min(Chunk, n - i);
-                HostVectors.BFloat16ToSingle(xs.Slice(i, m), a[..m]);
-                sum += HostVectors.SumOfSquares(a[..m]);
+                TConversions.Widen(yc, a[..m]);
+                TConversions.Widen(ws.Slice(i, m), b[..m]);
+                TensorPrimitives.Multiply(a[..m], b[..m], a[..m]);
+                TConversions.Round(a[..m], yc);
             }
+        }
 
-            float d = MathF.Sqrt(sum / n + eps);
-            for (int i = 0; i < n; i += Chunk)
-            {
-                int m = Math.Min(Chunk, n - i);
-                HostVectors.BFloat16ToSingle(xs.Slice(i, m), a[..m]);
-                HostVectors.Normalize(a[..m], d, default, a[..m]);
-                var yc = ys.Slice(i, m);
-                HostVectors.SingleToBFloat16(a[..m], yc);
-                if (!ws.IsEmpty)
-                {
-                    HostVectors.BFloat16ToSingle(yc, a[..m]);
-                    HostVectors.BFloat16ToSingle(ws.Slice(i, m), b[..m]);
-                    TensorPrimitives.Multiply(a[..m], b[..m], a[..m]);
-                    HostVectors.SingleToBFloat16(a[..m], yc);
-                }
-            }
-
-            ArrayPool<float>.Shared.Return(rented);
-        }, eps);
+        ArrayPool<float>.Shared.Return(rented);
     }
 
     private delegate void SegmentAction<T, TEps>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, TEps epsilon);
@@ -161,5 +137,28 @@ internal static class HostRmsNorm
                 }
             });
         }
+    }
+
+    /// <summary>Exact widening to float32 and round-to-nearest-even narrowing of a 16-bit storage type.</summary>
+    private interface ISixteenBitConversions<T>
+        where T : unmanaged
+    {
+        static abstract void Widen(ReadOnlySpan<T> source, Span<float> destination);
+
+        static abstract void Round(ReadOnlySpan<float> source, Span<T> destination);
+    }
+
+    private readonly struct HalfConversions : ISixteenBitConversions<Half>
+    {
+        public static void Widen(ReadOnlySpan<Half> source, Span<float> destination) => TensorPrimitives.ConvertToSingle(source, destination);
+
+        public static void Round(ReadOnlySpan<float> source, Span<Half> destination) => TensorPrimitives.ConvertToHalf(source, destination);
+    }
+
+    private readonly struct BFloat16Conversions : ISixteenBitConversions<ushort>
+    {
+        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostVectors.BFloat16ToSingle(source, destination);
+
+        public static void Round(ReadOnlySpan<float> source, Span<ushort> destination) => HostVectors.SingleToBFloat16(source, destination);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -111,20 +112,21 @@ internal static class HostVectors
         return total.Value;
     }
 
-    /// <summary>y = x / d, or y = (x / d) * w with each step rounded to float32.</summary>
+    /// <summary>y = x / d, or y = (x / d) * w, each step rounded to <typeparamref name="T"/> (float32 or float64).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Normalize(ReadOnlySpan<float> x, float d, ReadOnlySpan<float> w, Span<float> y)
+    public static void Normalize<T>(ReadOnlySpan<T> x, T d, ReadOnlySpan<T> w, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float py = ref MemoryMarshal.GetReference(y);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
         int n = x.Length;
         int i = 0;
         bool scale = !w.IsEmpty;
-        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref T pw = ref MemoryMarshal.GetReference(w);
         if (Vector256.IsHardwareAccelerated)
         {
             var vd = Vector256.Create(d);
-            for (; i <= n - 8; i += 8)
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
             {
                 var v = Vector256.LoadUnsafe(ref px, (nuint)i) / vd;
                 if (scale)
@@ -138,39 +140,7 @@ internal static class HostVectors
 
         for (; i < n; i++)
         {
-            float v = Unsafe.Add(ref px, i) / d;
-            Unsafe.Add(ref py, i) = scale ? v * Unsafe.Add(ref pw, i) : v;
-        }
-    }
-
-    /// <summary>y = x / d, or y = (x / d) * w, in float64.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Normalize(ReadOnlySpan<double> x, double d, ReadOnlySpan<double> w, Span<double> y)
-    {
-        ref double px = ref MemoryMarshal.GetReference(x);
-        ref double py = ref MemoryMarshal.GetReference(y);
-        int n = x.Length;
-        int i = 0;
-        bool scale = !w.IsEmpty;
-        ref double pw = ref MemoryMarshal.GetReference(w);
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vd = Vector256.Create(d);
-            for (; i <= n - 4; i += 4)
-            {
-                var v = Vector256.LoadUnsafe(ref px, (nuint)i) / vd;
-                if (scale)
-                {
-                    v *= Vector256.LoadUnsafe(ref pw, (nuint)i);
-                }
-
-                v.StoreUnsafe(ref py, (nuint)i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            double v = Unsafe.Add(ref px, i) / d;
+            T v = Unsafe.Add(ref px, i) / d;
             Unsafe.Add(ref py, i) = scale ? v * Unsafe.Add(ref pw, i) : v;
         }
     }
