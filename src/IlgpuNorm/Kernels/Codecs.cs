@@ -34,34 +34,41 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
         new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
 }
 
-/// <summary>float16 as bits: float32 math, rounded to float16, then times the weight rounded again.</summary>
-internal readonly struct Float16Codec : IRmsCodec<ushort, float>
+/// <summary>How a 16-bit float format widens to float32 and rounds back (instance methods: ILGPU inlines them).</summary>
+internal interface ISixteenBitFormat
 {
-    public float AddSquare(float acc, ushort x)
-    {
-        float v = HalfBits.HalfToSingle(x);
-        return acc + v * v;
-    }
+    float ToSingle(ushort bits);
 
-    public float Add(float a, float b) => a + b;
-
-    public float Denominator(float sumOfSquares, int n, double epsilon) =>
-        MathF.Sqrt(sumOfSquares / n + (float)epsilon);
-
-    public ushort Normalize(ushort x, float denominator) =>
-        HalfBits.SingleToHalf(HalfBits.HalfToSingle(x) / denominator);
-
-    // The product of two float16 values is exact in float32, so one rounding gives the float16 product.
-    public ushort NormalizeScale(ushort x, float denominator, ushort weight) =>
-        HalfBits.SingleToHalf(HalfBits.HalfToSingle(Normalize(x, denominator)) * HalfBits.HalfToSingle(weight));
+    ushort FromSingle(float value);
 }
 
-/// <summary>bfloat16 as bits: float32 math, rounded to bfloat16, then times the weight rounded again.</summary>
-internal readonly struct BFloat16Codec : IRmsCodec<ushort, float>
+/// <summary>IEEE float16 bits.</summary>
+internal readonly struct Float16Format : ISixteenBitFormat
+{
+    public float ToSingle(ushort bits) => HalfBits.HalfToSingle(bits);
+
+    public ushort FromSingle(float value) => HalfBits.SingleToHalf(value);
+}
+
+/// <summary>bfloat16 bits.</summary>
+internal readonly struct BFloat16Format : ISixteenBitFormat
+{
+    public float ToSingle(ushort bits) => HalfBits.BFloat16ToSingle(bits);
+
+    public ushort FromSingle(float value) => HalfBits.SingleToBFloat16(value);
+}
+
+/// <summary>
+/// float16 or bfloat16 as bits: float32 math, rounded to the format, then times the weight rounded again.
+/// The product of two 16-bit values is exact in float32 (short of float32 underflow for bfloat16), so one
+/// rounding gives the correctly rounded product in the format.
+/// </summary>
+internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, float>
+    where TFormat : struct, ISixteenBitFormat
 {
     public float AddSquare(float acc, ushort x)
     {
-        float v = HalfBits.BFloat16ToSingle(x);
+        float v = default(TFormat).ToSingle(x);
         return acc + v * v;
     }
 
@@ -71,9 +78,8 @@ internal readonly struct BFloat16Codec : IRmsCodec<ushort, float>
         MathF.Sqrt(sumOfSquares / n + (float)epsilon);
 
     public ushort Normalize(ushort x, float denominator) =>
-        HalfBits.SingleToBFloat16(HalfBits.BFloat16ToSingle(x) / denominator);
+        default(TFormat).FromSingle(default(TFormat).ToSingle(x) / denominator);
 
-    // The product of two bfloat16 values is exact in float32 (short of float32 underflow).
     public ushort NormalizeScale(ushort x, float denominator, ushort weight) =>
-        HalfBits.SingleToBFloat16(HalfBits.BFloat16ToSingle(Normalize(x, denominator)) * HalfBits.BFloat16ToSingle(weight));
+        default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
 }

@@ -9,8 +9,8 @@ internal static class KernelCatalog
     public static IReadOnlyList<(ElementType Type, MethodInfo Method)> All { get; } =
     [
         (ElementType.Float32, Of<float>(RmsNormKernel.Run<float, float, Float32Codec>)),
-        (ElementType.Float16, Of<ushort>(RmsNormKernel.Run<ushort, float, Float16Codec>)),
-        (ElementType.BFloat16, Of<ushort>(RmsNormKernel.Run<ushort, float, BFloat16Codec>)),
+        (ElementType.Float16, Of<ushort>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<Float16Format>>)),
+        (ElementType.BFloat16, Of<ushort>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<BFloat16Format>>)),
         (ElementType.Float64, Of<double>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec>)),
     ];
 

@@ -159,10 +159,10 @@ public sealed class RmsNormKernels : IDisposable
         float32 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, RmsNormKernelParams>(RmsNormKernel.Run<float, float, Float32Codec>));
 
     private KernelLauncher<ushort, float> Float16Launcher =>
-        float16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, Float16Codec>));
+        float16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<Float16Format>>));
 
     private KernelLauncher<ushort, float> BFloat16Launcher =>
-        bfloat16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, BFloat16Codec>));
+        bfloat16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<BFloat16Format>>));
 
     private KernelLauncher<double, CompensatedSum> Float64Launcher =>
         float64 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<double>, ArrayView<double>, ArrayView<double>, RmsNormKernelParams>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec>));
