@@ -83,14 +83,50 @@ public class DispatcherFaultTests
         Assert.True(started!.Disposed);
     }
 
+    [Fact]
+    public void Auto_FallsBack_WhenTheDeviceFailsDuringACall_AndNeverRetriesIt()
+    {
+        RecordingBackend? gpu = null;
+        using var dispatcher = Create(info => info.Kind == DeviceKind.Cuda ? gpu = new RecordingBackend(info) : Working(info));
+        float[] x = [1, 2, 3, 4, 5, 6];
+        var y = new float[6];
+        var problem = RmsNormProblem.Create([2, 3], [3], 1, 1e-6);
+
+        dispatcher.Execute<float>(null, problem, ElementType.Float32, x, default, y);
+        dispatcher.Execute<float>(null, problem, ElementType.Float32, x, default, y);
+
+        Assert.Equal(1, gpu!.Runs);
+        Assert.True(gpu.Disposed);
+        Assert.Equal(DeviceKind.Host, dispatcher.Select().Device.Kind);
+        Assert.Contains(dispatcher.Messages, m => m.Contains("dropped", StringComparison.Ordinal) && m.Contains("kernel did not compile", StringComparison.Ordinal));
+        Support.Check.AssertClose(x, [2, 3], [3], [], 1e-6, 1, y, "fallback result");
+    }
+
+    [Fact]
+    public void ForcedDevice_ThatFailsDuringACall_Throws_AndLeavesTheDestinationUntouched()
+    {
+        using var dispatcher = Create(info => info.Kind == DeviceKind.Cuda ? new RecordingBackend(info) : Working(info));
+        float[] x = [1, 2, 3];
+        float[] y = [7, 7, 7];
+        var problem = RmsNormProblem.Create([1, 3], [3], 1, 1e-6);
+        Assert.Throws<NotSupportedException>(() => dispatcher.Execute<float>(new DeviceRequest(DeviceKind.Cuda), problem, ElementType.Float32, x, default, y));
+        Assert.Equal([7f, 7f, 7f], y);
+    }
+
     private sealed class RecordingBackend(DeviceInfo info) : IComputeBackend
     {
         public bool Disposed { get; private set; }
 
+        public int Runs { get; private set; }
+
         public DeviceInfo Info { get; } = info;
 
         public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
-            where T : unmanaged => throw new NotSupportedException();
+            where T : unmanaged
+        {
+            Runs++;
+            throw new NotSupportedException("kernel did not compile for this device");
+        }
 
         public void Dispose() => Disposed = true;
     }

@@ -125,7 +125,6 @@ public static class RmsNorm
             return;
         }
 
-        var (backend, _) = DeviceDispatcher.Shared.Resolve(options?.Device);
-        backend.Run(problem, type, input, weight, destination);
+        DeviceDispatcher.Shared.Execute(options?.Device, problem, type, input, weight, destination);
     }
 }

@@ -25,7 +25,7 @@ public sealed class DeviceDispatcher : IDisposable
     private readonly ConcurrentQueue<string> messages = new();
     private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
     private readonly Dictionary<DeviceRequest, string> failures = [];
-    private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), (IComputeBackend, DeviceSelection)> resolved = [];
+    private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), Resolution> resolved = [];
     private DeviceRequest? environmentRequest;
     private readonly CPUDevice cpuDevice;
     private readonly Func<DeviceInfo, IComputeBackend>? factory;
@@ -87,12 +87,35 @@ public sealed class DeviceDispatcher : IDisposable
     /// <exception cref="InvalidOperationException">The environment variable holds an invalid value.</exception>
     public DeviceSelection Select(DeviceRequest? request = null) => Resolve(request).Selection;
 
+    /// <summary>
+    /// Runs a validated problem on the resolved device. In auto mode a device that fails during the call (a kernel
+    /// that does not compile for it, a launch that fails) is dropped, the reason logged and remembered, and the call
+    /// runs again on the next device; the destination is written only by the run that succeeds.
+    /// </summary>
+    internal void Execute<T>(DeviceRequest? request, Planning.RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+        where T : unmanaged
+    {
+        while (true)
+        {
+            var resolution = Resolve(request);
+            try
+            {
+                resolution.Backend.Run(problem, type, x, w, y);
+                return;
+            }
+            catch (Exception ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host && ex is not ArgumentException)
+            {
+                Demote(resolution.Backend, ex);
+            }
+        }
+    }
+
     /// <summary>The ILGPU kernels of a device (for the CUDA, OpenCL and CPU accelerator backends).</summary>
     /// <param name="request">Which device.</param>
     /// <returns>The kernels, or null for the host path.</returns>
     internal RmsNormKernels? KernelsFor(DeviceRequest? request) => (Resolve(request).Backend as IlgpuBackend)?.Kernels;
 
-    internal (IComputeBackend Backend, DeviceSelection Selection) Resolve(DeviceRequest? request)
+    internal Resolution Resolve(DeviceRequest? request)
     {
         lock (gate)
         {
@@ -109,12 +132,12 @@ public sealed class DeviceDispatcher : IDisposable
                 string source = request is null ? $"{DeviceRequest.EnvironmentVariable}={effective}" : $"requested {effective}";
                 var backend = GetOrCreate(effective, out string? error)
                     ?? throw new DeviceUnavailableException($"Device '{effective}' ({source}) is not available: {error}");
-                return resolved[key] = (backend, new DeviceSelection(backend.Info, source));
+                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, source), IsAuto: false);
             }
 
             if (autoSelection is { } chosen && backends.TryGetValue(chosen.Device.Request, out var cached))
             {
-                return (cached, chosen);
+                return new Resolution(cached, chosen, IsAuto: true);
             }
 
             var skipped = new List<string>();
@@ -131,7 +154,7 @@ public sealed class DeviceDispatcher : IDisposable
                 string reason = DeviceRanking.Reason(device) + (skipped.Count > 0 ? $" (fell back past {string.Join("; ", skipped)})" : string.Empty);
                 autoSelection = new DeviceSelection(backend.Info, reason);
                 Log($"auto: chose {device}: {reason}");
-                return (backend, autoSelection);
+                return new Resolution(backend, autoSelection, IsAuto: true);
             }
 
             throw new DeviceUnavailableException("No device started: " + string.Join("; ", skipped));
@@ -159,6 +182,35 @@ public sealed class DeviceDispatcher : IDisposable
             context?.Dispose();
             context = null;
         }
+    }
+
+    /// <summary>Drops a device that failed during a call: remembered as failed, never tried again by this dispatcher.</summary>
+    private void Demote(IComputeBackend backend, Exception ex)
+    {
+        string error = $"failed during a call: {ex.GetType().Name}: {ex.Message}";
+        var request = backend.Info.Request;
+        lock (gate)
+        {
+            failures[request] = error;
+            if (backends.TryGetValue(request, out var current) && ReferenceEquals(current, backend))
+            {
+                backends.Remove(request);
+            }
+
+            foreach (var key in resolved.Where(entry => ReferenceEquals(entry.Value.Backend, backend)).Select(entry => entry.Key).ToList())
+            {
+                resolved.Remove(key);
+            }
+
+            if (autoSelection?.Device.Request == request)
+            {
+                autoSelection = null;
+            }
+
+            Log($"auto: dropped {backend.Info}: {error}");
+        }
+
+        backend.Dispose();
     }
 
     private DeviceRequest FromEnvironment()
@@ -256,8 +308,16 @@ public sealed class DeviceDispatcher : IDisposable
         return list;
     }
 
-    private Context GetContext() =>
-        context ??= Context.Create(builder => builder.CPU(cpuDevice).Cuda().OpenCL().Optimize(OptimizationLevel.O2));
+    private Context GetContext()
+    {
+        if (context is null)
+        {
+            NativeDrivers.EnsureResolver();
+            context = Context.Create(builder => builder.CPU(cpuDevice).Cuda().OpenCL().Optimize(OptimizationLevel.O2));
+        }
+
+        return context;
+    }
 
     private List<DeviceInfo> Enumerate()
     {
@@ -303,4 +363,7 @@ public sealed class DeviceDispatcher : IDisposable
 
         Message?.Invoke(this, line);
     }
+
+    /// <summary>A resolved device: the backend, why it was chosen, and whether auto mode chose it.</summary>
+    internal readonly record struct Resolution(IComputeBackend Backend, DeviceSelection Selection, bool IsAuto);
 }

@@ -1,0 +1,92 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace IlgpuNorm;
+
+/// <summary>
+/// Lets ILGPU find the CUDA and OpenCL drivers where only the versioned library is installed.
+/// </summary>
+/// <remarks>
+/// ILGPU 1.5.3 imports the drivers by their unversioned names (<c>cuda</c> → <c>libcuda.so</c>,
+/// <c>OpenCL</c> → <c>libOpenCL.so</c>), which on Linux usually come only with development packages; a GPU
+/// machine may ship just <c>libcuda.so.1</c> / <c>libOpenCL.so.1</c>. ILGPU sets an import resolver of its own
+/// only on WSL (and an assembly can have one resolver), so this one is installed everywhere else: it tries the
+/// default lookup first, then the versioned names.
+/// </remarks>
+internal static class NativeDrivers
+{
+    private static readonly Lock Gate = new();
+    private static bool installed;
+
+    /// <summary>Installs the resolver once per process; safe to call many times.</summary>
+    public static void EnsureResolver()
+    {
+        lock (Gate)
+        {
+            if (installed || !OperatingSystem.IsLinux() || IsWsl())
+            {
+                installed = true;
+                return;
+            }
+
+            try
+            {
+                NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
+            }
+            catch (InvalidOperationException)
+            {
+                // Someone (the host application) already set one for ILGPU: leave theirs alone.
+            }
+
+            installed = true;
+        }
+    }
+
+    /// <summary>The versioned fallbacks of an unversioned driver name, or none.</summary>
+    internal static string[] Fallbacks(string libraryName) => libraryName switch
+    {
+        "cuda" or "libcuda.so" => ["libcuda.so.1"],
+        "OpenCL" or "libOpenCL.so" => ["libOpenCL.so.1"],
+        _ => [],
+    };
+
+    private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        string[] fallbacks = Fallbacks(libraryName);
+        if (fallbacks.Length == 0)
+        {
+            return IntPtr.Zero;
+        }
+
+        if (NativeLibrary.TryLoad(libraryName, assembly, searchPath, out var handle))
+        {
+            return handle;
+        }
+
+        foreach (string name in fallbacks)
+        {
+            if (NativeLibrary.TryLoad(name, out handle))
+            {
+                return handle;
+            }
+        }
+
+        return IntPtr.Zero;
+    }
+
+    private static bool IsWsl()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/version").Contains("microsoft", StringComparison.OrdinalIgnoreCase);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}
