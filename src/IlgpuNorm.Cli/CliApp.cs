@@ -23,6 +23,7 @@ internal static class CliApp
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(KernelsCommand.Create());
 
         var result = root.Parse(args);
         if (result.Errors.Count > 0)

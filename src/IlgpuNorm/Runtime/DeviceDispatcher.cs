@@ -343,10 +343,14 @@ public sealed class DeviceDispatcher : IDisposable
     {
         CudaDevice cuda => new DeviceInfo(
             DeviceKind.Cuda, index, cuda.Name, IsGpu: true, cuda.MemorySize, cuda.MaxNumThreadsPerGroup, cuda.WarpSize,
-            SupportsFloat16: true, Detail: $"CUDA driver, compute capability {cuda.Architecture}"),
+            SupportsFloat16: true, Detail: $"CUDA driver (libcuda), {cuda.Architecture}, {cuda.NumMultiprocessors} SMs, shared memory {cuda.MaxSharedMemoryPerGroup / 1024} KiB per group"),
         CLDevice cl => new DeviceInfo(
             DeviceKind.OpenCL, index, cl.Name, cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU, cl.MemorySize, cl.MaxNumThreadsPerGroup, cl.WarpSize,
-            SupportsFloat16: cl.Capabilities.Float16, Detail: $"OpenCL platform '{cl.PlatformName}', {cl.DeviceVersion}, OpenCL C {cl.CVersion}"),
+            SupportsFloat16: cl.Capabilities.Float16,
+            Detail: $"OpenCL driver (ICD loader libOpenCL), platform '{cl.PlatformName}' by {cl.VendorName}, {cl.DeviceType}, " +
+                $"{cl.DeviceVersion}, OpenCL C {cl.CVersion}, sub-groups {(cl.Capabilities.SubGroups ? "yes" : "no")}, " +
+                $"fp16 {(cl.Capabilities.Float16 ? "yes" : "no")}, fp64 {(cl.Capabilities.Float64 ? "yes" : "no")}, " +
+                $"generic address space {(cl.Capabilities.GenericAddressSpace ? "yes" : "no")}, local memory {cl.MaxSharedMemoryPerGroup / 1024} KiB"),
         CPUDevice cpu => new DeviceInfo(
             DeviceKind.Cpu, index, "ILGPU CPU accelerator", IsGpu: false, 0, cpu.MaxNumThreadsPerGroup, cpu.WarpSize,
             SupportsFloat16: true, Detail: $"simulated: {cpu.NumMultiprocessors} multiprocessor(s), one OS thread per GPU thread"),

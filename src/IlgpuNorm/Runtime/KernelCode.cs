@@ -1,15 +1,17 @@
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.OpenCL;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Kernels;
 
 namespace IlgpuNorm;
 
 /// <summary>
 /// The generated code of IlgpuNorm's kernels, for people who tune them: PTX is produced by ILGPU's
-/// PTX backend without a GPU or a CUDA driver.
+/// PTX backend without a GPU or a CUDA driver, OpenCL C by its OpenCL backend without an OpenCL driver.
 /// </summary>
 public static class KernelCode
 {
@@ -38,6 +40,31 @@ public static class KernelCode
             var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
             var compiled = (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
             result[type] = compiled.PTXAssembly;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Generates the OpenCL C of every dtype's kernel for a device with the given capabilities: by default an
+    /// OpenCL 2.0 device with float64 and the generic address space but without fp16 or sub-groups (what PoCL
+    /// on a CPU offers). The kernels use neither fp16 nor sub-groups, so this source fits every OpenCL device
+    /// that ILGPU accepts.
+    /// </summary>
+    /// <param name="float16">Whether the device has cl_khr_fp16.</param>
+    /// <param name="subGroups">Whether the device has sub-groups.</param>
+    /// <returns>The OpenCL C source by dtype.</returns>
+    public static IReadOnlyDictionary<ElementType, string> GenerateOpenCL(bool float16 = false, bool subGroups = false)
+    {
+        using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
+        var capabilities = new CLCapabilityContext(float16: float16, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: subGroups);
+        using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
+        var result = new Dictionary<ElementType, string>();
+        foreach (var (type, method) in KernelCatalog.All)
+        {
+            var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
+            var compiled = (CLCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
+            result[type] = compiled.Source;
         }
 
         return result;

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace IlgpuNorm.Cli.Commands;
+
+/// <summary>
+/// <c>ilgpunorm kernels</c>: writes the generated PTX and OpenCL C of every kernel, for people who tune them.
+/// Needs no GPU and no driver: ILGPU's PTX and OpenCL backends generate the code.
+/// </summary>
+internal static class KernelsCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out", "-o") { Description = "The folder to write rms_norm.<dtype>.sm_<N>.ptx and rms_norm.<dtype>.cl into.", Required = true };
+        var sm = new Option<int>("--sm") { Description = "CUDA architecture for the PTX, e.g. 80 or 90.", DefaultValueFactory = _ => 90 };
+        var command = new Command("kernels", "Write the generated PTX and OpenCL C of every kernel (no GPU needed).") { output, sm };
+        command.SetAction(result => Execute(result.GetRequiredValue(output), result.GetValue(sm), result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
+        return command;
+    }
+
+    /// <summary>Writes the files.</summary>
+    /// <returns>0, <see cref="ExitCodes.Usage"/> for a bad architecture, <see cref="ExitCodes.Failure"/> when a file cannot be written.</returns>
+    public static int Execute(string folder, int sm, TextWriter stdout, TextWriter stderr) => CommandEdge.Run(stderr, () =>
+    {
+        if (string.IsNullOrWhiteSpace(folder))
+        {
+            throw new UsageException("--out: expected a folder; got an empty path");
+        }
+
+        IReadOnlyDictionary<ElementType, string> ptx;
+        try
+        {
+            ptx = KernelCode.GeneratePtx(sm);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new UsageException($"--sm: {ex.Message.Split(" (Parameter", 2)[0]}");
+        }
+
+        var openCl = KernelCode.GenerateOpenCL();
+        Directory.CreateDirectory(folder);
+        foreach (var (type, code) in ptx)
+        {
+            Write(folder, string.Create(CultureInfo.InvariantCulture, $"rms_norm.{ElementTypes.ShortName(type)}.sm_{sm}.ptx"), code, stdout);
+        }
+
+        foreach (var (type, code) in openCl)
+        {
+            Write(folder, $"rms_norm.{ElementTypes.ShortName(type)}.cl", code, stdout);
+        }
+
+        return ExitCodes.Success;
+    });
+
+    private static void Write(string folder, string name, string code, TextWriter stdout)
+    {
+        string path = Path.Combine(folder, name);
+        File.WriteAllText(path, code);
+        stdout.WriteLine($"wrote {path} ({code.Length} chars)");
+    }
+}
