@@ -69,6 +69,26 @@ public class PlanningTests
         Assert.Equal(2, LaunchPlan.Create(4096, 1_000_000, Simulator, 4).GridSize);
     }
 
+    [Theory]
+    [InlineData(4096, 4, 4)]
+    [InlineData(4098, 4, 1)]
+    [InlineData(4096, 2, 8)]
+    [InlineData(4100, 2, 1)]
+    [InlineData(33, 2, 1)]
+    [InlineData(4096, 8, 2)]
+    [InlineData(1, 4, 1)]
+    public void VectorWidth_Is16Bytes_WhenTheLengthAllows(int n, int elementBytes, int width) =>
+        Assert.Equal(width, LaunchPlan.VectorWidth(n, elementBytes));
+
+    [Fact]
+    public void VectorPlans_CountPacketsPerThread()
+    {
+        // 4096 float32 in packets of 4: 1024 packets, 2 packets (8 elements) per thread.
+        Assert.Equal(512, LaunchPlan.Create(4096, 10, H100, 4, vectorWidth: 4).ThreadsPerRow);
+        Assert.Equal(1024, LaunchPlan.Create(8192, 10, H100, 4, vectorWidth: 8).ThreadsPerRow);
+        Assert.Equal(1, LaunchPlan.Create(8, 10, H100, 4, vectorWidth: 8).ThreadsPerRow);
+    }
+
     [Fact]
     public void SharedMemoryLimit_CapsTheGroup() =>
         Assert.Equal(64, LaunchPlan.Create(1_000_000, 4, TinyShared, 4).GroupSize);

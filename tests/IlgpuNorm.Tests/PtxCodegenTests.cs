@@ -11,8 +11,8 @@ public class PtxCodegenTests
     public void EveryKernel_CompilesToPtx_WithTrueDivisionAndSqrt_NoSpillsNoAtomics(int sm)
     {
         var ptx = KernelCode.GeneratePtx(sm);
-        Assert.Equal(4, ptx.Count);
-        foreach (var (type, code) in ptx)
+        Assert.Equal(8, ptx.Count);
+        foreach (var (type, _, code) in ptx)
         {
             // ILGPU targets the lowest architecture the kernel needs (sm_80 here), which runs on every newer one.
             var target = System.Text.RegularExpressions.Regex.Match(code, @"\.target sm_(\d+)");
@@ -23,6 +23,32 @@ public class PtxCodegenTests
             Assert.Contains(type == ElementType.Float64 ? "sqrt.rn.f64" : "sqrt.rn.f32", code, StringComparison.Ordinal);
             Assert.DoesNotContain(".local", code, StringComparison.Ordinal);
             Assert.DoesNotContain("atom.", code, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(80)]
+    [InlineData(90)]
+    public void VectorKernels_UseVectorLoadsAndStores_ScalarKernelsDoNot(int sm)
+    {
+        foreach (var kernel in KernelCode.GeneratePtx(sm))
+        {
+            string expected = kernel.Type switch
+            {
+                ElementType.Float32 => "ld.global.v4.f32",
+                ElementType.Float64 => "ld.global.v2.f64",
+                _ => "ld.global.v4.b16", // PTX vectors have at most 4 lanes: 8 bytes of 16-bit values per load
+            };
+            if (kernel.VectorWidth == 1)
+            {
+                Assert.DoesNotContain("ld.global.v", kernel.Code, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.True(kernel.Code.Contains(expected, StringComparison.Ordinal),
+                    $"{kernel.Name}: expected a vector load ({expected}) in\n{string.Join('\n', kernel.Code.Split('\n').Where(l => l.Contains("ld.global", StringComparison.Ordinal)))}");
+                Assert.Contains("st.global.v", kernel.Code, StringComparison.Ordinal);
+            }
         }
     }
 

@@ -11,7 +11,7 @@ internal static class KernelsCommand
 {
     public static Command Create()
     {
-        var output = new Option<string>("--out", "-o") { Description = "The folder to write rms_norm.<dtype>.sm_<N>.ptx and rms_norm.<dtype>.cl into.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The folder to write rms_norm.<dtype>.<variant>.sm_<N>.ptx and rms_norm.<dtype>.<variant>.cl into.", Required = true };
         var sm = new Option<int>("--sm") { Description = "CUDA architecture for the PTX, e.g. 80 or 90.", DefaultValueFactory = _ => 90 };
         var command = new Command("kernels", "Write the generated PTX and OpenCL C of every kernel (no GPU needed).") { output, sm };
         command.SetAction(result => Execute(result.GetRequiredValue(output), result.GetValue(sm), result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
@@ -27,7 +27,7 @@ internal static class KernelsCommand
             throw new UsageException("--out: expected a folder; got an empty path");
         }
 
-        IReadOnlyDictionary<ElementType, string> ptx;
+        IReadOnlyList<GeneratedKernel> ptx;
         try
         {
             ptx = KernelCode.GeneratePtx(sm);
@@ -39,14 +39,14 @@ internal static class KernelsCommand
 
         var openCl = KernelCode.GenerateOpenCL();
         Directory.CreateDirectory(folder);
-        foreach (var (type, code) in ptx)
+        foreach (var kernel in ptx)
         {
-            Write(folder, string.Create(CultureInfo.InvariantCulture, $"rms_norm.{ElementTypes.ShortName(type)}.sm_{sm}.ptx"), code, stdout);
+            Write(folder, string.Create(CultureInfo.InvariantCulture, $"{kernel.Name}.sm_{sm}.ptx"), kernel.Code, stdout);
         }
 
-        foreach (var (type, code) in openCl)
+        foreach (var kernel in openCl)
         {
-            Write(folder, $"rms_norm.{ElementTypes.ShortName(type)}.cl", code, stdout);
+            Write(folder, $"{kernel.Name}.cl", kernel.Code, stdout);
         }
 
         return ExitCodes.Success;

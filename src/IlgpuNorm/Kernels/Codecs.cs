@@ -1,3 +1,5 @@
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace IlgpuNorm.Kernels;
 
@@ -14,6 +16,8 @@ internal readonly struct Float32Codec : IRmsCodec<float, float>
     public float Normalize(float x, float denominator) => x / denominator;
 
     public float NormalizeScale(float x, float denominator, float weight) => x / denominator * weight;
+
+    public ArrayView<float> SharedPartials() => SharedMemory.GetDynamic<float>();
 }
 
 /// <summary>
@@ -32,6 +36,14 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
 
     public CompensatedSum Denominator(CompensatedSum sumOfSquares, int n, double epsilon) =>
         new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
+
+    // On OpenCL as doubles, then cast (see IRmsCodec). Elsewhere as requested: ILGPU's CPU accelerator sizes
+    // dynamic shared memory in elements of the type asked for here, not in bytes. The branch is resolved when
+    // the kernel is compiled for a backend.
+    public ArrayView<CompensatedSum> SharedPartials() =>
+        Accelerator.CurrentType == AcceleratorType.OpenCL
+            ? SharedMemory.GetDynamic<double>().Cast<CompensatedSum>()
+            : SharedMemory.GetDynamic<CompensatedSum>();
 }
 
 /// <summary>How a 16-bit float format widens to float32 and rounds back (instance methods: ILGPU inlines them).</summary>
@@ -82,4 +94,6 @@ internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, float>
 
     public ushort NormalizeScale(ushort x, float denominator, ushort weight) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
+
+    public ArrayView<float> SharedPartials() => SharedMemory.GetDynamic<float>();
 }

@@ -3,17 +3,21 @@ using ILGPU;
 
 namespace IlgpuNorm.Kernels;
 
-/// <summary>Every kernel instance IlgpuNorm compiles, by dtype, for code dumps and code-generation checks.</summary>
+/// <summary>Every kernel instance IlgpuNorm compiles, by dtype and packet width, for code dumps and code-generation checks.</summary>
 internal static class KernelCatalog
 {
-    public static IReadOnlyList<(ElementType Type, MethodInfo Method)> All { get; } =
+    public static IReadOnlyList<(ElementType Type, int Width, MethodInfo Method)> All { get; } =
     [
-        (ElementType.Float32, Of<float>(RmsNormKernel.Run<float, float, Float32Codec>)),
-        (ElementType.Float16, Of<ushort>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<Float16Format>>)),
-        (ElementType.BFloat16, Of<ushort>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<BFloat16Format>>)),
-        (ElementType.Float64, Of<double>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec>)),
+        (ElementType.Float32, 1, Of<Packet1<float>>(RmsNormKernel.Run<float, float, Float32Codec, Packet1<float>>)),
+        (ElementType.Float32, 4, Of<Packet4<float>>(RmsNormKernel.Run<float, float, Float32Codec, Packet4<float>>)),
+        (ElementType.Float16, 1, Of<Packet1<ushort>>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<Float16Format>, Packet1<ushort>>)),
+        (ElementType.Float16, 8, Of<Packet8<ushort>>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<Float16Format>, Packet8<ushort>>)),
+        (ElementType.BFloat16, 1, Of<Packet1<ushort>>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>)),
+        (ElementType.BFloat16, 8, Of<Packet8<ushort>>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<BFloat16Format>, Packet8<ushort>>)),
+        (ElementType.Float64, 1, Of<Packet1<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet1<double>>)),
+        (ElementType.Float64, 2, Of<Packet2<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet2<double>>)),
     ];
 
-    private static MethodInfo Of<T>(Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, RmsNormKernelParams> kernel)
-        where T : unmanaged => kernel.Method;
+    private static MethodInfo Of<TPacket>(Action<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel)
+        where TPacket : unmanaged => kernel.Method;
 }

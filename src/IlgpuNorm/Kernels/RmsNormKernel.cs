@@ -6,14 +6,16 @@ namespace IlgpuNorm.Kernels;
 /// The rms_norm kernel, one C# source for CUDA, OpenCL and ILGPU's CPU accelerator.
 /// </summary>
 /// <remarks>
-/// A group of <c>ThreadsPerRow * RowsPerGroup</c> threads works on <c>RowsPerGroup</c> segments at once
-/// (one segment per group when <c>RowsPerGroup = 1</c>, several short rows per group otherwise) and
-/// strides over the grid until all segments are done. Per segment:
+/// The views hold packets of K consecutive elements (<see cref="IPacket{T}"/>; K = 1 is the scalar kernel), so
+/// that each thread moves 16 bytes per load and store where the data's alignment allows. A group of
+/// <c>ThreadsPerRow * RowsPerGroup</c> threads works on <c>RowsPerGroup</c> segments at once (one segment per
+/// group when <c>RowsPerGroup = 1</c>, several short rows per group otherwise) and strides over the grid until
+/// all segments are done. Per segment:
 /// <list type="number">
-/// <item>each thread sums the squares of elements lane, lane + ThreadsPerRow, … in that order, in blocks of
-/// <see cref="BlockLength"/> whose sums are then added up (two-level summation keeps long rows accurate);</item>
+/// <item>each thread sums the squares of packets lane, lane + ThreadsPerRow, … in that order, in blocks of
+/// <see cref="BlockLength"/> packets whose sums are then added up (two-level summation keeps long rows accurate);</item>
 /// <item>the partial sums are reduced in shared memory by a fixed binary tree (no atomics), so the
-/// result depends only on the segment's data and <c>ThreadsPerRow</c>, never on the batch size;</item>
+/// result depends only on the segment's data, K and <c>ThreadsPerRow</c>, never on the batch size;</item>
 /// <item>every thread writes its elements as x / sqrt(mean + eps), times the weight.</item>
 /// </list>
 /// The kernel checks nothing and allocates nothing: the public API validated the arguments and the
@@ -21,25 +23,28 @@ namespace IlgpuNorm.Kernels;
 /// </remarks>
 internal static class RmsNormKernel
 {
-    /// <summary>Squares summed per thread before the block sum joins the thread's total.</summary>
+    /// <summary>Packets summed per thread before the block sum joins the thread's total.</summary>
     internal const int BlockLength = 16;
 
-    public static void Run<T, TAcc, TCodec>(
-        ArrayView<T> input,
-        ArrayView<T> weight,
-        ArrayView<T> output,
+    public static void Run<T, TAcc, TCodec, TPacket>(
+        ArrayView<TPacket> input,
+        ArrayView<TPacket> weight,
+        ArrayView<TPacket> output,
         RmsNormKernelParams p)
         where T : unmanaged
         where TAcc : unmanaged
         where TCodec : struct, IRmsCodec<T, TAcc>
+        where TPacket : unmanaged, IPacket<T>
     {
         TCodec codec = default;
-        var partials = SharedMemory.GetDynamic<TAcc>();
+        int width = default(TPacket).Count;
+        var partials = codec.SharedPartials();
         int tid = Group.IdxX;
         int slot = tid / p.ThreadsPerRow;
         int lane = tid - slot * p.ThreadsPerRow;
         int rowBase = slot * p.ThreadsPerRow;
         int n = p.SegmentLength;
+        int packets = n / width;
         int segmentsPerPass = Grid.DimX * p.RowsPerGroup;
 
         for (int first = Grid.IdxX * p.RowsPerGroup; first < p.Segments; first += segmentsPerPass)
@@ -47,19 +52,21 @@ internal static class RmsNormKernel
             // Phase 1: per-thread partial sums of squares, in a fixed order.
             int segment = first + slot;
             bool active = segment < p.Segments;
-            long offset = (long)segment * n;
+            long offset = (long)segment * packets;
             TAcc acc = default;
             if (active)
             {
-                // Two levels (blocks of BlockLength squares, then the block sums) keep the float32
-                // rounding error of long per-thread sums small.
                 int i = lane;
-                while (i < n)
+                while (i < packets)
                 {
                     TAcc block = default;
-                    for (int k = 0; k < BlockLength && i < n; k++, i += p.ThreadsPerRow)
+                    for (int k = 0; k < BlockLength && i < packets; k++, i += p.ThreadsPerRow)
                     {
-                        block = codec.AddSquare(block, input[offset + i]);
+                        var x = input[offset + i];
+                        for (int j = 0; j < width; j++)
+                        {
+                            block = codec.AddSquare(block, x.Get(j));
+                        }
                     }
 
                     acc = codec.Add(acc, block);
@@ -84,20 +91,28 @@ internal static class RmsNormKernel
             if (active)
             {
                 TAcc denominator = codec.Denominator(partials[rowBase], n, p.Epsilon);
-                if (p.HasWeight != 0)
+                long weightOffset = (long)(segment % p.WeightGroups) * packets;
+                for (int i = lane; i < packets; i += p.ThreadsPerRow)
                 {
-                    long weightOffset = (long)(segment % p.WeightGroups) * n;
-                    for (int i = lane; i < n; i += p.ThreadsPerRow)
+                    var x = input[offset + i];
+                    TPacket y = default;
+                    if (p.HasWeight != 0)
                     {
-                        output[offset + i] = codec.NormalizeScale(input[offset + i], denominator, weight[weightOffset + i]);
+                        var w = weight[weightOffset + i];
+                        for (int j = 0; j < width; j++)
+                        {
+                            y.Set(j, codec.NormalizeScale(x.Get(j), denominator, w.Get(j)));
+                        }
                     }
-                }
-                else
-                {
-                    for (int i = lane; i < n; i += p.ThreadsPerRow)
+                    else
                     {
-                        output[offset + i] = codec.Normalize(input[offset + i], denominator);
+                        for (int j = 0; j < width; j++)
+                        {
+                            y.Set(j, codec.Normalize(x.Get(j), denominator));
+                        }
                     }
+
+                    output[offset + i] = y;
                 }
             }
 

@@ -34,8 +34,9 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
     /// <param name="segmentLength">Elements per segment (&gt; 0).</param>
     /// <param name="segments">Segments in the call (&gt; 0).</param>
     /// <param name="limits">The device.</param>
-    /// <param name="accumulatorBytes">Bytes per shared-memory partial (4 or 8).</param>
-    public static LaunchPlan Create(int segmentLength, long segments, DeviceLimits limits, int accumulatorBytes)
+    /// <param name="accumulatorBytes">Bytes per shared-memory partial.</param>
+    /// <param name="vectorWidth">Elements each thread loads at once (a divisor of <paramref name="segmentLength"/>).</param>
+    public static LaunchPlan Create(int segmentLength, long segments, DeviceLimits limits, int accumulatorBytes, int vectorWidth = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segmentLength);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segments);
@@ -43,7 +44,9 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
         long sharedCap = Math.Max(1, limits.MaxSharedMemoryPerGroup / accumulatorBytes);
         int groupCap = FloorPowerOfTwo((int)Math.Min(Math.Min(limits.MaxGroupSize, 1024), sharedCap));
         int perThread = limits.IsSimulator ? SimulatorElementsPerThread : GpuElementsPerThread;
-        int wanted = CeilPowerOfTwo((int)Math.Min(1 << 30, (segmentLength + (long)perThread - 1) / perThread));
+        int packets = segmentLength / Math.Max(1, vectorWidth);
+        int packetsPerThread = Math.Max(1, perThread / Math.Max(1, vectorWidth));
+        int wanted = CeilPowerOfTwo((int)Math.Min(1 << 30, (packets + (long)packetsPerThread - 1) / packetsPerThread));
         int threadsPerRow = Math.Min(wanted, groupCap);
 
         int targetGroup = limits.IsSimulator ? groupCap : Math.Min(groupCap, GpuTargetGroupSize);
@@ -57,6 +60,20 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
               GpuWavesPerMultiprocessor;
         int grid = (int)Math.Max(1, Math.Min(groupsNeeded, Math.Min(resident, int.MaxValue)));
         return new LaunchPlan(threadsPerRow, rowsPerGroup, grid);
+    }
+
+    /// <summary>Bytes a thread moves per load in the vector kernels.</summary>
+    internal const int VectorBytes = 16;
+
+    /// <summary>
+    /// Elements per packet for a segment length: 16 bytes' worth (4 float32, 8 float16/bfloat16, 2 float64) when the
+    /// length is a multiple of that, else 1 (the scalar kernel). A pure function of the length and the dtype, so the
+    /// summation order of a row never depends on the batch.
+    /// </summary>
+    public static int VectorWidth(int segmentLength, int elementBytes)
+    {
+        int width = Math.Max(1, VectorBytes / elementBytes);
+        return segmentLength % width == 0 ? width : 1;
     }
 
     internal static int FloorPowerOfTwo(int value) => value <= 1 ? 1 : (int)BitOperations.RoundUpToPowerOf2((uint)value + 1) >> 1;

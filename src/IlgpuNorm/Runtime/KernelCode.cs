@@ -17,9 +17,9 @@ public static class KernelCode
 {
     /// <summary>Generates the PTX of every dtype's kernel for a CUDA architecture.</summary>
     /// <param name="smVersion">The compute capability as major*10+minor, e.g. 80 (A100) or 90 (H100).</param>
-    /// <returns>The PTX text by dtype.</returns>
+    /// <returns>The PTX of each kernel (every dtype, scalar and vector variants).</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="smVersion"/> is not one ILGPU 1.5.3 knows.</exception>
-    public static IReadOnlyDictionary<ElementType, string> GeneratePtx(int smVersion = 90)
+    public static IReadOnlyList<GeneratedKernel> GeneratePtx(int smVersion = 90)
     {
         var architecture = smVersion switch
         {
@@ -34,15 +34,10 @@ public static class KernelCode
         };
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, CudaInstructionSet.ISA_80, null);
-        var result = new Dictionary<ElementType, string>();
-        foreach (var (type, method) in KernelCatalog.All)
-        {
-            var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
-            var compiled = (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
-            result[type] = compiled.PTXAssembly;
-        }
-
-        return result;
+        return [.. KernelCatalog.All.Select(k => new GeneratedKernel(
+            k.Type,
+            k.Width,
+            ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(k.Method), default(KernelSpecialization))).PTXAssembly))];
     }
 
     /// <summary>
@@ -53,20 +48,15 @@ public static class KernelCode
     /// </summary>
     /// <param name="float16">Whether the device has cl_khr_fp16.</param>
     /// <param name="subGroups">Whether the device has sub-groups.</param>
-    /// <returns>The OpenCL C source by dtype.</returns>
-    public static IReadOnlyDictionary<ElementType, string> GenerateOpenCL(bool float16 = false, bool subGroups = false)
+    /// <returns>The OpenCL C of each kernel (every dtype, scalar and vector variants).</returns>
+    public static IReadOnlyList<GeneratedKernel> GenerateOpenCL(bool float16 = false, bool subGroups = false)
     {
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         var capabilities = new CLCapabilityContext(float16: float16, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: subGroups);
         using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
-        var result = new Dictionary<ElementType, string>();
-        foreach (var (type, method) in KernelCatalog.All)
-        {
-            var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
-            var compiled = (CLCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
-            result[type] = compiled.Source;
-        }
-
-        return result;
+        return [.. KernelCatalog.All.Select(k => new GeneratedKernel(
+            k.Type,
+            k.Width,
+            ((CLCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(k.Method), default(KernelSpecialization))).Source))];
     }
 }

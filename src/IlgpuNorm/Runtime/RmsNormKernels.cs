@@ -55,10 +55,10 @@ public sealed class RmsNormKernels : IDisposable
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             Accelerator.Bind();
-            _ = Float32Launcher;
-            _ = Float16Launcher;
-            _ = BFloat16Launcher;
-            _ = Float64Launcher;
+            Float32Launcher.Preload();
+            Float16Launcher.Preload();
+            BFloat16Launcher.Preload();
+            Float64Launcher.Preload();
         }
     }
 
@@ -156,16 +156,24 @@ public sealed class RmsNormKernels : IDisposable
     }
 
     private KernelLauncher<float, float> Float32Launcher =>
-        float32 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, RmsNormKernelParams>(RmsNormKernel.Run<float, float, Float32Codec>));
+        float32 ??= new(Accelerator, limits,
+            static a => new KernelVariant<float, float, Float32Codec, Packet1<float>>(a),
+            static a => new KernelVariant<float, float, Float32Codec, Packet4<float>>(a));
 
     private KernelLauncher<ushort, float> Float16Launcher =>
-        float16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<Float16Format>>));
+        float16 ??= new(Accelerator, limits,
+            static a => new KernelVariant<ushort, float, SixteenBitCodec<Float16Format>, Packet1<ushort>>(a),
+            static a => new KernelVariant<ushort, float, SixteenBitCodec<Float16Format>, Packet8<ushort>>(a));
 
     private KernelLauncher<ushort, float> BFloat16Launcher =>
-        bfloat16 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, RmsNormKernelParams>(RmsNormKernel.Run<ushort, float, SixteenBitCodec<BFloat16Format>>));
+        bfloat16 ??= new(Accelerator, limits,
+            static a => new KernelVariant<ushort, float, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>(a),
+            static a => new KernelVariant<ushort, float, SixteenBitCodec<BFloat16Format>, Packet8<ushort>>(a));
 
     private KernelLauncher<double, CompensatedSum> Float64Launcher =>
-        float64 ??= new(Accelerator, limits, Accelerator.LoadKernel<ArrayView<double>, ArrayView<double>, ArrayView<double>, RmsNormKernelParams>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec>));
+        float64 ??= new(Accelerator, limits,
+            static a => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(a),
+            static a => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(a));
 
     private void RequireOnThisAccelerator<T>(ArrayView<T> view, string paramName)
         where T : unmanaged
