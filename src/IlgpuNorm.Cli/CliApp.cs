@@ -24,6 +24,7 @@ internal static class CliApp
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
 
         var result = root.Parse(args);
         if (result.Errors.Count > 0)

@@ -1,0 +1,124 @@
+namespace IlgpuNorm.Cli.Bench;
+
+/// <summary>
+/// Measures the host path end to end through the public API (<see cref="RmsNorm"/> with <see cref="DeviceRequest.Host"/>,
+/// validation and dispatch included), and the copy limit of the same bytes on the same buffers: one thread
+/// (<c>Span.CopyTo</c>) and every core (<c>Parallel.For</c> over contiguous parts), the better of the two being the limit.
+/// </summary>
+internal static class HostBench
+{
+    /// <summary>Measures one dtype and shape.</summary>
+    /// <param name="device">The host device, for the report.</param>
+    /// <param name="type">The dtype.</param>
+    /// <param name="shape">The shape.</param>
+    /// <param name="minTime">The least time of each measurement, in seconds.</param>
+    /// <param name="copies">Copy limits already measured in this run, by bytes per call; a missing one is measured and added.</param>
+    /// <returns>The measurement.</returns>
+    /// <exception cref="InvalidOperationException">The output differs from the reference.</exception>
+    public static BenchResult Run(DeviceInfo device, ElementType type, BenchShape shape, double minTime, Dictionary<long, CopyMeasurement> copies) => type switch
+    {
+        ElementType.Float32 => Run<float>(device, type, shape, minTime, copies),
+        ElementType.Float16 => Run<Half>(device, type, shape, minTime, copies),
+        ElementType.BFloat16 => Run<BFloat16>(device, type, shape, minTime, copies),
+        _ => Run<double>(device, type, shape, minTime, copies),
+    };
+
+    private static unsafe BenchResult Run<T>(DeviceInfo device, ElementType type, BenchShape shape, double minTime, Dictionary<long, CopyMeasurement> copies)
+        where T : unmanaged
+    {
+        int length = checked((int)shape.Elements);
+        long copyBytes = 2L * length * sizeof(T);
+        int sets = CachePolicy.BufferSets(copyBytes, CachePolicy.LastLevelCache);
+        var random = new Random(BenchData.SeedOf(type, shape));
+        var xs = new NativeBuffer<T>[sets];
+        var ys = new NativeBuffer<T>[sets];
+        using var w = new NativeBuffer<T>(shape.Hidden);
+        try
+        {
+            BenchData.FillWeight(w.Span, random);
+            for (int s = 0; s < sets; s++)
+            {
+                xs[s] = new NativeBuffer<T>(length);
+                ys[s] = new NativeBuffer<T>(length);
+                BenchData.FillInput(xs[s].Span, random);
+            }
+
+            if (!copies.TryGetValue(copyBytes, out var copy))
+            {
+                copy = MeasureCopy(xs, ys, copyBytes, sets, minTime);
+                copies[copyBytes] = copy;
+            }
+
+            int[] dims = [shape.Rows, shape.Hidden];
+            int[] normalized = [shape.Hidden];
+            var options = new RmsNormOptions { Device = DeviceRequest.Host };
+            var timing = Timing.Measure(s => RmsNorm.Compute<T>(xs[s].Span, dims, normalized, w.Span, ys[s].Span, options), sets, minTime);
+
+            // The timed calls wrote every set; check the first and last rows of set 0.
+            foreach (int row in new[] { 0, shape.Rows - 1 }.Distinct())
+            {
+                var rowRange = new Range(row * shape.Hidden, (row + 1) * shape.Hidden);
+                string? error = BenchData.CheckRow<T>(xs[0].Span[rowRange], w.Span, ys[0].Span[rowRange], row);
+                if (error is not null)
+                {
+                    throw new InvalidOperationException($"the result differs from the float64 reference at {error}");
+                }
+            }
+
+            return new BenchResult
+            {
+                Backend = device.Request.ToString(),
+                Device = device.Name,
+                Type = type,
+                Shape = shape,
+                Data = sets == 1 ? "cache" : "memory",
+                BufferSets = sets,
+                MedianSeconds = timing.MedianSeconds,
+                Iterations = timing.Calls,
+                Samples = timing.Samples,
+                Copy = copy,
+            };
+        }
+        finally
+        {
+            foreach (var buffer in xs.Concat(ys))
+            {
+                buffer?.Dispose();
+            }
+        }
+    }
+
+    private static CopyMeasurement MeasureCopy<T>(NativeBuffer<T>[] xs, NativeBuffer<T>[] ys, long copyBytes, int sets, double minTime)
+        where T : unmanaged
+    {
+        var single = Timing.Measure(s => xs[s].Span.CopyTo(ys[s].Span), sets, minTime);
+        int threads = Environment.ProcessorCount;
+        int length = xs[0].Length;
+        var parallel = Timing.Measure(
+            s => Parallel.For(0, threads, part =>
+            {
+                var (start, count) = Part(length, threads, part);
+                xs[s].Span.Slice(start, count).CopyTo(ys[s].Span.Slice(start, count));
+            }),
+            sets,
+            minTime);
+        double singleGbps = copyBytes / single.MedianSeconds / 1e9;
+        double parallelGbps = copyBytes / parallel.MedianSeconds / 1e9;
+        return new CopyMeasurement(
+            Math.Max(singleGbps, parallelGbps),
+            singleGbps >= parallelGbps ? "Span.CopyTo, 1 thread" : $"Parallel.For, {threads} threads",
+            singleGbps,
+            parallelGbps,
+            threads);
+    }
+
+    /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> contiguous parts of <paramref name="length"/> elements, split on 64-element boundaries.</summary>
+    internal static (int Start, int Count) Part(int length, int parts, int part)
+    {
+        const int Granule = 64;
+        long per = (((long)length + parts - 1) / parts + Granule - 1) / Granule * Granule;
+        long start = Math.Min(length, part * per);
+        long end = Math.Min(length, start + per);
+        return ((int)start, (int)(end - start));
+    }
+}
