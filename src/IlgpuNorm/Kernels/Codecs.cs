@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace IlgpuNorm.Kernels;
 
@@ -37,13 +36,8 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
     public CompensatedSum Denominator(CompensatedSum sumOfSquares, int n, double epsilon) =>
         new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
 
-    // On OpenCL as doubles, then cast (see IRmsCodec). Elsewhere as requested: ILGPU's CPU accelerator sizes
-    // dynamic shared memory in elements of the type asked for here, not in bytes. The branch is resolved when
-    // the kernel is compiled for a backend.
-    public ArrayView<CompensatedSum> SharedPartials() =>
-        Accelerator.CurrentType == AcceleratorType.OpenCL
-            ? SharedMemory.GetDynamic<double>().Cast<CompensatedSum>()
-            : SharedMemory.GetDynamic<CompensatedSum>();
+    // As doubles, then cast: see AccumulatorMemory.
+    public ArrayView<CompensatedSum> SharedPartials() => SharedMemory.GetDynamic<double>().Cast<CompensatedSum>();
 }
 
 /// <summary>How a 16-bit float format widens to float32 and rounds back (instance methods: ILGPU inlines them).</summary>

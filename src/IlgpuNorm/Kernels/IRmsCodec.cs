@@ -28,11 +28,6 @@ internal interface IRmsCodec<T, TAcc>
     /// <summary>(T)((T)(widen(x) / denominator) * weight), each product rounded to T.</summary>
     T NormalizeScale(T x, TAcc denominator, T weight);
 
-    /// <summary>The group's dynamic shared memory as accumulators (the launcher requests it in <typeparamref name="TAcc"/>).</summary>
-    /// <remarks>
-    /// ILGPU 1.5.3's OpenCL backend computes the view's length as the byte length divided by the element size
-    /// cast to the element type: <c>(float)4</c> for float, but <c>()16</c>, a syntax error, for a struct such as
-    /// <see cref="CompensatedSum"/>. A struct accumulator therefore takes the memory as its field type on OpenCL.
-    /// </remarks>
+    /// <summary>The group's dynamic shared memory as accumulators, as <see cref="AccumulatorMemory"/> requests it.</summary>
     ArrayView<TAcc> SharedPartials();
 }

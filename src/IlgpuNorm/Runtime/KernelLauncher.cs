@@ -51,7 +51,7 @@ internal sealed class KernelLauncher<TS, TAcc>(
             var config = new KernelConfig(
                 new Index1D(plan.GridSize),
                 new Index1D(plan.GroupSize),
-                SharedMemoryConfig.RequestDynamic<TAcc>(plan.SharedElements));
+                AccumulatorMemory.Request<TAcc>(plan.SharedElements));
             var parameters = new RmsNormKernelParams(n, segments, groups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon);
             variant.Launch(stream, config, input.SubView(start, length), weight, output.SubView(start, length), parameters);
         }
