@@ -247,16 +247,14 @@ cmd_run() {
     DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
     # No build server or node left running in the root when the command ends.
     MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 UseSharedCompilation=false
-    # One PoCL compute unit, so work-groups run one after another: ILGPU 1.5.3's OpenCL C keeps each group's
-    # shared-memory pointer in a program-scope variable, which concurrent groups on a CPU device overwrite
-    # (wrong rows, now and then). Set POCL_CPU_MAX_CU_COUNT to override.
-    POCL_CPU_MAX_CU_COUNT="${POCL_CPU_MAX_CU_COUNT:-1}"
+    # PoCL runs work-groups on every core: the kernels use a static shared-memory array, which ILGPU declares
+    # inside the kernel (its dynamic shared memory lives in a program-scope pointer that concurrent groups
+    # overwrite). POCL_* variables set by the caller (e.g. POCL_CPU_MAX_CU_COUNT) are passed through.
   )
   local name
   for name in $(compgen -e); do
     case "$name" in
       ILGPUNORM_OPENCL_ROOT) ;;
-      POCL_CPU_MAX_CU_COUNT) ;;
       ILGPUNORM_* | POCL_* | OCL_* | CI | TERM) env+=("$name=${!name}") ;;
     esac
   done

@@ -6,9 +6,9 @@ namespace IlgpuNorm.Tests;
 /// <summary>The pure launch plan, tested without a device.</summary>
 public class PlanningTests
 {
-    private static readonly DeviceLimits H100 = new(1024, 32, 132, 2048, 48 * 1024, IsSimulator: false);
-    private static readonly DeviceLimits Simulator = new(32, 4, 2, 32, int.MaxValue, IsSimulator: true);
-    private static readonly DeviceLimits TinyShared = new(1024, 32, 8, 2048, 256, IsSimulator: false);
+    private static readonly DeviceLimits H100 = new(1024, 32, 132, 2048, IsSimulator: false);
+    private static readonly DeviceLimits Simulator = new(32, 4, 2, 32, IsSimulator: true);
+    private static readonly DeviceLimits SmallGroups = new(256, 64, 8, 2048, IsSimulator: false);
 
     public static TheoryData<int> SegmentLengths() => new() { 1, 2, 31, 32, 33, 127, 1000, 4096, 5120, 8193, 65536, 262144 };
 
@@ -16,14 +16,14 @@ public class PlanningTests
     [MemberData(nameof(SegmentLengths))]
     public void Plan_IsValid_ForEveryLengthAndDevice(int n)
     {
-        foreach (var limits in new[] { H100, Simulator, TinyShared })
+        foreach (var limits in new[] { H100, Simulator, SmallGroups })
         {
             foreach (long segments in new long[] { 1, 3, 257, 1_000_000 })
             {
-                var plan = LaunchPlan.Create(n, segments, limits, 4);
+                var plan = LaunchPlan.Create(n, segments, limits);
                 Assert.True(plan.ThreadsPerRow >= 1 && (plan.ThreadsPerRow & (plan.ThreadsPerRow - 1)) == 0, "threads per row is a power of two");
                 Assert.True(plan.GroupSize <= limits.MaxGroupSize, "group fits the device");
-                Assert.True((long)plan.SharedElements * 4 <= limits.MaxSharedMemoryPerGroup, "shared memory fits");
+                Assert.True(plan.GroupSize <= Kernels.RmsNormKernel.MaxGroupSize, "one shared partial per thread fits the kernel's array");
                 Assert.InRange(plan.GridSize, 1, (int)Math.Max(1, segments));
                 Assert.True(plan.ThreadsPerRow <= Math.Max(1, LaunchPlan.CeilPowerOfTwo(n)), "no more threads per row than elements, rounded up");
             }
@@ -36,10 +36,10 @@ public class PlanningTests
     {
         foreach (var limits in new[] { H100, Simulator })
         {
-            int reference = LaunchPlan.Create(n, 1, limits, 4).ThreadsPerRow;
+            int reference = LaunchPlan.Create(n, 1, limits).ThreadsPerRow;
             foreach (long segments in new long[] { 2, 257, 32768, 1L << 31 })
             {
-                Assert.Equal(reference, LaunchPlan.Create(n, segments, limits, 4).ThreadsPerRow);
+                Assert.Equal(reference, LaunchPlan.Create(n, segments, limits).ThreadsPerRow);
             }
         }
     }
@@ -47,7 +47,7 @@ public class PlanningTests
     [Fact]
     public void ShortRows_ShareAGroup_OnGpus()
     {
-        var plan = LaunchPlan.Create(32, 1000, H100, 4);
+        var plan = LaunchPlan.Create(32, 1000, H100);
         Assert.Equal(4, plan.ThreadsPerRow);
         Assert.Equal(LaunchPlan.GpuTargetGroupSize / 4, plan.RowsPerGroup);
     }
@@ -55,18 +55,18 @@ public class PlanningTests
     [Fact]
     public void LongRows_UseWholeGroups_UpToTheDeviceLimit()
     {
-        Assert.Equal(512, LaunchPlan.Create(4096, 10, H100, 4).ThreadsPerRow);
-        Assert.Equal(1024, LaunchPlan.Create(262144, 10, H100, 4).ThreadsPerRow);
-        Assert.Equal(1, LaunchPlan.Create(262144, 10, H100, 4).RowsPerGroup);
-        Assert.Equal(32, LaunchPlan.Create(262144, 10, Simulator, 4).ThreadsPerRow);
+        Assert.Equal(512, LaunchPlan.Create(4096, 10, H100).ThreadsPerRow);
+        Assert.Equal(1024, LaunchPlan.Create(262144, 10, H100).ThreadsPerRow);
+        Assert.Equal(1, LaunchPlan.Create(262144, 10, H100).RowsPerGroup);
+        Assert.Equal(32, LaunchPlan.Create(262144, 10, Simulator).ThreadsPerRow);
     }
 
     [Fact]
     public void Grid_IsCappedByResidency_AndStrides()
     {
-        var plan = LaunchPlan.Create(4096, 1_000_000, H100, 4);
+        var plan = LaunchPlan.Create(4096, 1_000_000, H100);
         Assert.Equal(132 * (2048 / 512) * LaunchPlan.GpuWavesPerMultiprocessor, plan.GridSize);
-        Assert.Equal(2, LaunchPlan.Create(4096, 1_000_000, Simulator, 4).GridSize);
+        Assert.Equal(2, LaunchPlan.Create(4096, 1_000_000, Simulator).GridSize);
     }
 
     [Theory]
@@ -84,14 +84,14 @@ public class PlanningTests
     public void VectorPlans_CountPacketsPerThread()
     {
         // 4096 float32 in packets of 4: 1024 packets, 2 packets (8 elements) per thread.
-        Assert.Equal(512, LaunchPlan.Create(4096, 10, H100, 4, vectorWidth: 4).ThreadsPerRow);
-        Assert.Equal(1024, LaunchPlan.Create(8192, 10, H100, 4, vectorWidth: 8).ThreadsPerRow);
-        Assert.Equal(1, LaunchPlan.Create(8, 10, H100, 4, vectorWidth: 8).ThreadsPerRow);
+        Assert.Equal(512, LaunchPlan.Create(4096, 10, H100, vectorWidth: 4).ThreadsPerRow);
+        Assert.Equal(1024, LaunchPlan.Create(8192, 10, H100, vectorWidth: 8).ThreadsPerRow);
+        Assert.Equal(1, LaunchPlan.Create(8, 10, H100, vectorWidth: 8).ThreadsPerRow);
     }
 
     [Fact]
-    public void SharedMemoryLimit_CapsTheGroup() =>
-        Assert.Equal(64, LaunchPlan.Create(1_000_000, 4, TinyShared, 4).GroupSize);
+    public void DeviceGroupLimit_CapsTheGroup() =>
+        Assert.Equal(256, LaunchPlan.Create(1_000_000, 4, SmallGroups).GroupSize);
 
     [Fact]
     public void Problem_FlattensGroupsIntoSegments()

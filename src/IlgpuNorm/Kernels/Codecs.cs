@@ -1,5 +1,3 @@
-using ILGPU;
-
 namespace IlgpuNorm.Kernels;
 
 /// <summary>float32: accumulate, divide and scale in float32.</summary>
@@ -16,7 +14,6 @@ internal readonly struct Float32Codec : IRmsCodec<float, float>
 
     public float NormalizeScale(float x, float denominator, float weight) => x / denominator * weight;
 
-    public ArrayView<float> SharedPartials() => SharedMemory.GetDynamic<float>();
 }
 
 /// <summary>
@@ -36,8 +33,6 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
     public CompensatedSum Denominator(CompensatedSum sumOfSquares, int n, double epsilon) =>
         new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
 
-    // As doubles, then cast: see AccumulatorMemory.
-    public ArrayView<CompensatedSum> SharedPartials() => SharedMemory.GetDynamic<double>().Cast<CompensatedSum>();
 }
 
 /// <summary>How a 16-bit float format widens to float32 and rounds back (instance methods: ILGPU inlines them).</summary>
@@ -89,5 +84,4 @@ internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, float>
     public ushort NormalizeScale(ushort x, float denominator, ushort weight) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
 
-    public ArrayView<float> SharedPartials() => SharedMemory.GetDynamic<float>();
 }

@@ -1,5 +1,3 @@
-using ILGPU;
-
 namespace IlgpuNorm.Kernels;
 
 /// <summary>
@@ -27,7 +25,4 @@ internal interface IRmsCodec<T, TAcc>
 
     /// <summary>(T)((T)(widen(x) / denominator) * weight), each product rounded to T.</summary>
     T NormalizeScale(T x, TAcc denominator, T weight);
-
-    /// <summary>The group's dynamic shared memory as accumulators, as <see cref="AccumulatorMemory"/> requests it.</summary>
-    ArrayView<TAcc> SharedPartials();
 }

@@ -26,6 +26,15 @@ internal static class RmsNormKernel
     /// <summary>Packets summed per thread before the block sum joins the thread's total.</summary>
     internal const int BlockLength = 16;
 
+    /// <summary>
+    /// The largest group the plan makes, and the number of partial sums in the group's shared memory (4 KiB of
+    /// float32, 16 KiB of float64 partials). The array is static, not dynamic: ILGPU 1.5.3's OpenCL backend keeps a
+    /// dynamic shared-memory pointer in a program-scope variable that groups running at once on a multi-core
+    /// OpenCL CPU device overwrite (wrong rows on PoCL), and cannot size a dynamic array of a struct such as
+    /// <see cref="CompensatedSum"/> (it emits <c>()16</c>). A static array is declared inside the kernel.
+    /// </summary>
+    internal const int MaxGroupSize = 1024;
+
     public static void Run<T, TAcc, TCodec, TPacket>(
         ArrayView<TPacket> input,
         ArrayView<TPacket> weight,
@@ -38,7 +47,7 @@ internal static class RmsNormKernel
     {
         TCodec codec = default;
         int width = default(TPacket).Count;
-        var partials = codec.SharedPartials();
+        var partials = SharedMemory.Allocate<TAcc>(MaxGroupSize);
         int tid = Group.IdxX;
         int slot = tid / p.ThreadsPerRow;
         int lane = tid - slot * p.ThreadsPerRow;

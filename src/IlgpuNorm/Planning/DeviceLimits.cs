@@ -5,12 +5,10 @@ namespace IlgpuNorm.Planning;
 /// <param name="WarpSize">Threads per warp (SIMD width).</param>
 /// <param name="Multiprocessors">Number of multiprocessors (groups that run at once, per wave).</param>
 /// <param name="MaxThreadsPerMultiprocessor">Resident threads per multiprocessor.</param>
-/// <param name="MaxSharedMemoryPerGroup">Shared memory per group, in bytes.</param>
 /// <param name="IsSimulator">True for ILGPU's CPU accelerator, where every thread is an OS thread and barriers are expensive.</param>
 internal readonly record struct DeviceLimits(
     int MaxGroupSize,
     int WarpSize,
     int Multiprocessors,
     int MaxThreadsPerMultiprocessor,
-    long MaxSharedMemoryPerGroup,
     bool IsSimulator);

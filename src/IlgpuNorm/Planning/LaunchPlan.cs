@@ -27,22 +27,17 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
     /// <summary>Threads per group.</summary>
     public int GroupSize => ThreadsPerRow * RowsPerGroup;
 
-    /// <summary>Elements of shared memory (one partial per thread).</summary>
-    public int SharedElements => GroupSize;
-
     /// <summary>Builds the plan.</summary>
     /// <param name="segmentLength">Elements per segment (&gt; 0).</param>
     /// <param name="segments">Segments in the call (&gt; 0).</param>
     /// <param name="limits">The device.</param>
-    /// <param name="accumulatorBytes">Bytes per shared-memory partial.</param>
     /// <param name="vectorWidth">Elements each thread loads at once (a divisor of <paramref name="segmentLength"/>).</param>
-    public static LaunchPlan Create(int segmentLength, long segments, DeviceLimits limits, int accumulatorBytes, int vectorWidth = 1)
+    public static LaunchPlan Create(int segmentLength, long segments, DeviceLimits limits, int vectorWidth = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segmentLength);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segments);
 
-        long sharedCap = Math.Max(1, limits.MaxSharedMemoryPerGroup / accumulatorBytes);
-        int groupCap = FloorPowerOfTwo((int)Math.Min(Math.Min(limits.MaxGroupSize, 1024), sharedCap));
+        int groupCap = FloorPowerOfTwo(Math.Min(limits.MaxGroupSize, RmsNormKernel.MaxGroupSize));
         int perThread = limits.IsSimulator ? SimulatorElementsPerThread : GpuElementsPerThread;
         int packets = segmentLength / Math.Max(1, vectorWidth);
         int packetsPerThread = Math.Max(1, perThread / Math.Max(1, vectorWidth));

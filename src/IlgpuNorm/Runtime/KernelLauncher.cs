@@ -48,18 +48,15 @@ internal sealed class KernelLauncher<TS, TAcc>(
             long start = row * problem.NormalizedLength;
             long length = rows * problem.NormalizedLength;
             var plan = PlanFor(n, segments, variant.Width);
-            var config = new KernelConfig(
-                new Index1D(plan.GridSize),
-                new Index1D(plan.GroupSize),
-                AccumulatorMemory.Request<TAcc>(plan.SharedElements));
+            var config = new KernelConfig(new Index1D(plan.GridSize), new Index1D(plan.GroupSize));
             var parameters = new RmsNormKernelParams(n, segments, groups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon);
             variant.Launch(stream, config, input.SubView(start, length), weight, output.SubView(start, length), parameters);
         }
     }
 
     /// <summary>The launch plan for a segment length and count on this device.</summary>
-    public unsafe LaunchPlan PlanFor(int segmentLength, long segments, int vectorWidth) =>
-        LaunchPlan.Create(segmentLength, segments, limits, sizeof(TAcc), vectorWidth);
+    public LaunchPlan PlanFor(int segmentLength, long segments, int vectorWidth) =>
+        LaunchPlan.Create(segmentLength, segments, limits, vectorWidth);
 
     /// <summary>The vector variant when every view it would read or write is aligned to a whole packet.</summary>
     private unsafe KernelVariant<TS> ChooseVariant(int n, bool hasWeight, ArrayView<TS> input, ArrayView<TS> weight, ArrayView<TS> output)

@@ -40,7 +40,6 @@ public sealed class RmsNormKernels : IDisposable
             accelerator.WarpSize,
             accelerator.NumMultiprocessors,
             accelerator.MaxNumThreadsPerMultiprocessor,
-            accelerator.MaxSharedMemoryPerGroup,
             accelerator is CPUAccelerator);
     }
 

@@ -54,6 +54,12 @@ public class OpenClCodegenTests
             Assert.DoesNotContain("half", source, StringComparison.Ordinal);
             Assert.DoesNotContain("sub_group", source, StringComparison.Ordinal);
             Assert.DoesNotContain("atomic", source, StringComparison.Ordinal);
+
+            // ILGPU 1.5.3's dynamic shared memory breaks on OpenCL (a program-scope pointer that concurrent groups
+            // overwrite; "()16" for struct elements): the kernels must use a static array declared in the kernel.
+            Assert.DoesNotMatch(@"\(\)\d", source);
+            Assert.DoesNotMatch(@"(?m)^local\s", source);
+            Assert.Matches(@"\tlocal [^;]*\[1024\];", source);
         }
     }
 }
