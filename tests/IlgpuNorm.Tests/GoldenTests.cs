@@ -7,7 +7,7 @@ namespace IlgpuNorm.Tests;
 
 /// <summary>
 /// NumPy-made golden files (Data/golden, see its README): our numerics against an implementation that is not ours, on
-/// the host path and on ILGPU's CPU accelerator, and our .npy writer against NumPy's bytes.
+/// every backend present (host, the ILGPU CPU accelerator, OpenCL and CUDA when found), and our .npy writer against NumPy's bytes.
 /// </summary>
 public sealed class GoldenTests
 {
@@ -28,8 +28,10 @@ public sealed class GoldenTests
         var data = new TheoryData<string, string>();
         foreach (string name in Cases.Value.Keys)
         {
-            data.Add(name, "host");
-            data.Add(name, "cpu");
+            foreach (string backend in Support.Backends.Names)
+            {
+                data.Add(name, backend);
+            }
         }
 
         return data;
