@@ -1,6 +1,6 @@
 namespace IlgpuNorm.Cli.Bench;
 
-/// <summary>Writes a file whole or not at all: a temporary file beside it, then a rename over it.</summary>
+/// <summary>Checks an output path before any work, and writes it whole or not at all.</summary>
 internal static class AtomicFile
 {
     /// <summary>
@@ -36,7 +36,7 @@ internal static class AtomicFile
 
         try
         {
-            using var probe = new FileStream(TempPath(full), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            using var probe = new FileStream(IO.AtomicFile.TempPath(full), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -46,29 +46,8 @@ internal static class AtomicFile
         return full;
     }
 
-    /// <summary>Writes a file atomically: readers see the old file or the whole new one, never part of it.</summary>
+    /// <summary>Writes a file atomically (the library's <see cref="IO.AtomicFile"/>, which <c>NpyFile</c> also uses).</summary>
     /// <param name="path">The full path.</param>
     /// <param name="write">Writes the content.</param>
-    public static void Write(string path, Action<Stream> write)
-    {
-        ArgumentNullException.ThrowIfNull(write);
-        string temp = TempPath(path);
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp); // nothing there after a successful move
-        }
-    }
-
-    private static string TempPath(string full) =>
-        Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+    public static void Write(string path, Action<Stream> write) => IO.AtomicFile.Write(path, write);
 }

@@ -34,11 +34,27 @@ internal static class BenchData
         where T : unmanaged => Fill(destination, random, 0.5, 1.5);
 
     /// <summary>
-    /// Checks one row of output against the float64 reference under the tolerance policy, so a measurement never
+    /// Checks the first and last rows of a measured output against the float64 reference, so a measurement never
     /// times code that computes something else.
     /// </summary>
+    /// <exception cref="InvalidOperationException">A row differs; the message says where.</exception>
+    public static void CheckFirstAndLastRows<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> y, BenchShape shape)
+        where T : unmanaged
+    {
+        foreach (int row in new[] { 0, shape.Rows - 1 }.Distinct())
+        {
+            var range = new Range(row * shape.Hidden, (row + 1) * shape.Hidden);
+            string? error = CheckRow(x[range], w, y[range], row);
+            if (error is not null)
+            {
+                throw new InvalidOperationException($"the result differs from the float64 reference at {error}");
+            }
+        }
+    }
+
+    /// <summary>Checks one row of output against the float64 reference under the tolerance policy.</summary>
     /// <returns>null when the row passes; otherwise what differs.</returns>
-    public static string? CheckRow<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> y, int row)
+    private static string? CheckRow<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> y, int row)
         where T : unmanaged
     {
         int[] shape = [1, x.Length];

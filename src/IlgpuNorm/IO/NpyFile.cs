@@ -173,28 +173,7 @@ public static class NpyFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(array);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' names no file.", nameof(path));
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        bool moved = false;
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Write(stream, array);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
-            moved = true;
-        }
-        finally
-        {
-            if (!moved)
-            {
-                DeleteQuietly(temporary);
-            }
-        }
+        AtomicFile.Write(path, stream => Write(stream, array));
     }
 
     /// <summary>Writes an array in <c>.npy</c> format to a stream, as <c>numpy.save</c> would (not atomic).</summary>
@@ -248,22 +227,6 @@ public static class NpyFile
     }
 
     /// <summary>Removes a temporary file after a failed write without hiding the failure that got us here.</summary>
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     private static NpyFormatException DataSizeMismatch(string descr, int[] shape, long expected, long actual) =>
         new($"Data size does not match the shape: shape {NpyHeader.FormatShape(shape)} of {descr} needs {expected} bytes; " +

@@ -1,0 +1,58 @@
+namespace IlgpuNorm.IO;
+
+/// <summary>Writes a file whole or not at all: a temporary file beside it, flushed, then renamed over it.</summary>
+internal static class AtomicFile
+{
+    /// <summary>Writes <paramref name="path"/> atomically: readers see the old file or the whole new one; on failure the old one stays.</summary>
+    /// <param name="path">The destination; replaced if it exists.</param>
+    /// <param name="write">Writes the content.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> names no file.</exception>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string full = Path.GetFullPath(path);
+        string temporary = TempPath(full);
+        bool moved = false;
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+            moved = true;
+        }
+        finally
+        {
+            if (!moved)
+            {
+                DeleteQuietly(temporary);
+            }
+        }
+    }
+
+    /// <summary>A unique temporary path beside <paramref name="full"/>.</summary>
+    /// <param name="full">The destination's full path.</param>
+    /// <returns>The temporary path.</returns>
+    public static string TempPath(string full)
+    {
+        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' names no file.", nameof(full));
+        return Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
