@@ -23,7 +23,29 @@ internal static class HostVectors
         int n = x.Length;
         int i = 0;
         float sum = 0f;
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        if (Vector512.IsHardwareAccelerated && n >= 2 * Vector512<float>.Count)
+        {
+            // Same two-level structure with 2 × 16 lanes.
+            var total = Vector512<float>.Zero;
+            while (i <= n - 32)
+            {
+                var a0 = Vector512<float>.Zero;
+                var a1 = Vector512<float>.Zero;
+                int end = Math.Min(n - 32, i + BlockLength - 32);
+                for (; i <= end; i += 32)
+                {
+                    var v0 = Vector512.LoadUnsafe(ref p, (nuint)i);
+                    var v1 = Vector512.LoadUnsafe(ref p, (nuint)(i + 16));
+                    a0 += v0 * v0;
+                    a1 += v1 * v1;
+                }
+
+                total += a0 + a1;
+            }
+
+            sum = Vector512.Sum(total);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
             // Two levels: 4 × 8 lanes sum a block of BlockLength elements, then the block joins the
             // total, so no lane adds more than BlockLength / 32 + n / BlockLength terms in a chain.
@@ -123,6 +145,21 @@ internal static class HostVectors
         int i = 0;
         bool scale = !w.IsEmpty;
         ref T pw = ref MemoryMarshal.GetReference(w);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vd = Vector512.Create(d);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref px, (nuint)i) / vd;
+                if (scale)
+                {
+                    v *= Vector512.LoadUnsafe(ref pw, (nuint)i);
+                }
+
+                v.StoreUnsafe(ref py, (nuint)i);
+            }
+        }
+
         if (Vector256.IsHardwareAccelerated)
         {
             var vd = Vector256.Create(d);

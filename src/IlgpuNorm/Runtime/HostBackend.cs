@@ -11,7 +11,7 @@ internal sealed class HostBackend : IComputeBackend
     public static readonly DeviceInfo Description = new(
         DeviceKind.Host,
         0,
-        $"Host SIMD ({Environment.ProcessorCount} threads, {(Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")})",
+        $"Host SIMD ({Environment.ProcessorCount} threads, {(Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")})",
         IsGpu: false,
         MemoryBytes: GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
         MaxGroupSize: 0,
