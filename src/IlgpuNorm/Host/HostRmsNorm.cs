@@ -17,9 +17,6 @@ internal static class HostRmsNorm
     /// thread costs more than it saves (measured on 2 cores: [16, 4096] was no faster and far noisier in parallel).</summary>
     internal const long MinElementsPerWorker = 1 << 18;
 
-    /// <summary>float16/bfloat16 rows are converted to float32 in chunks of this many elements.</summary>
-    private const int Chunk = 2048;
-
     public static void Run(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y)
     {
         float eps = (float)problem.Epsilon;
@@ -40,66 +37,78 @@ internal static class HostRmsNorm
     }
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<Half> x, ReadOnlySpan<Half> w, Span<Half> y) =>
-        ForEachSegment(problem, x, w, y, static (xs, ws, ys, eps) => SixteenBitSegment<Half, HalfConversions>(xs, ws, ys, eps), (float)problem.Epsilon);
+        RunSixteenBit<Half, HalfConversions>(problem, x, w, y);
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<BFloat16> x, ReadOnlySpan<BFloat16> w, Span<BFloat16> y) =>
-        ForEachSegment(
-            problem,
-            MemoryMarshal.Cast<BFloat16, ushort>(x),
-            MemoryMarshal.Cast<BFloat16, ushort>(w),
-            MemoryMarshal.Cast<BFloat16, ushort>(y),
-            static (xs, ws, ys, eps) => SixteenBitSegment<ushort, BFloat16Conversions>(xs, ws, ys, eps),
-            (float)problem.Epsilon);
+        RunSixteenBit<ushort, BFloat16Conversions>(
+            problem, MemoryMarshal.Cast<BFloat16, ushort>(x), MemoryMarshal.Cast<BFloat16, ushort>(w), MemoryMarshal.Cast<BFloat16, ushort>(y));
 
-    /// <summary>
-    /// One float16 or bfloat16 segment: widened to float32 in chunks, summed, normalized, rounded to the
-    /// storage type, then (with a weight) multiplied in float32 — exact for two 16-bit values — and rounded again.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SixteenBitSegment<T, TConversions>(ReadOnlySpan<T> xs, ReadOnlySpan<T> ws, Span<T> ys, float eps)
+    /// <summary>float16/bfloat16: the weight is widened to float32 once per call, not once per row.</summary>
+    private static void RunSixteenBit<T, TConversions>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged
         where TConversions : ISixteenBitConversions<T>
     {
-        float[] rented = ArrayPool<float>.Shared.Rent(2 * Chunk);
-        Span<float> a = rented.AsSpan(0, Chunk);
-        Span<float> b = rented.AsSpan(Chunk, Chunk);
-        int n = xs.Length;
-        float sum = 0f;
-        for (int i = 0; i < n; i += Chunk)
+        float[]? weight = w.IsEmpty ? null : ArrayPool<float>.Shared.Rent(w.Length);
+        try
         {
-            int m = Math.Min(Chunk, n - i);
-            TConversions.Widen(xs.Slice(i, m), a[..m]);
-            sum += HostVectors.SumOfSquares(a[..m]);
-        }
-
-        float d = MathF.Sqrt(sum / n + eps);
-        for (int i = 0; i < n; i += Chunk)
-        {
-            int m = Math.Min(Chunk, n - i);
-            TConversions.Widen(xs.Slice(i, m), a[..m]);
-            HostVectors.Normalize(a[..m], d, default, a[..m]);
-            var yc = ys.Slice(i, m);
-            TConversions.Round(a[..m], yc);
-            if (!ws.IsEmpty)
+            if (weight is not null)
             {
-                TConversions.Widen(yc, a[..m]);
-                TConversions.Widen(ws.Slice(i, m), b[..m]);
-                TensorPrimitives.Multiply(a[..m], b[..m], a[..m]);
-                TConversions.Round(a[..m], yc);
+                TConversions.Widen(w, weight.AsSpan(0, w.Length));
             }
+
+            ForEachSegment<T, float, float>(
+                problem,
+                x,
+                weight is null ? default : weight.AsSpan(0, w.Length),
+                y,
+                static (xs, ws, ys, eps) => SixteenBitSegment<T, TConversions>(xs, ws, ys, eps),
+                (float)problem.Epsilon);
+        }
+        finally
+        {
+            if (weight is not null)
+            {
+                ArrayPool<float>.Shared.Return(weight);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One float16 or bfloat16 segment: the row widened to float32 once (kept for the second pass), summed,
+    /// normalized, rounded to the storage type, then (with a weight) multiplied in float32 — exact for two 16-bit
+    /// values — and rounded again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SixteenBitSegment<T, TConversions>(ReadOnlySpan<T> xs, ReadOnlySpan<float> ws, Span<T> ys, float eps)
+        where T : unmanaged
+        where TConversions : ISixteenBitConversions<T>
+    {
+        int n = xs.Length;
+        float[] rented = ArrayPool<float>.Shared.Rent(n);
+        Span<float> a = rented.AsSpan(0, n);
+        TConversions.Widen(xs, a);
+        float d = MathF.Sqrt(HostVectors.SumOfSquares(a) / n + eps);
+        HostVectors.Normalize<float>(a, d, default, a);
+        TConversions.Round(a, ys);
+        if (!ws.IsEmpty)
+        {
+            TConversions.Widen(ys, a);
+            TensorPrimitives.Multiply(a, ws, a);
+            TConversions.Round(a, ys);
         }
 
         ArrayPool<float>.Shared.Return(rented);
     }
 
-    private delegate void SegmentAction<T, TEps>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, TEps epsilon);
+    private delegate void SegmentAction<T, TW, TEps>(ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, TEps epsilon);
 
     /// <summary>
     /// Runs <paramref name="action"/> on every segment with its weight slice; splits the segments into
     /// contiguous blocks over the thread pool when the input is large.
     /// </summary>
-    private static unsafe void ForEachSegment<T, TEps>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y, SegmentAction<T, TEps> action, TEps epsilon)
+    private static unsafe void ForEachSegment<T, TW, TEps>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, SegmentAction<T, TW, TEps> action, TEps epsilon)
         where T : unmanaged
+        where TW : unmanaged
     {
         int n = problem.SegmentLength;
         int groups = problem.NumGroups;
@@ -118,7 +127,8 @@ internal static class HostRmsNorm
 
         // Spans cannot cross into lambdas: pin and pass pointers. Blocks are contiguous so no two
         // workers write the same cache line except at block edges.
-        fixed (T* px = x, pw = w, py = y)
+        fixed (T* px = x, py = y)
+        fixed (TW* pw = w)
         {
             nint xa = (nint)px, wa = (nint)pw, ya = (nint)py;
             bool hasWeight = !w.IsEmpty;
@@ -131,7 +141,7 @@ internal static class HostRmsNorm
                 for (long s = first; s < last; s++)
                 {
                     var xs = new ReadOnlySpan<T>((T*)xa + s * n, n);
-                    var ws = hasWeight ? new ReadOnlySpan<T>((T*)wa + (s % groups) * n, n) : default;
+                    var ws = hasWeight ? new ReadOnlySpan<TW>((TW*)wa + (s % groups) * n, n) : default;
                     var ys = new Span<T>((T*)ya + s * n, n);
                     action(xs, ws, ys, epsilon);
                 }
