@@ -1,18 +1,18 @@
 namespace IlgpuNorm.Kernels;
 
 /// <summary>float32: accumulate, divide and scale in float32.</summary>
-internal readonly struct Float32Codec : IRmsCodec<float, float>
+internal readonly struct Float32Codec : IRmsCodec<float, CompensatedSingle>
 {
-    public float AddSquare(float acc, float x) => acc + x * x;
+    public CompensatedSingle AddSquare(CompensatedSingle acc, float x) => acc.Add(x * x);
 
-    public float Add(float a, float b) => a + b;
+    public CompensatedSingle Add(CompensatedSingle a, CompensatedSingle b) => a.Add(b.Sum).Add(b.Error);
 
-    public float Denominator(float sumOfSquares, int n, double epsilon) =>
-        MathF.Sqrt(sumOfSquares / n + (float)epsilon);
+    public CompensatedSingle Denominator(CompensatedSingle sumOfSquares, int n, double epsilon) =>
+        new(MathF.Sqrt(sumOfSquares.Value / n + (float)epsilon), 0);
 
-    public float Normalize(float x, float denominator) => x / denominator;
+    public float Normalize(float x, CompensatedSingle denominator) => x / denominator.Sum;
 
-    public float NormalizeScale(float x, float denominator, float weight) => x / denominator * weight;
+    public float NormalizeScale(float x, CompensatedSingle denominator, float weight) => x / denominator.Sum * weight;
 
 }
 
@@ -64,24 +64,24 @@ internal readonly struct BFloat16Format : ISixteenBitFormat
 /// The product of two 16-bit values is exact in float32 (short of float32 underflow for bfloat16), so one
 /// rounding gives the correctly rounded product in the format.
 /// </summary>
-internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, float>
+internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, CompensatedSingle>
     where TFormat : struct, ISixteenBitFormat
 {
-    public float AddSquare(float acc, ushort x)
+    public CompensatedSingle AddSquare(CompensatedSingle acc, ushort x)
     {
         float v = default(TFormat).ToSingle(x);
-        return acc + v * v;
+        return acc.Add(v * v);
     }
 
-    public float Add(float a, float b) => a + b;
+    public CompensatedSingle Add(CompensatedSingle a, CompensatedSingle b) => a.Add(b.Sum).Add(b.Error);
 
-    public float Denominator(float sumOfSquares, int n, double epsilon) =>
-        MathF.Sqrt(sumOfSquares / n + (float)epsilon);
+    public CompensatedSingle Denominator(CompensatedSingle sumOfSquares, int n, double epsilon) =>
+        new(MathF.Sqrt(sumOfSquares.Value / n + (float)epsilon), 0);
 
-    public ushort Normalize(ushort x, float denominator) =>
-        default(TFormat).FromSingle(default(TFormat).ToSingle(x) / denominator);
+    public ushort Normalize(ushort x, CompensatedSingle denominator) =>
+        default(TFormat).FromSingle(default(TFormat).ToSingle(x) / denominator.Sum);
 
-    public ushort NormalizeScale(ushort x, float denominator, ushort weight) =>
+    public ushort NormalizeScale(ushort x, CompensatedSingle denominator, ushort weight) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
 
 }

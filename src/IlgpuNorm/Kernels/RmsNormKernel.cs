@@ -27,8 +27,8 @@ internal static class RmsNormKernel
     internal const int BlockLength = 16;
 
     /// <summary>
-    /// The largest group the plan makes, and the number of partial sums in the group's shared memory (4 KiB of
-    /// float32, 16 KiB of float64 partials). The array is static, not dynamic: ILGPU 1.5.3's OpenCL backend keeps a
+    /// The largest group the plan makes, and the number of partial sums in the group's shared memory (8 KiB of
+    /// compensated float32, 16 KiB of compensated float64 partials). The array is static, not dynamic: ILGPU 1.5.3's OpenCL backend keeps a
     /// dynamic shared-memory pointer in a program-scope variable that groups running at once on a multi-core
     /// OpenCL CPU device overwrite (wrong rows on PoCL), and cannot size a dynamic array of a struct such as
     /// <see cref="CompensatedSum"/> (it emits <c>()16</c>). A static array is declared inside the kernel.

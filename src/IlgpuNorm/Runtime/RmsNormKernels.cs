@@ -22,9 +22,9 @@ public sealed class RmsNormKernels : IDisposable
 {
     private readonly Lock gate = new();
     private readonly DeviceLimits limits;
-    private KernelLauncher<float, float>? float32;
-    private KernelLauncher<ushort, float>? float16;
-    private KernelLauncher<ushort, float>? bfloat16;
+    private KernelLauncher<float, CompensatedSingle>? float32;
+    private KernelLauncher<ushort, CompensatedSingle>? float16;
+    private KernelLauncher<ushort, CompensatedSingle>? bfloat16;
     private KernelLauncher<double, CompensatedSum>? float64;
     private bool disposed;
 
@@ -154,20 +154,20 @@ public sealed class RmsNormKernels : IDisposable
         }
     }
 
-    private KernelLauncher<float, float> Float32Launcher =>
+    private KernelLauncher<float, CompensatedSingle> Float32Launcher =>
         float32 ??= new(Accelerator, limits,
-            static a => new KernelVariant<float, float, Float32Codec, Packet1<float>>(a),
-            static a => new KernelVariant<float, float, Float32Codec, Packet4<float>>(a));
+            static a => new KernelVariant<float, CompensatedSingle, Float32Codec, Packet1<float>>(a),
+            static a => new KernelVariant<float, CompensatedSingle, Float32Codec, Packet4<float>>(a));
 
-    private KernelLauncher<ushort, float> Float16Launcher =>
+    private KernelLauncher<ushort, CompensatedSingle> Float16Launcher =>
         float16 ??= new(Accelerator, limits,
-            static a => new KernelVariant<ushort, float, SixteenBitCodec<Float16Format>, Packet1<ushort>>(a),
-            static a => new KernelVariant<ushort, float, SixteenBitCodec<Float16Format>, Packet8<ushort>>(a));
+            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet1<ushort>>(a),
+            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet8<ushort>>(a));
 
-    private KernelLauncher<ushort, float> BFloat16Launcher =>
+    private KernelLauncher<ushort, CompensatedSingle> BFloat16Launcher =>
         bfloat16 ??= new(Accelerator, limits,
-            static a => new KernelVariant<ushort, float, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>(a),
-            static a => new KernelVariant<ushort, float, SixteenBitCodec<BFloat16Format>, Packet8<ushort>>(a));
+            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>(a),
+            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet8<ushort>>(a));
 
     private KernelLauncher<double, CompensatedSum> Float64Launcher =>
         float64 ??= new(Accelerator, limits,
