@@ -17,7 +17,7 @@ namespace IlgpuNorm;
 /// the next one is tried; the reason is logged (<see cref="Message"/>, <see cref="Messages"/>). A device
 /// requested by name that cannot start is an error.
 /// </remarks>
-public sealed class DeviceDispatcher : IDisposable
+public sealed partial class DeviceDispatcher : IDisposable
 {
     private static readonly Lazy<DeviceDispatcher> SharedInstance = new(() => new DeviceDispatcher());
 
@@ -95,12 +95,28 @@ public sealed class DeviceDispatcher : IDisposable
     internal void Execute<T>(DeviceRequest? request, Planning.RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged
     {
+        var call = new ForwardCall<T>(problem, type, x, w, y);
+        Execute(request, ref call, static (IComputeBackend backend, ref ForwardCall<T> c) => backend.Run(c.Problem, c.Type, c.X, c.W, c.Y));
+    }
+
+    /// <summary>
+    /// Runs any operation on the resolved device with the same fallback as the forward pass: in auto mode a
+    /// non-host device that throws (other than an <see cref="ArgumentException"/>) is demoted and the operation
+    /// runs again on the next device. The operation must write the caller's outputs only once it has succeeded.
+    /// </summary>
+    /// <typeparam name="TCall">The operation's arguments (usually a ref struct of spans).</typeparam>
+    /// <param name="request">Which device; null for the environment variable / auto.</param>
+    /// <param name="call">The operation's arguments.</param>
+    /// <param name="operation">The operation.</param>
+    internal void Execute<TCall>(DeviceRequest? request, ref TCall call, BackendOperation<TCall> operation)
+        where TCall : allows ref struct
+    {
         while (true)
         {
             var resolution = Resolve(request);
             try
             {
-                resolution.Backend.Run(problem, type, x, w, y);
+                operation(resolution.Backend, ref call);
                 return;
             }
             catch (Exception ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host && ex is not ArgumentException)

@@ -6,7 +6,7 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm;
 
 /// <summary>The vectorized managed host path.</summary>
-internal sealed class HostBackend : IComputeBackend
+internal sealed partial class HostBackend : IComputeBackend
 {
     public static readonly DeviceInfo Description = new(
         DeviceKind.Host,

@@ -3,7 +3,7 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm;
 
 /// <summary>A device that can run a validated problem on host spans.</summary>
-internal interface IComputeBackend : IDisposable
+internal partial interface IComputeBackend : IDisposable
 {
     DeviceInfo Info { get; }
 

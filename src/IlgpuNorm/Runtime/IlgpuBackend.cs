@@ -8,7 +8,7 @@ namespace IlgpuNorm;
 /// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers
 /// that are kept and grown as needed (no device allocation per call once warm; freed on dispose).
 /// </summary>
-internal sealed class IlgpuBackend : IComputeBackend
+internal sealed partial class IlgpuBackend : IComputeBackend
 {
     private readonly Lock gate = new();
     private readonly Accelerator accelerator;
