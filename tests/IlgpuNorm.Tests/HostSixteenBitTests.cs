@@ -1,0 +1,114 @@
+using IlgpuNorm.Host;
+using IlgpuNorm.Kernels;
+using Xunit;
+
+namespace IlgpuNorm.Tests;
+
+/// <summary>
+/// The host's in-register float16/bfloat16 path against the kernels' scalar <see cref="HalfBits"/> conversions (which
+/// <see cref="ConversionTests"/> checks against .NET's) and against the buffered widen-then-sum path, bit for bit.
+/// </summary>
+public class HostSixteenBitTests
+{
+    [Fact]
+    public void Float16_WidenAndRound_MatchHalfBits_OnEveryEncodingAndEveryTie()
+    {
+        var all = new ushort[65536 + 5];
+        for (int i = 0; i < all.Length; i++)
+        {
+            all[i] = (ushort)i;
+        }
+
+        var widened = new float[all.Length];
+        HostSixteenBit.WidenFloat16(all, widened);
+        for (int i = 0; i < all.Length; i++)
+        {
+            float expected = HalfBits.HalfToSingle(all[i]);
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(widened[i]), $"0x{all[i]:X4}: expected {expected:R}, got {widened[i]:R}");
+        }
+
+        var values = new List<float> { 0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 5.96e-8f, 2.98e-8f, 2.99e-8f, float.Epsilon, float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN, -float.NaN };
+        var random = new Random(5);
+        for (int i = 0; i < 100_000; i++)
+        {
+            values.Add(BitConverter.UInt32BitsToSingle((uint)random.NextInt64(0, 1L << 32)));
+        }
+
+        for (int bits = 0; bits < 0x7C00; bits++)
+        {
+            float h = HalfBits.HalfToSingle((ushort)bits);
+            float mid = (h + HalfBits.HalfToSingle((ushort)(bits + 1))) / 2;
+            values.AddRange([mid, MathF.BitIncrement(mid), MathF.BitDecrement(mid), -mid]);
+        }
+
+        var source = values.ToArray();
+        var rounded = new ushort[source.Length];
+        HostSixteenBit.RoundFloat16(source, rounded);
+        for (int i = 0; i < source.Length; i++)
+        {
+            ushort expected = HalfBits.SingleToHalf(source[i]);
+            Assert.True(expected == rounded[i], $"{source[i]:R} (0x{BitConverter.SingleToUInt32Bits(source[i]):X8}): expected 0x{expected:X4}, got 0x{rounded[i]:X4}");
+        }
+    }
+
+    public static TheoryData<bool, int> Rows() => new()
+    {
+        { false, 1 }, { true, 1 }, { false, 15 }, { true, 16 }, { false, 31 }, { true, 33 }, { false, 64 }, { true, 127 }, { false, 4096 }, { true, 8193 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void FusedRows_EqualTheBufferedPath_BitForBit(bool bfloat16, int n)
+    {
+        var random = new Random(n * 7 + (bfloat16 ? 1 : 0));
+        var x = new ushort[n];
+        var wBits = new ushort[n];
+        for (int i = 0; i < n; i++)
+        {
+            float v = (float)(random.NextDouble() * 8 - 4);
+            float w = (float)(random.NextDouble() * 3 - 1.5);
+            x[i] = bfloat16 ? HalfBits.SingleToBFloat16(v) : HalfBits.SingleToHalf(v);
+            wBits[i] = bfloat16 ? HalfBits.SingleToBFloat16(w) : HalfBits.SingleToHalf(w);
+        }
+
+        if (n > 3)
+        {
+            x[n / 2] = bfloat16 ? HalfBits.SingleToBFloat16(float.NaN) : HalfBits.SingleToHalf(1e-7f); // a NaN, or a subnormal
+        }
+
+        float Widen(ushort b) => bfloat16 ? HalfBits.BFloat16ToSingle(b) : HalfBits.HalfToSingle(b);
+        ushort Round(float f) => bfloat16 ? HalfBits.SingleToBFloat16(f) : HalfBits.SingleToHalf(f);
+        var wide = x.Select(Widen).ToArray();
+        var weight = wBits.Select(Widen).ToArray();
+
+        float expectedSum = HostVectors.SumOfSquares(wide);
+        float sum = bfloat16 ? HostSixteenBit.SumOfSquaresBFloat16(x) : HostSixteenBit.SumOfSquaresFloat16(x);
+        Assert.Equal(BitConverter.SingleToUInt32Bits(expectedSum), BitConverter.SingleToUInt32Bits(sum));
+
+        float d = MathF.Sqrt(expectedSum / n + 1e-6f);
+        foreach (bool withWeight in new[] { false, true })
+        {
+            var y = Enumerable.Repeat((ushort)0x7E01, n).ToArray(); // poisoned
+            var w = withWeight ? weight : [];
+            if (bfloat16)
+            {
+                HostSixteenBit.NormalizeBFloat16(x, d, w, y);
+            }
+            else
+            {
+                HostSixteenBit.NormalizeFloat16(x, d, w, y);
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                ushort expected = Round(wide[i] / d);
+                if (withWeight)
+                {
+                    expected = Round(Widen(expected) * weight[i]);
+                }
+
+                Assert.True(expected == y[i], $"n={n} weight={withWeight} [{i}]: expected 0x{expected:X4}, got 0x{y[i]:X4}");
+            }
+        }
+    }
+}
