@@ -28,6 +28,7 @@ public unsafe class HostRmsNormBenchmarks : IDisposable
     private float*[] inputs = [];
     private float*[] outputs = [];
     private int next;
+    private OnnxRmsNorm? onnx;
 
     /// <summary>[rows, normalized length]: one decode token, a small batch, a 64 MiB prefill, a wide model.</summary>
     public static IEnumerable<RmsNormShape> Shapes { get; } =
@@ -72,6 +73,9 @@ public unsafe class HostRmsNormBenchmarks : IDisposable
         BenchmarkData.Verify(nameof(TensorPrimitivesFormula), x, w, y);
         RmsNorm.Compute<float>(x, shape, normalizedShape, w, y, hostOptions);
         BenchmarkData.Verify(nameof(IlgpuNormHost), x, w, y);
+        onnx = new OnnxRmsNorm(rows, columns, BenchmarkData.Epsilon, weight, inputs, outputs);
+        onnx.Run(0);
+        BenchmarkData.Verify(nameof(OnnxRuntime), x, w, y);
         next = 0;
     }
 
@@ -86,6 +90,27 @@ public unsafe class HostRmsNormBenchmarks : IDisposable
         int s = NextSet();
         Span(inputs[s], Length).CopyTo(Span(outputs[s], Length));
     }
+
+    /// <summary>Copies x to y on every core, one contiguous part each: the memory ceiling of the parallel paths.</summary>
+    [Benchmark]
+    public void CopyParallel()
+    {
+        int s = NextSet();
+        float* source = inputs[s];
+        float* destination = outputs[s];
+        long length = Length;
+        int parts = Environment.ProcessorCount;
+        Parallel.For(0, parts, part =>
+        {
+            long first = length * part / parts;
+            long last = length * (part + 1) / parts;
+            new Span<float>(source + first, (int)(last - first)).CopyTo(new Span<float>(destination + first, (int)(last - first)));
+        });
+    }
+
+    /// <summary>ONNX Runtime 1.31's CPU RMSNormalization (opset 23) on every core, on the same buffers.</summary>
+    [Benchmark]
+    public void OnnxRuntime() => onnx!.Run(NextSet());
 
     /// <summary>The baseline: one scalar loop per row, float32 sum of squares, y = x / sqrt(mean + eps) * w.</summary>
     [Benchmark(Baseline = true)]
@@ -114,6 +139,8 @@ public unsafe class HostRmsNormBenchmarks : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        onnx?.Dispose();
+        onnx = null;
         for (int s = 0; s < inputs.Length; s++)
         {
             NativeMemory.AlignedFree(inputs[s]);

@@ -8,6 +8,12 @@ internal static class RmsNormTraffic
     /// <summary>The name of the copy benchmark, whose traffic excludes the weight.</summary>
     public const string CopyMethod = "Copy";
 
+    /// <summary>The name of the all-core copy benchmark method.</summary>
+    public const string CopyParallelMethod = "CopyParallel";
+
+    /// <summary>Whether a method is one of the copies (x read, y written, no weight).</summary>
+    public static bool IsCopy(string method) => method is CopyMethod or CopyParallelMethod;
+
     /// <summary>
     /// rms_norm: x read + weight read + y write (float32). Copy: x read + y write. Each byte is counted
     /// once, as a kernel that reads x from memory once and re-reads the row from cache would move it.
@@ -21,7 +27,7 @@ internal static class RmsNormTraffic
         }
 
         long x = shape.TensorBytes;
-        return benchmarkCase.Descriptor.WorkloadMethod.Name == CopyMethod ? 2 * x : 2 * x + shape.WeightBytes;
+        return IsCopy(benchmarkCase.Descriptor.WorkloadMethod.Name) ? 2 * x : 2 * x + shape.WeightBytes;
     }
 
     /// <summary>Achieved GB/s (10^9 bytes per second) from the mean time; null when there is no result.</summary>
