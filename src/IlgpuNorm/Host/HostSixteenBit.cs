@@ -52,6 +52,8 @@ internal static class HostSixteenBit
         int i = 0;
         var a0 = Vector512<double>.Zero;
         var a1 = Vector512<double>.Zero;
+        var a2 = Vector512<double>.Zero;
+        var a3 = Vector512<double>.Zero;
         for (; i <= n - 32; i += 32)
         {
             var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
@@ -59,8 +61,8 @@ internal static class HostSixteenBit
             a0 += l0 * l0;
             a1 += l1 * l1;
             var (h0, h1) = Vector512.Widen(TLanes.Widen(hi));
-            a0 += h0 * h0;
-            a1 += h1 * h1;
+            a2 += h0 * h0;
+            a3 += h1 * h1;
         }
 
         if (i <= n - 16)
@@ -71,7 +73,7 @@ internal static class HostSixteenBit
             i += 16;
         }
 
-        double sum = n >= 16 ? Vector512.Sum(a0 + a1) : 0;
+        double sum = n >= 16 ? Vector512.Sum((a0 + a2) + (a1 + a3)) : 0;
         for (; i < n; i++)
         {
             double v = TLanes.Widen(Unsafe.Add(ref p, i));
