@@ -11,7 +11,7 @@ public sealed class KernelBenchmarkConfig : ManualConfig
     /// <summary>Creates the config.</summary>
     public KernelBenchmarkConfig()
     {
-        AddColumn(CategoriesColumn.Default, StatisticColumn.Median, new BandwidthColumn());
+        AddColumn(CategoriesColumn.Default, StatisticColumn.Median, new BandwidthColumn(), new PercentOfCopyColumn());
         SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Millisecond);
     }
 }

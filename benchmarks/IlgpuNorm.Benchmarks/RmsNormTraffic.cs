@@ -12,7 +12,7 @@ internal static class RmsNormTraffic
     public const string CopyParallelMethod = "CopyParallel";
 
     /// <summary>Whether a method is one of the copies (x read, y written, no weight).</summary>
-    public static bool IsCopy(string method) => method is CopyMethod or CopyParallelMethod;
+    public static bool IsCopy(string method) => method is CopyMethod or CopyParallelMethod or "DeviceCopy";
 
     /// <summary>
     /// rms_norm: x read + weight read + y write (float32). Copy: x read + y write. Each byte is counted
@@ -21,7 +21,8 @@ internal static class RmsNormTraffic
     public static long? BytesMoved(BenchmarkCase benchmarkCase)
     {
         ArgumentNullException.ThrowIfNull(benchmarkCase);
-        if (benchmarkCase.Parameters["Shape"] is not RmsNormShape shape)
+        var shape = benchmarkCase.Parameters["Shape"] as RmsNormShape ?? (benchmarkCase.Parameters["Case"] as KernelCase)?.Shape;
+        if (shape is null)
         {
             return null;
         }
