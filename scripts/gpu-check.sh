@@ -17,7 +17,7 @@
 # Environment:
 #   GPU_CHECK_STEP_TIMEOUT   seconds allowed to each step of `run` (default 300; 0 = no limit)
 #   GPU_CHECK_SM             CUDA architecture for the PTX dump (default 90)
-#   GPU_CHECK_BENCH_ARGS     arguments after `ilgpunorm bench` (default: --device cuda)
+#   GPU_CHECK_BENCH_ARGS     arguments after `ilgpunorm bench` (default: cuda, f32/f16/bf16, the issue-4 shapes, JSON and PNG)
 #   GPU_CHECK_TORCH_ARGS     extra arguments for torch_rmsnorm_bench.py
 #   DOTNET                   the dotnet executable for `publish` (default: dotnet on PATH)
 set -euo pipefail
@@ -216,7 +216,7 @@ run_checks() {
 
   if has_command bench; then
     local -a bench_args
-    read -r -a bench_args <<< "${GPU_CHECK_BENCH_ARGS:---device cuda}"
+    read -r -a bench_args <<< "${GPU_CHECK_BENCH_ARGS:---device cuda --dtype f32,f16,bf16 --shape 1x4096,16x4096,4096x4096,1024x8192,32768x4096,32768x8192,8192x65536,4096x262144 --json ${OUT:-.}/gpu-bench.json --plot ${OUT:-.}/gpu-bench.png}"
     step "bench" yes "$BIN" bench "${bench_args[@]}"
   else
     skip "bench" "this ilgpunorm has no bench command"

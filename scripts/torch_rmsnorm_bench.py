@@ -29,13 +29,14 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default="32768x4096,1x4096", help="comma-separated ROWSxHIDDEN (default: %(default)s)")
+    parser.add_argument("--shapes", default="1x4096,32768x4096,32768x8192,8192x65536,4096x262144", help="comma-separated ROWSxHIDDEN (default: %(default)s)")
     parser.add_argument("--dtypes", default="bf16,fp16,fp32", help="comma-separated, of bf16, fp16, fp32 (default: %(default)s)")
     parser.add_argument("--iters", type=int, default=50, help="timed launches, the median is reported (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed launches first (default: %(default)s)")
     parser.add_argument("--eps", type=float, default=1e-6, help="epsilon (default: %(default)s)")
     parser.add_argument("--device", default=None, help="cuda, cuda:N or cpu (default: cuda, which must be available)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile'd rms_norm (compiling takes ~1 min)")
     args = parser.parse_args(argv)
     try:
         args.shapes = [tuple(int(n) for n in s.lower().split("x")) for s in args.shapes.split(",")]
@@ -117,6 +118,17 @@ def main(argv: list[str]) -> int:
     print(header)
     print("-" * len(header))
 
+    compiled = None
+    if not args.no_compile and hasattr(torch, "compile"):
+        eps = args.eps
+        try:
+            if has_rms_norm:
+                compiled = torch.compile(lambda x, w: torch.nn.functional.rms_norm(x, [x.shape[-1]], w, eps), dynamic=False)
+            else:
+                compiled = torch.compile(lambda x, w: manual_f32(x, w, eps), dynamic=False)
+        except Exception as error:  # noqa: BLE001 - report and go on without it
+            print(f"note: torch.compile unavailable: {error}")
+
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
     for rows, hidden in args.shapes:
         x_host = torch.randn(rows, hidden, generator=generator)
@@ -137,6 +149,8 @@ def main(argv: list[str]) -> int:
             if has_rms_norm:
                 ops.append(("F.rms_norm", lambda: torch.nn.functional.rms_norm(x, [hidden], w, args.eps)))
             ops.append(("manual f32", lambda: manual_f32(x, w, args.eps)))
+            if compiled is not None:
+                ops.append(("compiled", lambda: compiled(x, w)))
 
             label = f"[{rows}, {hidden}]"
             for op_name, fn in ops:
