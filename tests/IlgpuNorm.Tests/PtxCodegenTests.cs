@@ -37,7 +37,7 @@ public class PtxCodegenTests
             {
                 ElementType.Float32 => "ld.global.v4.f32",
                 ElementType.Float64 => "ld.global.v2.f64",
-                _ => "ld.global.v4.b16", // PTX vectors have at most 4 lanes: 8 bytes of 16-bit values per load
+                _ => "ld.global.v4.b32", // eight 16-bit values packed in four 32-bit words: one 16-byte load (PackedSixteenBit8)
             };
             if (kernel.VectorWidth == 1)
             {

@@ -11,9 +11,9 @@ internal static class KernelCatalog
         (ElementType.Float32, 1, Of<Packet1<float>>(RmsNormKernel.Run<float, CompensatedSingle, Float32Codec, Packet1<float>>)),
         (ElementType.Float32, 4, Of<Packet4<float>>(RmsNormKernel.Run<float, CompensatedSingle, Float32Codec, Packet4<float>>)),
         (ElementType.Float16, 1, Of<Packet1<ushort>>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet1<ushort>>)),
-        (ElementType.Float16, 8, Of<Packet8<ushort>>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet8<ushort>>)),
+        (ElementType.Float16, 8, Of<PackedSixteenBit8>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, PackedSixteenBit8>)),
         (ElementType.BFloat16, 1, Of<Packet1<ushort>>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>)),
-        (ElementType.BFloat16, 8, Of<Packet8<ushort>>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet8<ushort>>)),
+        (ElementType.BFloat16, 8, Of<PackedSixteenBit8>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, PackedSixteenBit8>)),
         (ElementType.Float64, 1, Of<Packet1<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet1<double>>)),
         (ElementType.Float64, 2, Of<Packet2<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet2<double>>)),
     ];

@@ -162,12 +162,12 @@ public sealed class RmsNormKernels : IDisposable
     private KernelLauncher<ushort, CompensatedSingle> Float16Launcher =>
         float16 ??= new(Accelerator, limits,
             static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet1<ushort>>(a),
-            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet8<ushort>>(a));
+            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, PackedSixteenBit8>(a));
 
     private KernelLauncher<ushort, CompensatedSingle> BFloat16Launcher =>
         bfloat16 ??= new(Accelerator, limits,
             static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>(a),
-            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet8<ushort>>(a));
+            static a => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, PackedSixteenBit8>(a));
 
     private KernelLauncher<double, CompensatedSum> Float64Launcher =>
         float64 ??= new(Accelerator, limits,
