@@ -27,8 +27,14 @@ nupkg=$(find "$feed" -name 'IlgpuNorm.*.nupkg' ! -name '*.snupkg' | head -n 1)
 [ -n "$nupkg" ] || fail "dotnet pack made no IlgpuNorm .nupkg in $feed"
 [ -n "$(find "$feed" -name 'IlgpuNorm.*.snupkg')" ] || fail "dotnet pack made no symbol package (.snupkg)"
 version=$(basename "$nupkg" .nupkg); version=${version#IlgpuNorm.}
+# The package's file list (a .nupkg is a zip; python3 when unzip is absent).
+if command -v unzip >/dev/null 2>&1; then
+  listing=$(unzip -Z1 "$nupkg")
+else
+  listing=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$nupkg")
+fi
 for entry in README.md LICENSE lib/net10.0/IlgpuNorm.dll lib/net10.0/IlgpuNorm.xml; do
-  unzip -l "$nupkg" | grep -qE " ${entry}\$" || fail "$(basename "$nupkg") lacks $entry"
+  printf '%s\n' "$listing" | grep -qxF "$entry" || fail "$(basename "$nupkg") lacks $entry"
 done
 echo "package-smoke: packed $(basename "$nupkg") (+ .snupkg)"
 
