@@ -83,7 +83,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         {
             buffer?.Dispose();
             buffer = null;
-            buffer = accelerator.Allocate1D<byte>(bytes);
+            buffer = AllocateStaging(bytes);
         }
 
         return buffer.View.BaseView.Cast<T>().SubView(0, count);
