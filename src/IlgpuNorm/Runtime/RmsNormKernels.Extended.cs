@@ -158,11 +158,13 @@ public sealed partial class RmsNormKernels
         bool hasWeight = weight.Length != 0;
         bool hasBias = bias.Length != 0;
         bool fused = residual.Length != 0;
-        RequireOnThisAccelerator(input, nameof(input));
-        RequireOnThisAccelerator(output, nameof(output));
-        RequireOnThisAccelerator(weight, nameof(weight));
-        RequireOnThisAccelerator(bias, nameof(bias));
-        RequireOnThisAccelerator(residual, nameof(residual));
+        foreach (var (view, name) in new[] { (input, nameof(input)), (output, nameof(output)), (weight, nameof(weight)), (bias, nameof(bias)), (residual, nameof(residual)) })
+        {
+            if (view.Length != 0)
+            {
+                RequireOnThisAccelerator(view, name); // an empty default view has no accelerator
+            }
+        }
         if (hasWeight && weight.Length != problem.NormalizedLength)
         {
             throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements; got {weight.Length}.", nameof(weight));
