@@ -138,6 +138,12 @@ internal static class HostExtendedRmsNorm
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where TOps : IHostOps<T, TC>
     {
+        if (TOps.IsComputeType && e.Policy != RmsNormPolicy.InputDtype)
+        {
+            DirectSegment(MemoryMarshal.Cast<T, TC>(xs), MemoryMarshal.Cast<T, TC>(rs), ws, bs, MemoryMarshal.Cast<T, TC>(ys), e);
+            return;
+        }
+
         int n = xs.Length;
         TC[] rented = ArrayPool<TC>.Shared.Rent(2 * n);
         Span<TC> a = rented.AsSpan(0, n);
@@ -198,6 +204,40 @@ internal static class HostExtendedRmsNorm
         }
 
         ArrayPool<TC>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// float32 and float64 under TensorRtLlm or WeightInFloat32 (the same operations when T is the compute type): no
+    /// scratch row, each step straight from the source to the destination, as <see cref="HostRmsNorm"/> does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectSegment<TC>(ReadOnlySpan<TC> xs, Span<TC> rs, ReadOnlySpan<TC> ws, ReadOnlySpan<TC> bs, Span<TC> ys, Epilogue<TC> e)
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        ReadOnlySpan<TC> source = xs;
+        if (e.HasResidual)
+        {
+            TensorPrimitives.Add(xs, rs, rs);
+            source = rs;
+        }
+
+        TC sum = typeof(TC) == typeof(float)
+            ? (TC)(object)HostVectors.SumOfSquares(MemoryMarshal.Cast<TC, float>(source))
+            : (TC)(object)HostVectors.SumOfSquares(MemoryMarshal.Cast<TC, double>(source));
+        TC d = TC.Sqrt((sum / TC.CreateTruncating(source.Length)) + e.Epsilon);
+        if (ws.IsEmpty)
+        {
+            TensorPrimitives.Divide(source, d, ys);
+        }
+        else
+        {
+            HostVectors.Normalize(source, d, ws, ys);
+        }
+
+        if (!bs.IsEmpty)
+        {
+            TensorPrimitives.Add(ys, bs, ys);
+        }
     }
 
     /// <summary>Rounds compute-type values to T and back, in place (nothing for float32 and float64).</summary>
