@@ -215,15 +215,26 @@ internal static class HostExtendedRmsNorm
         where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         ReadOnlySpan<TC> source = xs;
-        if (e.HasResidual)
+        TC sum;
+        if (typeof(TC) == typeof(float) && e.HasResidual)
         {
-            TensorPrimitives.Add(xs, rs, rs);
+            // One pass for the add and the squares; the same bits as the add followed by HostVectors.SumOfSquares.
+            sum = (TC)(object)HostFusedVectors.AddAndSumOfSquares(MemoryMarshal.Cast<TC, float>(xs), MemoryMarshal.Cast<TC, float>(rs));
             source = rs;
         }
+        else
+        {
+            if (e.HasResidual)
+            {
+                TensorPrimitives.Add(xs, rs, rs);
+                source = rs;
+            }
 
-        TC sum = typeof(TC) == typeof(float)
-            ? (TC)(object)HostVectors.SumOfSquares(MemoryMarshal.Cast<TC, float>(source))
-            : (TC)(object)HostVectors.SumOfSquares(MemoryMarshal.Cast<TC, double>(source));
+            sum = typeof(TC) == typeof(float)
+                ? (TC)(object)HostVectors.SumOfSquares(MemoryMarshal.Cast<TC, float>(source))
+                : (TC)(object)HostVectors.SumOfSquares(MemoryMarshal.Cast<TC, double>(source));
+        }
+
         TC d = TC.Sqrt((sum / TC.CreateTruncating(source.Length)) + e.Epsilon);
         if (ws.IsEmpty)
         {
