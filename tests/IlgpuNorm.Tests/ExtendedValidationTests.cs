@@ -180,5 +180,10 @@ public sealed class ExtendedValidationTests : IDisposable
         Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => kernels.Compute(iv, [2, 8], [8], wv, default, ov, new RmsNormOptions { WeightOffset = float.NaN })).ParamName);
         Assert.Equal(residualBefore, res.GetAsArray1D());
         Assert.Equal(yBefore, output.GetAsArray1D());
+
+        kernels.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => kernels.ComputeFusedAdd(iv, rv, [2, 8], [8], wv, default, ov));
+        Assert.Throws<ObjectDisposedException>(() => kernels.ComputeRows(iv, default, RmsNormRowLayout.Contiguous(2, 8), wv, default, ov));
+        Assert.Equal(residualBefore, res.GetAsArray1D());
     }
 }

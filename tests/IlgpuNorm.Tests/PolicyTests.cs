@@ -98,6 +98,23 @@ public class PolicyTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(BackendNames))]
+    public void OriginalOverloads_HonourThePolicyAndOffsetInTheOptions(string backend)
+    {
+        var x = TestData.Random<BFloat16>(3 * 50, 75);
+        var w = TestData.Random<BFloat16>(50, 76, scale: 2.0);
+        foreach (var policy in PolicyCheck.Policies)
+        {
+            var options = PolicyCheck.Options(backend, policy, 1f);
+            var allocated = RmsNorm.Compute<BFloat16>(x, [3, 50], [50], w, options);
+            var into = TestData.Poisoned<BFloat16>(x.Length);
+            RmsNorm.Compute<BFloat16>(x, [3, 50], [50], w, into, options);
+            PolicyCheck.AssertMatches(allocated, x, [3, 50], [50], w, [], options, backend + " allocating overload");
+            PolicyCheck.AssertSameBits(allocated, into, backend + " destination overload");
+        }
+    }
+
     [Fact]
     public void Reference_RejectsAWrongOutput_UnderEveryPolicy()
     {

@@ -107,7 +107,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
                 OutputRowStride = extras.OutputRowStride,
                 ResidualRowStride = extras.ResidualRowStride,
             };
-            kernels.Launch(accelerator.DefaultStream, problem, call.Type, options, input, residualExtent > 0 ? residual : input, call.W.IsEmpty ? input : weight, call.B.IsEmpty ? input : bias, output);
+            kernels.LaunchLocked(accelerator.DefaultStream, problem, call.Type, options, input, residualExtent > 0 ? residual : input, call.W.IsEmpty ? input : weight, call.B.IsEmpty ? input : bias, output);
             accelerator.Synchronize();
 
             // Only now, with the whole result on the device, are the caller's destination and residual written.

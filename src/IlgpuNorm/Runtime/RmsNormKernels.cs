@@ -141,7 +141,18 @@ public sealed partial class RmsNormKernels : IDisposable
         }
     }
 
-    /// <summary>Launches a validated call with every option (no lock: the caller holds the accelerator); unused views may be the input.</summary>
+    /// <summary>Launches a validated call under this instance's lock (the host staging path of <see cref="IlgpuBackend"/>).</summary>
+    internal void LaunchLocked<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, KernelLaunch options, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output)
+        where T : unmanaged
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            Launch(stream, problem, type, options, input, residual, weight, bias, output);
+        }
+    }
+
+    /// <summary>Launches a validated call with every option (the caller holds the lock); unused views may be the input.</summary>
     internal void Launch<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, KernelLaunch options, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output)
         where T : unmanaged
     {
