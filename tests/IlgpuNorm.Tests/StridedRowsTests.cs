@@ -64,7 +64,33 @@ public class StridedRowsTests
         PolicyCheck.AssertGapsUntouched(original, buffer, rows, hidden, stride, backend);
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void StridedRows_WithGroups_NormalizeEachGroupOfEachRow(string backend, string dtype) =>
+        Dtypes.Run(dtype, new StridedGroups(backend));
+
     public static TheoryData<string> BackendNames() => Backends.All();
+
+    private sealed record StridedGroups(string Backend) : IDtypeBody
+    {
+        public void Run<T>()
+            where T : unmanaged
+        {
+            foreach (var (inStride, outStride) in new[] { (104, 112), (101, 97) })
+            {
+                int rows = 3, hidden = 96;
+                var x = StridedInput<T>(rows, hidden, inStride, inStride);
+                var w = TestData.Random<T>(hidden, 2, scale: 2.0);
+                var b = TestData.Random<T>(hidden, 3);
+                var options = PolicyCheck.Options(Backend, RmsNormPolicy.InputDtype, 1f, numGroups: 4);
+                var y = TestData.Poisoned<T>(((rows - 1) * outStride) + hidden);
+                var before = (T[])y.Clone();
+                RmsNorm.ComputeRows<T>(x, new RmsNormRowLayout(rows, hidden, inStride, outStride), w, b, y, options);
+                PolicyCheck.AssertGapsUntouched(before, y, rows, hidden, outStride, Backend);
+                PolicyCheck.AssertMatches(PolicyCheck.Gather(y, rows, hidden, outStride), PolicyCheck.Gather(x, rows, hidden, inStride), [rows, hidden], [hidden], w, b, options, $"{Backend} groups 4 strides {inStride}/{outStride}");
+            }
+        }
+    }
 
     /// <summary>A strided buffer: rows of random data, NaN between them (a read of a gap poisons a row).</summary>
     internal static T[] StridedInput<T>(int rows, int hidden, int stride, int seed)
