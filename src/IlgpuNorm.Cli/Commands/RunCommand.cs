@@ -21,9 +21,14 @@ internal static class RunCommand
         var groups = new Option<string>("--num-groups", "-g") { Description = "num_groups: split the normalized dimension into G groups (default 1)." };
         var device = new Option<string>("--device", "-d") { Description = "auto|host|cpu|opencl|cuda[:N] (default: ILGPUNORM_DEVICE if set, else auto)." };
         var dtype = new Option<string>("--dtype") { Description = "bfloat16: read <u2 files as bfloat16 bits (required for <u2)." };
+        var residual = new Option<string>("--residual") { Description = "Fused residual add: a .npy of the input's shape and dtype; normalizes (T)(input + residual). Needs --residual-output." };
+        var residualOutput = new Option<string>("--residual-output") { Description = "Where --residual's updated value (T)(input + residual) is written, atomically." };
+        var offset = new Option<string>("--weight-offset") { Description = "Added to the weight in float32 (Gemma: 1); needs --weight (default 0)." };
+        var bias = new Option<string>("--bias") { Description = "A bias .npy of the normalized shape, added after the weight." };
+        var policy = new Option<string>("--policy") { Description = "Rounding: trtllm (default) | weight-fp32 | input-dtype." };
         var command = new Command("run", "Normalize a .npy array with rms_norm and write the result as .npy.")
         {
-            input, output, normalized, weight, eps, groups, device, dtype,
+            input, output, normalized, weight, eps, groups, device, dtype, residual, residualOutput, offset, bias, policy,
         };
         command.SetAction(result => Execute(
             new RunSettings(result.GetRequiredValue(input), result.GetRequiredValue(output), result.GetRequiredValue(normalized))
@@ -35,15 +40,17 @@ internal static class RunCommand
                 DType = result.GetValue(dtype),
             },
             result.InvocationConfiguration.Output,
-            result.InvocationConfiguration.Error));
+            result.InvocationConfiguration.Error,
+            new Extensions(result.GetValue(residual), result.GetValue(residualOutput), result.GetValue(offset), result.GetValue(bias), result.GetValue(policy))));
         return command;
     }
 
     /// <summary>Runs the command.</summary>
     /// <returns>0 on success; <see cref="ExitCodes.Usage"/> for bad input; <see cref="ExitCodes.Failure"/> when the computation or the write fails.</returns>
-    public static int Execute(RunSettings settings, TextWriter stdout, TextWriter stderr) => CommandEdge.Run(stderr, () =>
+    public static int Execute(RunSettings settings, TextWriter stdout, TextWriter stderr, Extensions? extensions = null) => CommandEdge.Run(stderr, () =>
     {
         ArgumentNullException.ThrowIfNull(settings);
+        extensions ??= new Extensions(null, null, null, null, null);
         int[] normalizedShape = CliParsing.Shape("--normalized-shape", settings.NormalizedShape);
         double eps = CliParsing.Epsilon("--eps", settings.Epsilon);
         int numGroups = CliParsing.PositiveInt("--num-groups", settings.NumGroups, 1);
@@ -78,32 +85,110 @@ internal static class RunCommand
             }
         }
 
+        var (policy, offset, b, r) = extensions.Parse(x, w, normalizedShape, settings.Output);
         var selection = DeviceDispatcher.Shared.Select(device);
-        var options = new RmsNormOptions { Device = device, Epsilon = eps, NumGroups = numGroups };
+        var options = new RmsNormOptions { Device = device, Epsilon = eps, NumGroups = numGroups, Policy = policy, WeightOffset = offset };
         var clock = Stopwatch.StartNew();
-        var y = x.ElementType switch
+        var (y, r2) = x.ElementType switch
         {
-            ElementType.Float32 => Compute<float>(x, w, normalizedShape, options),
-            ElementType.Float16 => Compute<Half>(x, w, normalizedShape, options),
-            ElementType.BFloat16 => Compute<BFloat16>(x, w, normalizedShape, options),
-            _ => Compute<double>(x, w, normalizedShape, options),
+            ElementType.Float32 => Compute<float>(x, w, b, r, normalizedShape, options),
+            ElementType.Float16 => Compute<Half>(x, w, b, r, normalizedShape, options),
+            ElementType.BFloat16 => Compute<BFloat16>(x, w, b, r, normalizedShape, options),
+            _ => Compute<double>(x, w, b, r, normalizedShape, options),
         };
         double milliseconds = clock.Elapsed.TotalMilliseconds;
+        if (r2 is not null)
+        {
+            WriteOutput(extensions.ResidualOutput!, r2, "--residual-output");
+        }
+
         WriteOutput(settings.Output, y);
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {settings.Output}: {y.Descr} {CliParsing.Format(y.Shape)}, normalized over {CliParsing.Format(normalizedShape)}, " +
-            $"num_groups {numGroups}, eps {eps:R}, weight {(w is null ? "none" : "yes")}; on {selection.Device} ({selection.Reason}) in {milliseconds:0.###} ms"));
+            $"num_groups {numGroups}, eps {eps:R}, weight {(w is null ? "none" : "yes")}{extensions.Describe(policy, offset)}; on {selection.Device} ({selection.Reason}) in {milliseconds:0.###} ms"));
         return ExitCodes.Success;
     });
 
-    private static NpyArray Compute<T>(NpyArray x, NpyArray? w, int[] normalizedShape, RmsNormOptions options)
+    private static (NpyArray Y, NpyArray? Residual) Compute<T>(NpyArray x, NpyArray? w, NpyArray? b, NpyArray? r, int[] normalizedShape, RmsNormOptions options)
         where T : unmanaged
     {
         T[] input = x.ToArray<T>();
         T[] weight = w is null ? [] : w.ToArray<T>();
-        T[] result = RmsNorm.Compute<T>(input, x.Shape, normalizedShape, weight, options);
-        return NpyArray.Create<T>(result, x.Shape);
+        T[] bias = b is null ? [] : b.ToArray<T>();
+        T[] result = new T[input.Length];
+        if (r is null)
+        {
+            RmsNorm.Compute<T>(input, x.Shape, normalizedShape, weight, bias, result, options);
+            return (NpyArray.Create<T>(result, x.Shape), null);
+        }
+
+        T[] residual = r.ToArray<T>();
+        RmsNorm.ComputeFusedAdd<T>(input, residual, x.Shape, normalizedShape, weight, bias, result, options);
+        return (NpyArray.Create<T>(result, x.Shape), NpyArray.Create<T>(residual, x.Shape));
+    }
+
+    /// <summary>The options of the extended forward pass, as text: --residual, --residual-output, --weight-offset, --bias, --policy.</summary>
+    internal sealed record Extensions(string? Residual, string? ResidualOutput, string? WeightOffset, string? Bias, string? Policy)
+    {
+        /// <summary>Checks and reads them against the input and weight; everything fails before anything is computed.</summary>
+        public (RmsNormPolicy Policy, float Offset, NpyArray? Bias, NpyArray? Residual) Parse(NpyArray x, NpyArray? w, int[] normalizedShape, string output)
+        {
+            var policy = Policy?.ToLowerInvariant() switch
+            {
+                null or "trtllm" or "tensorrtllm" => RmsNormPolicy.TensorRtLlm,
+                "weight-fp32" or "weightinfloat32" => RmsNormPolicy.WeightInFloat32,
+                "input-dtype" or "inputdtype" => RmsNormPolicy.InputDtype,
+                _ => throw new UsageException($"--policy: expected trtllm, weight-fp32 or input-dtype; got '{Policy}'"),
+            };
+            float offset = 0;
+            if (WeightOffset is not null &&
+                (!float.TryParse(WeightOffset, NumberStyles.Float, CultureInfo.InvariantCulture, out offset) || !float.IsFinite(offset)))
+            {
+                throw new UsageException($"--weight-offset: expected a finite number; got '{WeightOffset}'");
+            }
+
+            if (offset != 0 && w is null)
+            {
+                throw new UsageException($"--weight-offset: {WeightOffset} is added to the weight; pass --weight too");
+            }
+
+            var b = Bias is null ? null : Matching("--bias", ReadArray("--bias", Bias), x, normalizedShape);
+            if ((Residual is null) != (ResidualOutput is null))
+            {
+                throw new UsageException(Residual is null ? "--residual-output: needs --residual" : "--residual: needs --residual-output (where the updated residual goes)");
+            }
+
+            if (ResidualOutput is not null && (string.IsNullOrWhiteSpace(ResidualOutput) || Path.GetFullPath(ResidualOutput) == Path.GetFullPath(output)))
+            {
+                throw new UsageException($"--residual-output: expected a file path other than --output; got '{ResidualOutput}'");
+            }
+
+            var r = Residual is null ? null : Matching("--residual", ReadArray("--residual", Residual), x, x.Shape.ToArray());
+            if (ResidualOutput is not null)
+            {
+                // Two files are written: find a missing folder before the first one appears.
+                foreach (var (option, path) in new[] { ("--residual-output", ResidualOutput), ("--output", output) })
+                {
+                    string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+                    if (folder is not null && !Directory.Exists(folder))
+                    {
+                        throw new UsageException($"{option}: directory not found: {folder}");
+                    }
+                }
+            }
+
+            return (policy, offset, b, r);
+        }
+
+        /// <summary>What the summary line adds: only the options that were given.</summary>
+        public string Describe(RmsNormPolicy policy, float offset) =>
+            string.Create(CultureInfo.InvariantCulture, $"{(Bias is null ? "" : ", bias yes")}{(offset == 0 ? "" : $", weight offset {offset:R}")}{(Residual is null ? "" : $", residual updated into {ResidualOutput}")}{(Policy is null ? "" : $", policy {policy}")}");
+
+        private static NpyArray Matching(string option, NpyArray array, NpyArray x, int[] shape) =>
+            array.Descr != x.Descr ? throw new UsageException($"{option}: dtype {array.Descr} differs from the input's {x.Descr}")
+            : !array.Shape.SequenceEqual(shape) ? throw new UsageException($"{option}: expected shape {CliParsing.Format(shape)}, got {CliParsing.Format(array.Shape)}")
+            : array;
     }
 
     private static NpyArray ReadArray(string option, string? path)
@@ -167,7 +252,7 @@ internal static class RunCommand
         }
     }
 
-    private static void WriteOutput(string path, NpyArray y)
+    private static void WriteOutput(string path, NpyArray y, string option = "--output")
     {
         try
         {
@@ -175,11 +260,11 @@ internal static class RunCommand
         }
         catch (DirectoryNotFoundException)
         {
-            throw new UsageException($"--output: directory not found: {Path.GetDirectoryName(Path.GetFullPath(path))}");
+            throw new UsageException($"{option}: directory not found: {Path.GetDirectoryName(Path.GetFullPath(path))}");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"--output: cannot write {path}: {ex.Message}", ex);
+            throw new IOException($"{option}: cannot write {path}: {ex.Message}", ex);
         }
     }
 }

@@ -15,6 +15,9 @@ namespace IlgpuNorm;
 /// y   = (T)y32                     // rounded to the input dtype (nearest even)
 /// y   = (T)(y * weight)            // in the input dtype, rounded again
 /// </code>
+/// <para>That is the default <see cref="RmsNormPolicy.TensorRtLlm"/>; <see cref="RmsNormOptions.Policy"/> selects another
+/// rounding, <see cref="RmsNormOptions.WeightOffset"/> adds an offset to the weight (Gemma), and the overloads with a
+/// bias, <see cref="ComputeFusedAdd{T}"/> (the residual add fused in) and <see cref="ComputeRows{T}"/> (strided rows) extend it.</para>
 /// <para>float64 inputs do all of it in float64. For float32 the two roundings coincide. eps is rounded to float32
 /// for float32, float16 and bfloat16 inputs.</para>
 /// <para>Special values: a NaN anywhere in a slice makes that whole slice NaN; a ±Inf makes the slice's sum infinite,
@@ -24,7 +27,7 @@ namespace IlgpuNorm;
 /// <c>num_groups</c>, <see cref="RmsNormOptions.Epsilon"/> is <c>eps</c>.</para>
 /// <para>Thread safety: calls may come from any number of threads; each device serializes its own launches.</para>
 /// </remarks>
-public static class RmsNorm
+public static partial class RmsNorm
 {
     /// <summary>Computes rms_norm into a new array.</summary>
     /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
@@ -114,6 +117,7 @@ public static class RmsNorm
                 $"Expected a weight of {problem.NormalizedLength} elements (normalized shape {RmsNormProblem.Format(normalizedShape)}); got {weight.Length}.", nameof(weight));
         }
 
+        ValidateEpilogue(options, !weight.IsEmpty);
         return (type, problem);
     }
 
@@ -125,6 +129,14 @@ public static class RmsNorm
             return;
         }
 
-        DeviceDispatcher.Shared.Execute(options?.Device, problem, type, input, weight, destination);
+        options ??= RmsNormOptions.Default;
+        var extras = RmsNormExtras.Contiguous(problem.NormalizedLength, options);
+        if (!extras.IsPlain(problem))
+        {
+            Dispatch(type, problem, extras, input, default, weight, default, destination, options);
+            return;
+        }
+
+        DeviceDispatcher.Shared.Execute(options.Device, problem, type, input, weight, destination);
     }
 }

@@ -15,6 +15,15 @@ public sealed record RmsNormOptions
     /// <summary><c>num_groups</c>: split the single normalized dimension C into this many groups of C/num_groups consecutive elements, each normalized on its own.</summary>
     public int NumGroups { get; init; } = 1;
 
+    /// <summary>Where the result is rounded to the input dtype; <see cref="RmsNormPolicy.TensorRtLlm"/> (the original behaviour) by default.</summary>
+    public RmsNormPolicy Policy { get; init; } = RmsNormPolicy.TensorRtLlm;
+
+    /// <summary>
+    /// Added to every weight element in float32 before it multiplies: Gemma's <c>y * (1 + w)</c> is 1. Default 0; finite;
+    /// needs a weight (an offset without a weight is an error).
+    /// </summary>
+    public float WeightOffset { get; init; }
+
     /// <summary>The device to run on. <see langword="null"/> means the <c>ILGPUNORM_DEVICE</c> environment variable if set, else <see cref="DeviceKind.Auto"/>.</summary>
     public DeviceRequest? Device { get; init; }
 }

@@ -14,6 +14,27 @@ internal readonly struct Float32Codec : IRmsCodec<float, CompensatedSingle>
 
     public float NormalizeScale(float x, CompensatedSingle denominator, float weight) => x / denominator.Sum * weight;
 
+    public float AddResidual(float x, float residual) => x + residual;
+
+    public CompensatedSingle Reciprocal(CompensatedSingle denominator) => new(1f / denominator.Sum, 0);
+
+    public float Apply(float x, CompensatedSingle scale, float weight, float bias, int policy, int hasWeight, int hasBias, float offset)
+    {
+        // float32 is the compute type: TensorRtLlm and WeightInFloat32 are the same operations.
+        float y = policy == RmsNormKernelParams.InputDtypePolicy ? x * scale.Sum : x / scale.Sum;
+        if (hasWeight != 0)
+        {
+            y *= offset + weight;
+        }
+
+        if (hasBias != 0)
+        {
+            y += bias;
+        }
+
+        return y;
+    }
+
 }
 
 /// <summary>
@@ -29,6 +50,27 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
     public double Normalize(double x, CompensatedSum denominator) => x / denominator.Sum;
 
     public double NormalizeScale(double x, CompensatedSum denominator, double weight) => x / denominator.Sum * weight;
+
+    public double AddResidual(double x, double residual) => x + residual;
+
+    public CompensatedSum Reciprocal(CompensatedSum denominator) => new(1.0 / denominator.Sum, 0);
+
+    public double Apply(double x, CompensatedSum scale, double weight, double bias, int policy, int hasWeight, int hasBias, float offset)
+    {
+        // float64 is both the storage and the compute type: the policies differ only in x / d against x * (1 / d).
+        double y = policy == RmsNormKernelParams.InputDtypePolicy ? x * scale.Sum : x / scale.Sum;
+        if (hasWeight != 0)
+        {
+            y *= offset + weight;
+        }
+
+        if (hasBias != 0)
+        {
+            y += bias;
+        }
+
+        return y;
+    }
 
     public CompensatedSum Denominator(CompensatedSum sumOfSquares, int n, double epsilon) =>
         new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
@@ -83,5 +125,52 @@ internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, Compensate
 
     public ushort NormalizeScale(ushort x, CompensatedSingle denominator, ushort weight) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
+
+    public ushort AddResidual(ushort x, ushort residual) =>
+        default(TFormat).FromSingle(default(TFormat).ToSingle(x) + default(TFormat).ToSingle(residual));
+
+    public CompensatedSingle Reciprocal(CompensatedSingle denominator) => new(Round(1f / denominator.Sum), 0);
+
+    public ushort Apply(ushort x, CompensatedSingle scale, ushort weight, ushort bias, int policy, int hasWeight, int hasBias, float offset)
+    {
+        TFormat format = default;
+        float w = offset + format.ToSingle(weight);
+        float b = format.ToSingle(bias);
+        float y;
+        if (policy == RmsNormKernelParams.WeightInFloat32Policy)
+        {
+            // float32 to the end, one rounding.
+            y = format.ToSingle(x) / scale.Sum;
+            if (hasWeight != 0)
+            {
+                y *= w;
+            }
+
+            if (hasBias != 0)
+            {
+                y += b;
+            }
+        }
+        else
+        {
+            // TensorRtLlm: (T)(x / d), InputDtype: (T)(x * rstd); then each step rounded to T (InputDtype's weight too).
+            bool inputDtype = policy == RmsNormKernelParams.InputDtypePolicy;
+            y = Round(inputDtype ? format.ToSingle(x) * scale.Sum : format.ToSingle(x) / scale.Sum);
+            if (hasWeight != 0)
+            {
+                y = Round(y * (inputDtype ? Round(w) : w));
+            }
+
+            if (hasBias != 0)
+            {
+                y = Round(y + b);
+            }
+        }
+
+        return format.FromSingle(y);
+    }
+
+    /// <summary>Rounds a float32 to the format and widens it back.</summary>
+    private static float Round(float value) => default(TFormat).ToSingle(default(TFormat).FromSingle(value));
 
 }

@@ -25,4 +25,17 @@ internal interface IRmsCodec<T, TAcc>
 
     /// <summary>(T)((T)(widen(x) / denominator) * weight), each product rounded to T.</summary>
     T NormalizeScale(T x, TAcc denominator, T weight);
+
+    /// <summary>(T)(widen(x) + widen(residual)): the fused residual add, in the compute type, rounded once to T.</summary>
+    T AddResidual(T x, T residual);
+
+    /// <summary>The <see cref="IlgpuNorm.RmsNormPolicy.InputDtype"/> scale: (T)(1 / denominator), carried widened.</summary>
+    TAcc Reciprocal(TAcc denominator);
+
+    /// <summary>
+    /// One output element under a policy (<see cref="RmsNormKernelParams.Policy"/>): <paramref name="scale"/> is the
+    /// denominator, or the reciprocal for <see cref="IlgpuNorm.RmsNormPolicy.InputDtype"/>; the weight enters as
+    /// <c>offset + widen(w)</c>; the bias is added after the weight. See <see cref="IlgpuNorm.RmsNormPolicy"/>.
+    /// </summary>
+    T Apply(T x, TAcc scale, T weight, T bias, int policy, int hasWeight, int hasBias, float offset);
 }

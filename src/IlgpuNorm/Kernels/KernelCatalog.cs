@@ -18,6 +18,6 @@ internal static class KernelCatalog
         (ElementType.Float64, 2, Of<Packet2<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet2<double>>)),
     ];
 
-    private static MethodInfo Of<TPacket>(Action<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel)
+    private static MethodInfo Of<TPacket>(Action<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel)
         where TPacket : unmanaged => kernel.Method;
 }

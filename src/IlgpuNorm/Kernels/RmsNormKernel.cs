@@ -16,8 +16,12 @@ namespace IlgpuNorm.Kernels;
 /// <see cref="BlockLength"/> packets whose sums are then added up (two-level summation keeps long rows accurate);</item>
 /// <item>the partial sums are reduced in shared memory by a fixed binary tree (no atomics), so the
 /// result depends only on the segment's data, K and <c>ThreadsPerRow</c>, never on the batch size;</item>
-/// <item>every thread writes its elements as x / sqrt(mean + eps), times the weight.</item>
+/// <item>every thread writes its elements as x / sqrt(mean + eps), times the weight (the plain path), or under a
+/// policy with the weight offset and bias (<see cref="IRmsCodec{T, TAcc}.Apply"/>).</item>
 /// </list>
+/// With a residual (the fused add), phase 1 first writes residual = (T)(x + residual) and sums the squares of that
+/// rounded sum; phase 3 normalizes it, reading back the packets the same thread wrote. Rows may be strided
+/// (<see cref="RmsNormKernelParams.InputRowStride"/> and the others, in packets); elements between rows are never touched.
 /// The kernel checks nothing and allocates nothing: the public API validated the arguments and the
 /// launch plan chose the configuration.
 /// </remarks>
@@ -37,7 +41,9 @@ internal static class RmsNormKernel
 
     public static void Run<T, TAcc, TCodec, TPacket>(
         ArrayView<TPacket> input,
+        ArrayView<TPacket> residual,
         ArrayView<TPacket> weight,
+        ArrayView<TPacket> bias,
         ArrayView<TPacket> output,
         RmsNormKernelParams p)
         where T : unmanaged
@@ -55,13 +61,22 @@ internal static class RmsNormKernel
         int n = p.SegmentLength;
         int packets = n / width;
         int segmentsPerPass = Grid.DimX * p.RowsPerGroup;
+        int plain = p.Plain;
+        int rowPackets = p.WeightGroups * packets;
+        long inputStride = p.InputRowStride == 0 ? rowPackets : p.InputRowStride;
+        long outputStride = p.OutputRowStride == 0 ? rowPackets : p.OutputRowStride;
+        long residualStride = p.ResidualRowStride == 0 ? rowPackets : p.ResidualRowStride;
 
         for (int first = Grid.IdxX * p.RowsPerGroup; first < p.Segments; first += segmentsPerPass)
         {
             // Phase 1: per-thread partial sums of squares, in a fixed order.
             int segment = first + slot;
             bool active = segment < p.Segments;
-            long offset = (long)segment * packets;
+            int row = segment / p.WeightGroups;
+            long inGroup = (long)(segment - row * p.WeightGroups) * packets;
+            long offset = row * inputStride + inGroup;
+            long outputOffset = row * outputStride + inGroup;
+            long residualOffset = row * residualStride + inGroup;
             TAcc acc = default;
             if (active)
             {
@@ -72,6 +87,19 @@ internal static class RmsNormKernel
                     for (int k = 0; k < BlockLength && i < packets; k++, i += p.ThreadsPerRow)
                     {
                         var x = input[offset + i];
+                        if (p.HasResidual != 0)
+                        {
+                            // The fused add: the rounded sum goes back to the residual and is what gets normalized.
+                            var r = residual[residualOffset + i];
+                            for (int j = 0; j < width; j++)
+                            {
+                                r.Set(j, codec.AddResidual(x.Get(j), r.Get(j)));
+                            }
+
+                            residual[residualOffset + i] = r;
+                            x = r;
+                        }
+
                         for (int j = 0; j < width; j++)
                         {
                             block = codec.AddSquare(block, x.Get(j));
@@ -96,32 +124,63 @@ internal static class RmsNormKernel
                 Group.Barrier();
             }
 
-            // Phase 3: normalize and scale.
+            // Phase 3: normalize and scale. Each thread reads back the residual packets it wrote in phase 1.
             if (active)
             {
                 TAcc denominator = codec.Denominator(partials[rowBase], n, p.Epsilon);
                 long weightOffset = (long)(segment % p.WeightGroups) * packets;
-                for (int i = lane; i < packets; i += p.ThreadsPerRow)
+                if (plain != 0)
                 {
-                    var x = input[offset + i];
-                    TPacket y = default;
-                    if (p.HasWeight != 0)
+                    for (int i = lane; i < packets; i += p.ThreadsPerRow)
                     {
-                        var w = weight[weightOffset + i];
-                        for (int j = 0; j < width; j++)
+                        var x = p.HasResidual != 0 ? residual[residualOffset + i] : input[offset + i];
+                        TPacket y = default;
+                        if (p.HasWeight != 0)
                         {
-                            y.Set(j, codec.NormalizeScale(x.Get(j), denominator, w.Get(j)));
+                            var w = weight[weightOffset + i];
+                            for (int j = 0; j < width; j++)
+                            {
+                                y.Set(j, codec.NormalizeScale(x.Get(j), denominator, w.Get(j)));
+                            }
                         }
-                    }
-                    else
-                    {
-                        for (int j = 0; j < width; j++)
+                        else
                         {
-                            y.Set(j, codec.Normalize(x.Get(j), denominator));
+                            for (int j = 0; j < width; j++)
+                            {
+                                y.Set(j, codec.Normalize(x.Get(j), denominator));
+                            }
                         }
-                    }
 
-                    output[offset + i] = y;
+                        output[outputOffset + i] = y;
+                    }
+                }
+                else
+                {
+                    // Policies, offset and bias: one uniform branch per call, not per element.
+                    TAcc scale = p.Policy == RmsNormKernelParams.InputDtypePolicy ? codec.Reciprocal(denominator) : denominator;
+                    for (int i = lane; i < packets; i += p.ThreadsPerRow)
+                    {
+                        var x = p.HasResidual != 0 ? residual[residualOffset + i] : input[offset + i];
+                        TPacket w = default;
+                        TPacket b = default;
+                        if (p.HasWeight != 0)
+                        {
+                            w = weight[weightOffset + i];
+                        }
+
+                        if (p.HasBias != 0)
+                        {
+                            b = bias[weightOffset + i];
+                        }
+
+                        TPacket y = default;
+                        for (int j = 0; j < width; j++)
+                        {
+                            y.Set(j, codec.Apply(x.Get(j), scale, w.Get(j), b.Get(j), p.Policy, p.HasWeight, p.HasBias, p.WeightOffset));
+                        }
+
+                        output[outputOffset + i] = y;
+                    }
                 }
             }
 

@@ -3,7 +3,7 @@ namespace IlgpuNorm.Kernels;
 /// <summary>The scalar arguments of <see cref="RmsNormKernel"/>; built by the launch plan.</summary>
 /// <param name="SegmentLength">Elements per segment (the normalized size, or C / num_groups).</param>
 /// <param name="Segments">Number of segments in the call.</param>
-/// <param name="WeightGroups">num_groups: segment s uses the weight slice at (s % WeightGroups) * SegmentLength.</param>
+/// <param name="WeightGroups">num_groups: segment s is group (s % WeightGroups) of row (s / WeightGroups) and uses the weight slice at (s % WeightGroups) * SegmentLength.</param>
 /// <param name="ThreadsPerRow">Threads that reduce one segment (a power of two).</param>
 /// <param name="RowsPerGroup">Segments handled side by side by one group.</param>
 /// <param name="HasWeight">1 to multiply by the weight, 0 to skip it.</param>
@@ -15,4 +15,38 @@ internal readonly record struct RmsNormKernelParams(
     int ThreadsPerRow,
     int RowsPerGroup,
     int HasWeight,
-    double Epsilon);
+    double Epsilon)
+{
+    /// <summary><see cref="Policy"/> of <see cref="RmsNormPolicy.TensorRtLlm"/>.</summary>
+    public const int TensorRtLlmPolicy = 0;
+
+    /// <summary><see cref="Policy"/> of <see cref="RmsNormPolicy.WeightInFloat32"/>.</summary>
+    public const int WeightInFloat32Policy = 1;
+
+    /// <summary><see cref="Policy"/> of <see cref="RmsNormPolicy.InputDtype"/>.</summary>
+    public const int InputDtypePolicy = 2;
+
+    /// <summary>Packets from one row's start to the next in the input; 0 means contiguous rows (WeightGroups * SegmentLength / width).</summary>
+    public int InputRowStride { get; init; }
+
+    /// <summary>Packets from one row's start to the next in the output; 0 means contiguous rows.</summary>
+    public int OutputRowStride { get; init; }
+
+    /// <summary>Packets from one row's start to the next in the residual; 0 means contiguous rows.</summary>
+    public int ResidualRowStride { get; init; }
+
+    /// <summary>1 for the fused residual add: residual = (T)(x + residual) in place, and the norm of that.</summary>
+    public int HasResidual { get; init; }
+
+    /// <summary>1 to add the bias after the weight.</summary>
+    public int HasBias { get; init; }
+
+    /// <summary>The rounding policy (the constants above).</summary>
+    public int Policy { get; init; }
+
+    /// <summary>Added to every weight element in float32 (Gemma: 1).</summary>
+    public float WeightOffset { get; init; }
+
+    /// <summary>1 when the call uses only the original epilogue (TensorRtLlm policy, no offset, no bias): the fast path.</summary>
+    public int Plain => Policy == TensorRtLlmPolicy && WeightOffset == 0 && HasBias == 0 ? 1 : 0;
+}

@@ -23,3 +23,28 @@ internal readonly ref struct ForwardCall<T>(RmsNormProblem problem, ElementType 
 
     public Span<T> Y { get; } = y;
 }
+
+/// <summary>
+/// The arguments of a forward rms_norm with any of the extensions: policy, weight offset, bias, fused residual add,
+/// strided rows. Validated by the public API; the spans cover the layout's extents.
+/// </summary>
+internal readonly ref struct ExtendedCall<T>(RmsNormProblem problem, ElementType type, RmsNormExtras extras, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
+    where T : unmanaged
+{
+    public RmsNormProblem Problem { get; } = problem;
+
+    public ElementType Type { get; } = type;
+
+    public RmsNormExtras Extras { get; } = extras;
+
+    public ReadOnlySpan<T> X { get; } = x;
+
+    /// <summary>Updated in place to (T)(x + residual); empty for no fused add.</summary>
+    public Span<T> Residual { get; } = residual;
+
+    public ReadOnlySpan<T> W { get; } = w;
+
+    public ReadOnlySpan<T> B { get; } = b;
+
+    public Span<T> Y { get; } = y;
+}

@@ -41,6 +41,9 @@ internal sealed partial class HostBackend : IComputeBackend
         }
     }
 
+    public void RunExtended<T>(scoped in ExtendedCall<T> call)
+        where T : unmanaged => HostExtendedRmsNorm.Run(call);
+
     public void Dispose()
     {
     }

@@ -16,6 +16,8 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     private MemoryBuffer1D<byte, Stride1D.Dense>? inputStage;
     private MemoryBuffer1D<byte, Stride1D.Dense>? weightStage;
     private MemoryBuffer1D<byte, Stride1D.Dense>? outputStage;
+    private MemoryBuffer1D<byte, Stride1D.Dense>? residualStage;
+    private MemoryBuffer1D<byte, Stride1D.Dense>? biasStage;
     private bool disposed;
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
@@ -56,6 +58,67 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         }
     }
 
+    public void RunExtended<T>(scoped in ExtendedCall<T> call)
+        where T : unmanaged
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            accelerator.Bind();
+            var problem = call.Problem;
+            var extras = call.Extras;
+            int inputExtent = (int)RmsNormExtras.Extent(problem, extras.InputRowStride);
+            int outputExtent = (int)RmsNormExtras.Extent(problem, extras.OutputRowStride);
+            int residualExtent = call.Residual.IsEmpty ? 0 : (int)RmsNormExtras.Extent(problem, extras.ResidualRowStride);
+            var input = Stage<T>(ref inputStage, inputExtent);
+            var output = Stage<T>(ref outputStage, outputExtent);
+            var residual = Stage<T>(ref residualStage, residualExtent);
+            var weight = Stage<T>(ref weightStage, call.W.Length);
+            var bias = Stage<T>(ref biasStage, call.B.Length);
+            input.CopyFromCPU(call.X[..inputExtent]);
+            if (extras.OutputRowStride != problem.NormalizedLength)
+            {
+                // The gaps between output rows travel back with the rows: bring the caller's values along so they stay.
+                output.CopyFromCPU(call.Y[..outputExtent]);
+            }
+
+            if (residualExtent > 0)
+            {
+                residual.CopyFromCPU(call.Residual[..residualExtent]);
+            }
+
+            if (!call.W.IsEmpty)
+            {
+                weight.CopyFromCPU(call.W);
+            }
+
+            if (!call.B.IsEmpty)
+            {
+                bias.CopyFromCPU(call.B);
+            }
+
+            var options = new KernelLaunch(!call.W.IsEmpty)
+            {
+                HasBias = !call.B.IsEmpty,
+                HasResidual = residualExtent > 0,
+                Policy = (int)extras.Policy,
+                WeightOffset = extras.WeightOffset,
+                InputRowStride = extras.InputRowStride,
+                OutputRowStride = extras.OutputRowStride,
+                ResidualRowStride = extras.ResidualRowStride,
+            };
+            kernels.LaunchLocked(accelerator.DefaultStream, problem, call.Type, options, input, residualExtent > 0 ? residual : input, call.W.IsEmpty ? input : weight, call.B.IsEmpty ? input : bias, output);
+            accelerator.Synchronize();
+
+            // Only now, with the whole result on the device, are the caller's destination and residual written.
+            output.CopyToCPU(call.Y[..outputExtent]);
+            if (residualExtent > 0)
+            {
+                residual.CopyToCPU(call.Residual[..residualExtent]);
+            }
+        }
+    }
+
     public void Dispose()
     {
         lock (gate)
@@ -70,6 +133,8 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             inputStage?.Dispose();
             weightStage?.Dispose();
             outputStage?.Dispose();
+            residualStage?.Dispose();
+            biasStage?.Dispose();
             accelerator.Dispose();
         }
     }

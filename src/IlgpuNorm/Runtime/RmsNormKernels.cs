@@ -18,7 +18,7 @@ namespace IlgpuNorm;
 /// per thread). Launches are asynchronous on the given stream (or the accelerator's default
 /// stream): synchronize the stream before reading the output on the host.</para>
 /// </remarks>
-public sealed class RmsNormKernels : IDisposable
+public sealed partial class RmsNormKernels : IDisposable
 {
     private readonly Lock gate = new();
     private readonly DeviceLimits limits;
@@ -139,6 +139,46 @@ public sealed class RmsNormKernels : IDisposable
                     break;
             }
         }
+    }
+
+    /// <summary>Launches a validated call under this instance's lock (the host staging path of <see cref="IlgpuBackend"/>).</summary>
+    internal void LaunchLocked<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, KernelLaunch options, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output)
+        where T : unmanaged
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            Launch(stream, problem, type, options, input, residual, weight, bias, output);
+        }
+    }
+
+    /// <summary>Launches a validated call with every option (the caller holds the lock); unused views may be the input.</summary>
+    internal void Launch<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, KernelLaunch options, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output)
+        where T : unmanaged
+    {
+        switch (type)
+        {
+            case ElementType.Float32:
+                Float32Launcher.Launch(stream, problem, options, input.Cast<float>(), residual.Cast<float>(), weight.Cast<float>(), bias.Cast<float>(), output.Cast<float>());
+                break;
+            case ElementType.Float16:
+                Float16Launcher.Launch(stream, problem, options, input.Cast<ushort>(), residual.Cast<ushort>(), weight.Cast<ushort>(), bias.Cast<ushort>(), output.Cast<ushort>());
+                break;
+            case ElementType.BFloat16:
+                BFloat16Launcher.Launch(stream, problem, options, input.Cast<ushort>(), residual.Cast<ushort>(), weight.Cast<ushort>(), bias.Cast<ushort>(), output.Cast<ushort>());
+                break;
+            default:
+                Float64Launcher.Launch(stream, problem, options, input.Cast<double>(), residual.Cast<double>(), weight.Cast<double>(), bias.Cast<double>(), output.Cast<double>());
+                break;
+        }
+
+        LastLaunchUsedVector = type switch
+        {
+            ElementType.Float32 => Float32Launcher.LastUsedVector,
+            ElementType.Float16 => Float16Launcher.LastUsedVector,
+            ElementType.BFloat16 => BFloat16Launcher.LastUsedVector,
+            _ => Float64Launcher.LastUsedVector,
+        };
     }
 
     /// <summary>Releases the compiled kernels' launchers. Idempotent. Does not dispose the accelerator.</summary>

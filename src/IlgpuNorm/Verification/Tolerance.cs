@@ -27,6 +27,17 @@ public static class Tolerance
         _ => 4,
     };
 
+    /// <summary>
+    /// The ulp budget of <see cref="RmsNormPolicyReference"/> at a policy's core, the value where float32 and float64
+    /// arithmetic part: <see cref="UlpBudget"/> of the dtype where the core is rounded to it (TensorRtLlm, InputDtype),
+    /// and the float32 budget (float64 for float64) where it stays in the compute type (WeightInFloat32).
+    /// </summary>
+    /// <param name="type">The element type.</param>
+    /// <param name="policy">The policy.</param>
+    /// <returns>The budget in ulp of the core's type.</returns>
+    public static long PolicyCoreBudget(ElementType type, RmsNormPolicy policy) =>
+        policy == RmsNormPolicy.WeightInFloat32 ? UlpBudget(type == ElementType.Float64 ? ElementType.Float64 : ElementType.Float32) : UlpBudget(type);
+
     /// <summary>Whether <paramref name="actual"/> is acceptable for one element.</summary>
     /// <typeparam name="T">The element type.</typeparam>
     /// <param name="actual">The computed output.</param>

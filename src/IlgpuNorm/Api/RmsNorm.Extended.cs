@@ -1,0 +1,288 @@
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <content>The extended forward pass: bias, fused residual add and strided rows.</content>
+public static partial class RmsNorm
+{
+    /// <summary>Computes rms_norm with a bias added after the weight, into <paramref name="destination"/>.</summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input in C order.</param>
+    /// <param name="shape">The input's shape.</param>
+    /// <param name="normalizedShape">The trailing dimensions to normalize over (<c>normalized_shape</c>).</param>
+    /// <param name="weight">The weight, of shape <paramref name="normalizedShape"/>; empty for none.</param>
+    /// <param name="bias">The bias, of shape <paramref name="normalizedShape"/>, added after the weight as <see cref="RmsNormPolicy"/> says; empty for none.</param>
+    /// <param name="destination">Receives the result; at least as long as the input; may be the input itself.</param>
+    /// <param name="options">eps, num_groups, policy, weight offset and device; <see cref="RmsNormOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">The dtype is unsupported; a shape or length does not fit; the destination partly overlaps the input or overlaps the weight or bias; the options' policy is undefined or their weight offset is not 0 without a weight.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, a normalized dimension is zero, eps is negative or not finite, num_groups &lt; 1, or the weight offset is not finite.</exception>
+    /// <exception cref="DeviceUnavailableException">The requested device is not available.</exception>
+    public static void Compute<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        Span<T> destination,
+        RmsNormOptions? options = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
+        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, bias, destination, options);
+    }
+
+    /// <summary>
+    /// The fused residual add: <c>residual = (T)(input + residual)</c> in place, then <c>destination = rms_norm(residual)</c>,
+    /// in one pass (vLLM's <c>fused_add_rms_norm</c>, FlashInfer's <c>fused_add_rmsnorm</c>).
+    /// </summary>
+    /// <remarks>
+    /// The sum is computed in float32 (float64 for float64) and rounded to <typeparamref name="T"/>, and the norm is computed
+    /// from that rounded sum, so the result equals, bit for bit, <c>residual = (T)(input + residual)</c> followed by
+    /// <see cref="Compute{T}(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, RmsNormOptions?)"/>
+    /// of the residual on the same device. Bytes moved: the input and residual read once, the destination and residual written once.
+    /// </remarks>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input (the layer's output), in C order.</param>
+    /// <param name="residual">The residual stream, the input's length; updated in place. It must not overlap any other argument.</param>
+    /// <param name="shape">The input's shape.</param>
+    /// <param name="normalizedShape">The trailing dimensions to normalize over.</param>
+    /// <param name="weight">The weight, of shape <paramref name="normalizedShape"/>; empty for none.</param>
+    /// <param name="bias">The bias, of shape <paramref name="normalizedShape"/>; empty for none.</param>
+    /// <param name="destination">Receives the normalized sum; at least as long as the input; may be the input itself (vLLM's in-place form).</param>
+    /// <param name="options">eps, num_groups, policy, weight offset and device; <see cref="RmsNormOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">As the bias overload, or the residual's length differs from the input's, or the residual overlaps the input, weight, bias or destination.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, a normalized dimension is zero, eps is negative or not finite, num_groups &lt; 1, or the weight offset is not finite.</exception>
+    /// <exception cref="DeviceUnavailableException">The requested device is not available.</exception>
+    public static void ComputeFusedAdd<T>(
+        ReadOnlySpan<T> input,
+        Span<T> residual,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        Span<T> destination,
+        RmsNormOptions? options = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
+        if (residual.Length != problem.TotalElements)
+        {
+            throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
+        }
+
+        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, fused: true, weight, bias, destination, options);
+    }
+
+    /// <summary>Computes rms_norm over strided rows (<see cref="RmsNormRowLayout"/>): a slice of a bigger buffer, without copies.</summary>
+    /// <remarks>Only the rows are read and written: the elements between rows of <paramref name="destination"/> keep their values.</remarks>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The buffer holding the input rows; at least <c>layout.Extent(layout.InputRowStride)</c> elements.</param>
+    /// <param name="layout">Rows, hidden size and strides.</param>
+    /// <param name="weight">The weight of <c>layout.Hidden</c> elements; empty for none.</param>
+    /// <param name="bias">The bias of <c>layout.Hidden</c> elements; empty for none.</param>
+    /// <param name="destination">The buffer receiving the rows; at least <c>layout.Extent(layout.OutputRowStride)</c> elements. It may be the input itself with the same stride (in place); any other overlap is an error.</param>
+    /// <param name="options">eps, num_groups (splitting each row), policy, weight offset and device; <see cref="RmsNormOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">The dtype is unsupported, a buffer is too short, a length does not fit, the destination overlaps an argument it may not, the policy is undefined or the weight offset is not 0 without a weight.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Rows are negative, hidden is not positive, a stride is below hidden, eps, num_groups or the weight offset are out of range.</exception>
+    /// <exception cref="DeviceUnavailableException">The requested device is not available.</exception>
+    public static void ComputeRows<T>(
+        ReadOnlySpan<T> input,
+        RmsNormRowLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        Span<T> destination,
+        RmsNormOptions? options = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var (type, problem, extras) = ValidateRows(input, layout, options, fused: false);
+        Run(type, problem, extras, input, default, fused: false, weight, bias, destination, options);
+    }
+
+    /// <summary>The fused residual add (<see cref="ComputeFusedAdd{T}"/>) over strided rows (<see cref="RmsNormRowLayout"/>).</summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="System.Half"/>, <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The buffer holding the input rows.</param>
+    /// <param name="residual">The buffer holding the residual rows (stride <see cref="RmsNormRowLayout.EffectiveResidualRowStride"/>); updated in place; overlaps nothing else.</param>
+    /// <param name="layout">Rows, hidden size and strides.</param>
+    /// <param name="weight">The weight of <c>layout.Hidden</c> elements; empty for none.</param>
+    /// <param name="bias">The bias of <c>layout.Hidden</c> elements; empty for none.</param>
+    /// <param name="destination">The buffer receiving the rows; may be the input itself with the same stride.</param>
+    /// <param name="options">eps, num_groups, policy, weight offset and device; <see cref="RmsNormOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">As <see cref="ComputeRows{T}"/>, or the residual is too short or overlaps another argument.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">As <see cref="ComputeRows{T}"/>.</exception>
+    /// <exception cref="DeviceUnavailableException">The requested device is not available.</exception>
+    public static void ComputeRowsFusedAdd<T>(
+        ReadOnlySpan<T> input,
+        Span<T> residual,
+        RmsNormRowLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        Span<T> destination,
+        RmsNormOptions? options = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var (type, problem, extras) = ValidateRows(input, layout, options, fused: true);
+        long extent = layout.Extent(layout.EffectiveResidualRowStride);
+        if (residual.Length < extent)
+        {
+            throw new ArgumentException(
+                $"Expected a residual of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {layout.EffectiveResidualRowStride}); got {residual.Length}.", nameof(residual));
+        }
+
+        Run(type, problem, extras, input, residual, fused: true, weight, bias, destination, options);
+    }
+
+    private static (ElementType Type, RmsNormProblem Problem) ValidateShaped<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, RmsNormOptions options)
+        where T : unmanaged
+    {
+        var type = ElementTypes.Require<T>(nameof(input));
+        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
+        if (input.Length != problem.TotalElements)
+        {
+            throw new ArgumentException(
+                $"Expected {problem.TotalElements} input elements for shape {RmsNormProblem.Format(shape)}; got {input.Length}.", nameof(input));
+        }
+
+        return (type, problem);
+    }
+
+    private static (ElementType Type, RmsNormProblem Problem, RmsNormExtras Extras) ValidateRows<T>(ReadOnlySpan<T> input, RmsNormRowLayout layout, RmsNormOptions options, bool fused)
+        where T : unmanaged
+    {
+        var type = ElementTypes.Require<T>(nameof(input));
+        if (layout.Rows < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layout), layout.Rows, "Expected layout.Rows >= 0.");
+        }
+
+        if (layout.Hidden <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layout), layout.Hidden, "Expected layout.Hidden > 0.");
+        }
+
+        RequireStride(layout.InputRowStride, layout.Hidden, "InputRowStride", nameof(layout));
+        RequireStride(layout.OutputRowStride, layout.Hidden, "OutputRowStride", nameof(layout));
+        if (fused)
+        {
+            RequireStride(layout.EffectiveResidualRowStride, layout.Hidden, "ResidualRowStride", nameof(layout));
+        }
+
+        var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
+        long extent = layout.Extent(layout.InputRowStride);
+        if (input.Length < extent)
+        {
+            throw new ArgumentException(
+                $"Expected an input of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {layout.InputRowStride}); got {input.Length}.", nameof(input));
+        }
+
+        return (type, problem, new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride));
+    }
+
+    private static void RequireStride(int stride, int hidden, string name, string paramName)
+    {
+        if (stride < hidden)
+        {
+            throw new ArgumentOutOfRangeException(paramName, stride, $"Expected layout.{name} >= layout.Hidden ({hidden}); got {stride}.");
+        }
+    }
+
+    /// <summary>The checks every call shares on the options: a defined policy, a finite offset, and an offset only with a weight.</summary>
+    private static void ValidateEpilogue(RmsNormOptions options, bool hasWeight)
+    {
+        if (!Enum.IsDefined(options.Policy))
+        {
+            throw new ArgumentException($"Expected options.Policy to be TensorRtLlm, WeightInFloat32 or InputDtype; got {(int)options.Policy}.", nameof(options));
+        }
+
+        if (!float.IsFinite(options.WeightOffset))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.WeightOffset, "Expected a finite options.WeightOffset.");
+        }
+
+        if (options.WeightOffset != 0 && !hasWeight)
+        {
+            throw new ArgumentException($"options.WeightOffset = {options.WeightOffset} needs a weight (it is added to the weight); got no weight.", nameof(options));
+        }
+    }
+
+    /// <summary>Validates the weight, bias, destination and residual against the problem and the strides, then runs.</summary>
+    private static void Run<T>(
+        ElementType type,
+        RmsNormProblem problem,
+        RmsNormExtras extras,
+        ReadOnlySpan<T> input,
+        Span<T> residual,
+        bool fused,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        Span<T> destination,
+        RmsNormOptions options)
+        where T : unmanaged
+    {
+        if (!weight.IsEmpty && weight.Length != problem.NormalizedLength)
+        {
+            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements (the normalized size); got {weight.Length}.", nameof(weight));
+        }
+
+        if (!bias.IsEmpty && bias.Length != problem.NormalizedLength)
+        {
+            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements (the normalized size); got {bias.Length}.", nameof(bias));
+        }
+
+        ValidateEpilogue(options, !weight.IsEmpty);
+        long inputExtent = RmsNormExtras.Extent(problem, extras.InputRowStride);
+        long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
+        if (destination.Length < outputExtent)
+        {
+            throw new ArgumentException($"Expected a destination of at least {outputExtent} elements; got {destination.Length}.", nameof(destination));
+        }
+
+        var x = input[..(int)inputExtent];
+        var y = destination[..(int)outputExtent];
+        if (x.Overlaps(y, out int offset) && (offset != 0 || extras.InputRowStride != extras.OutputRowStride))
+        {
+            throw new ArgumentException(
+                "The destination partly overlaps the input; pass the input itself (with the same row stride) for an in-place call, or a separate buffer.", nameof(destination));
+        }
+
+        if (weight.Overlaps(y) || bias.Overlaps(y))
+        {
+            throw new ArgumentException($"The destination overlaps the {(weight.Overlaps(y) ? "weight" : "bias")}.", nameof(destination));
+        }
+
+        Span<T> r = default;
+        if (fused)
+        {
+            r = residual[..(int)RmsNormExtras.Extent(problem, extras.ResidualRowStride)];
+            ReadOnlySpan<T> rr = r;
+            string? other = rr.Overlaps(x) ? "input" : rr.Overlaps(y) ? "destination" : rr.Overlaps(weight) ? "weight" : rr.Overlaps(bias) ? "bias" : null;
+            if (other is not null)
+            {
+                throw new ArgumentException($"The residual (updated in place) overlaps the {other}; it must be a buffer of its own.", nameof(residual));
+            }
+        }
+
+        if (problem.TotalElements == 0)
+        {
+            return;
+        }
+
+        if (!fused && bias.IsEmpty && extras.IsPlain(problem))
+        {
+            DeviceDispatcher.Shared.Execute(options.Device, problem, type, x, weight, y);
+            return;
+        }
+
+        Dispatch(type, problem, extras, x, r, weight, bias, y, options);
+    }
+
+    private static void Dispatch<T>(ElementType type, RmsNormProblem problem, RmsNormExtras extras, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, RmsNormOptions options)
+        where T : unmanaged
+    {
+        var call = new ExtendedCall<T>(problem, type, extras, x, residual, weight, bias, y);
+        DeviceDispatcher.Shared.Execute(options.Device, ref call, static (IComputeBackend backend, ref ExtendedCall<T> c) => backend.RunExtended(c));
+    }
+}

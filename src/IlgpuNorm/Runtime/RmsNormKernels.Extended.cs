@@ -1,0 +1,261 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <content>The extended forward pass on device-resident data: policy, weight offset, bias, fused residual add, strided rows.</content>
+public sealed partial class RmsNormKernels
+{
+    /// <summary>
+    /// rms_norm on device-resident data with a bias after the weight, under the options' policy and weight offset
+    /// (<see cref="RmsNorm.Compute{T}(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, RmsNormOptions?)"/> on views).
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="ILGPU.Half"/> (or <see cref="System.Half"/>), <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input, C order, with <paramref name="shape"/>.</param>
+    /// <param name="shape">The input's shape.</param>
+    /// <param name="normalizedShape">The trailing dimensions to normalize over.</param>
+    /// <param name="weight">The weight of shape <paramref name="normalizedShape"/>, or an empty view for none.</param>
+    /// <param name="bias">The bias of shape <paramref name="normalizedShape"/>, or an empty view for none.</param>
+    /// <param name="output">Receives the result; at least as long as the input; may be the input itself.</param>
+    /// <param name="options">eps, num_groups, policy and weight offset (the device is this instance's); the defaults when null.</param>
+    /// <param name="stream">The stream to launch on; the accelerator's default stream when null.</param>
+    /// <exception cref="ArgumentException">A shape, length, dtype, view's accelerator or overlap does not fit, the policy is undefined, or the weight offset is not 0 without a weight.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">eps, num_groups or the weight offset is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
+    public void Compute<T>(
+        ArrayView<T> input,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ArrayView<T> weight,
+        ArrayView<T> bias,
+        ArrayView<T> output,
+        RmsNormOptions? options,
+        AcceleratorStream? stream = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
+        RequireLength(input, problem.TotalElements, nameof(input));
+        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, options, stream);
+    }
+
+    /// <summary>
+    /// The fused residual add on device-resident data: <c>residual = (T)(input + residual)</c> in place, then
+    /// <c>output = rms_norm(residual)</c> (see <see cref="RmsNorm.ComputeFusedAdd{T}"/>).
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="ILGPU.Half"/> (or <see cref="System.Half"/>), <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input, C order, with <paramref name="shape"/>.</param>
+    /// <param name="residual">The residual, the input's length; updated in place; overlapping no other view.</param>
+    /// <param name="shape">The input's shape.</param>
+    /// <param name="normalizedShape">The trailing dimensions to normalize over.</param>
+    /// <param name="weight">The weight, or an empty view for none.</param>
+    /// <param name="bias">The bias, or an empty view for none.</param>
+    /// <param name="output">Receives the result; at least as long as the input; may be the input itself.</param>
+    /// <param name="options">eps, num_groups, policy and weight offset; the defaults when null.</param>
+    /// <param name="stream">The stream to launch on; the accelerator's default stream when null.</param>
+    /// <exception cref="ArgumentException">As the bias overload of <c>Compute</c>, or the residual's length or overlap does not fit.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">eps, num_groups or the weight offset is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
+    public void ComputeFusedAdd<T>(
+        ArrayView<T> input,
+        ArrayView<T> residual,
+        ReadOnlySpan<int> shape,
+        ReadOnlySpan<int> normalizedShape,
+        ArrayView<T> weight,
+        ArrayView<T> bias,
+        ArrayView<T> output,
+        RmsNormOptions? options = null,
+        AcceleratorStream? stream = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
+        RequireLength(input, problem.TotalElements, nameof(input));
+        if (residual.Length != problem.TotalElements)
+        {
+            throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
+        }
+
+        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, options, stream);
+    }
+
+    /// <summary>
+    /// rms_norm over strided rows of device-resident buffers (<see cref="RmsNormRowLayout"/>), with the fused residual
+    /// add when <paramref name="residual"/> is not empty. The elements between rows are never read or written.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="ILGPU.Half"/> (or <see cref="System.Half"/>), <see cref="BFloat16"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The buffer holding the input rows.</param>
+    /// <param name="residual">The buffer holding the residual rows, updated in place; an empty view for no fused add.</param>
+    /// <param name="layout">Rows, hidden size and strides.</param>
+    /// <param name="weight">The weight of <c>layout.Hidden</c> elements, or an empty view.</param>
+    /// <param name="bias">The bias of <c>layout.Hidden</c> elements, or an empty view.</param>
+    /// <param name="output">The buffer receiving the rows; may be the input itself with the same stride.</param>
+    /// <param name="options">eps, num_groups, policy and weight offset; the defaults when null.</param>
+    /// <param name="stream">The stream to launch on; the accelerator's default stream when null.</param>
+    /// <remarks>The 16-byte vector kernel runs only when every stride is a whole number of packets and every view is aligned to one; otherwise the scalar kernel.</remarks>
+    /// <exception cref="ArgumentException">A buffer is too short or overlaps another it may not, a view is on another accelerator, the policy is undefined, or the weight offset is not 0 without a weight.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Rows, hidden, a stride, eps, num_groups or the weight offset is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
+    public void ComputeRows<T>(
+        ArrayView<T> input,
+        ArrayView<T> residual,
+        RmsNormRowLayout layout,
+        ArrayView<T> weight,
+        ArrayView<T> bias,
+        ArrayView<T> output,
+        RmsNormOptions? options = null,
+        AcceleratorStream? stream = null)
+        where T : unmanaged
+    {
+        options ??= RmsNormOptions.Default;
+        if (layout.Rows < 0 || layout.Hidden <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layout), layout, "Expected layout.Rows >= 0 and layout.Hidden > 0.");
+        }
+
+        bool fused = residual.Length != 0;
+        foreach (var (stride, name) in new[] { (layout.InputRowStride, "InputRowStride"), (layout.OutputRowStride, "OutputRowStride"), (fused ? layout.EffectiveResidualRowStride : layout.Hidden, "ResidualRowStride") })
+        {
+            if (stride < layout.Hidden)
+            {
+                throw new ArgumentOutOfRangeException(nameof(layout), stride, $"Expected layout.{name} >= layout.Hidden ({layout.Hidden}); got {stride}.");
+            }
+        }
+
+        var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
+        var extras = new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride);
+        if (input.Length < RmsNormExtras.Extent(problem, extras.InputRowStride))
+        {
+            throw new ArgumentException($"Expected an input of at least {RmsNormExtras.Extent(problem, extras.InputRowStride)} elements for {layout}; got {input.Length}.", nameof(input));
+        }
+
+        if (fused && residual.Length < RmsNormExtras.Extent(problem, extras.ResidualRowStride))
+        {
+            throw new ArgumentException($"Expected a residual of at least {RmsNormExtras.Extent(problem, extras.ResidualRowStride)} elements for {layout}; got {residual.Length}.", nameof(residual));
+        }
+
+        Enqueue(problem, extras, input, residual, weight, bias, output, options, stream);
+    }
+
+    /// <summary>Whether the last launch used the 16-byte vector kernel (tests of the variant choice).</summary>
+    internal bool LastLaunchUsedVector { get; private set; }
+
+    private static void RequireLength<T>(ArrayView<T> input, long expected, string paramName)
+        where T : unmanaged
+    {
+        if (input.Length != expected)
+        {
+            throw new ArgumentException($"Expected {expected} input elements; got {input.Length}.", paramName);
+        }
+    }
+
+    /// <summary>The checks shared by the extended entries (weight, bias, output, residual, overlaps, options), then the launch.</summary>
+    private void Enqueue<T>(RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormOptions options, AcceleratorStream? stream)
+        where T : unmanaged
+    {
+        var type = ElementTypes.Require<T>(nameof(input));
+        bool hasWeight = weight.Length != 0;
+        bool hasBias = bias.Length != 0;
+        bool fused = residual.Length != 0;
+        foreach (var (view, name) in new[] { (input, nameof(input)), (output, nameof(output)), (weight, nameof(weight)), (bias, nameof(bias)), (residual, nameof(residual)) })
+        {
+            if (view.Length != 0)
+            {
+                RequireOnThisAccelerator(view, name); // an empty default view has no accelerator
+            }
+        }
+        if (hasWeight && weight.Length != problem.NormalizedLength)
+        {
+            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements; got {weight.Length}.", nameof(weight));
+        }
+
+        if (hasBias && bias.Length != problem.NormalizedLength)
+        {
+            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements; got {bias.Length}.", nameof(bias));
+        }
+
+        if (!Enum.IsDefined(options.Policy))
+        {
+            throw new ArgumentException($"Expected options.Policy to be TensorRtLlm, WeightInFloat32 or InputDtype; got {(int)options.Policy}.", nameof(options));
+        }
+
+        if (!float.IsFinite(options.WeightOffset))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.WeightOffset, "Expected a finite options.WeightOffset.");
+        }
+
+        if (options.WeightOffset != 0 && !hasWeight)
+        {
+            throw new ArgumentException($"options.WeightOffset = {options.WeightOffset} needs a weight; got no weight.", nameof(options));
+        }
+
+        long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
+        if (output.Length < outputExtent)
+        {
+            throw new ArgumentException($"Expected an output of at least {outputExtent} elements; got {output.Length}.", nameof(output));
+        }
+
+        var x = input.SubView(0, RmsNormExtras.Extent(problem, extras.InputRowStride));
+        var y = output.SubView(0, outputExtent);
+        if (Overlap(x, y) is { } start && (start != 0 || extras.InputRowStride != extras.OutputRowStride))
+        {
+            throw new ArgumentException("The output partly overlaps the input; pass the input itself (same stride) for in place, or a separate buffer.", nameof(output));
+        }
+
+        if (Overlap(weight, y) is not null || Overlap(bias, y) is not null)
+        {
+            throw new ArgumentException("The output overlaps the weight or the bias.", nameof(output));
+        }
+
+        var r = fused ? residual.SubView(0, RmsNormExtras.Extent(problem, extras.ResidualRowStride)) : default;
+        if (fused && (Overlap(r, x) is not null || Overlap(r, y) is not null || Overlap(r, weight) is not null || Overlap(r, bias) is not null))
+        {
+            throw new ArgumentException("The residual (updated in place) overlaps the input, output, weight or bias; it must be a buffer of its own.", nameof(residual));
+        }
+
+        if (problem.TotalElements == 0)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            Accelerator.Bind();
+            var launch = new KernelLaunch(hasWeight)
+            {
+                HasBias = hasBias,
+                HasResidual = fused,
+                Policy = (int)options.Policy,
+                WeightOffset = options.WeightOffset,
+                InputRowStride = extras.InputRowStride,
+                OutputRowStride = extras.OutputRowStride,
+                ResidualRowStride = extras.ResidualRowStride,
+            };
+            Launch(stream ?? Accelerator.DefaultStream, problem, type, launch, x, fused ? r : x, hasWeight ? weight : x, hasBias ? bias : x, y);
+        }
+    }
+
+    /// <summary>The element offset of <paramref name="b"/>'s start in <paramref name="a"/>'s buffer range when the two share bytes; null when they do not (or either is empty).</summary>
+    private static long? Overlap<T>(ArrayView<T> a, ArrayView<T> b)
+        where T : unmanaged
+    {
+        if (a.Length == 0 || b.Length == 0)
+        {
+            return null;
+        }
+
+        var bufferA = ((IArrayView)a).Buffer;
+        var bufferB = ((IArrayView)b).Buffer;
+        if (bufferA is null || !ReferenceEquals(bufferA, bufferB))
+        {
+            return null;
+        }
+
+        long startA = ((IContiguousArrayView)a).IndexInBytes;
+        long startB = ((IContiguousArrayView)b).IndexInBytes;
+        bool shared = startA < startB + b.LengthInBytes && startB < startA + a.LengthInBytes;
+        return shared ? startB - startA : null;
+    }
+}
