@@ -24,16 +24,33 @@ internal static class HostFusedVectors
         {
             var a0 = Vector512<double>.Zero;
             var a1 = Vector512<double>.Zero;
-            for (; i <= n - 16; i += 16)
+            var a2 = Vector512<double>.Zero;
+            var a3 = Vector512<double>.Zero;
+            for (; i <= n - 32; i += 32)
             {
                 var s = Vector512.LoadUnsafe(ref px, (nuint)i) + Vector512.LoadUnsafe(ref pr, (nuint)i);
                 s.StoreUnsafe(ref pr, (nuint)i);
                 var (lo, hi) = Vector512.Widen(s);
                 a0 += lo * lo;
                 a1 += hi * hi;
+                s = Vector512.LoadUnsafe(ref px, (nuint)(i + 16)) + Vector512.LoadUnsafe(ref pr, (nuint)(i + 16));
+                s.StoreUnsafe(ref pr, (nuint)(i + 16));
+                (lo, hi) = Vector512.Widen(s);
+                a2 += lo * lo;
+                a3 += hi * hi;
             }
 
-            sum = Vector512.Sum(a0 + a1);
+            if (i <= n - 16)
+            {
+                var s = Vector512.LoadUnsafe(ref px, (nuint)i) + Vector512.LoadUnsafe(ref pr, (nuint)i);
+                s.StoreUnsafe(ref pr, (nuint)i);
+                var (lo, hi) = Vector512.Widen(s);
+                a0 += lo * lo;
+                a1 += hi * hi;
+                i += 16;
+            }
+
+            sum = Vector512.Sum((a0 + a2) + (a1 + a3));
         }
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {

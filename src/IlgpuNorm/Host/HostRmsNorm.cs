@@ -84,6 +84,26 @@ internal static class HostRmsNorm
         where TConversions : ISixteenBitConversions<T>
     {
         int n = xs.Length;
+        if (HostSixteenBit.IsAccelerated)
+        {
+            // One pass to sum and one to normalize, converting in registers (no float32 row buffer); same bits.
+            var bits = MemoryMarshal.Cast<T, ushort>(xs);
+            var outBits = MemoryMarshal.Cast<T, ushort>(ys);
+            bool half = typeof(T) == typeof(Half);
+            float sum = half ? HostSixteenBit.SumOfSquaresFloat16(bits) : HostSixteenBit.SumOfSquaresBFloat16(bits);
+            float denominator = MathF.Sqrt(sum / n + eps);
+            if (half)
+            {
+                HostSixteenBit.NormalizeFloat16(bits, denominator, ws, outBits);
+            }
+            else
+            {
+                HostSixteenBit.NormalizeBFloat16(bits, denominator, ws, outBits);
+            }
+
+            return;
+        }
+
         float[] rented = ArrayPool<float>.Shared.Rent(n);
         Span<float> a = rented.AsSpan(0, n);
         TConversions.Widen(xs, a);
