@@ -286,6 +286,10 @@ public class DispatcherFaultTests
         dispatcher.Execute<float>(null, RmsNormProblem.Create([2, 64], [64], 1, 1e-6), ElementType.Float32, x, default, y);
         Check.AssertClose(x, [2, 64], [64], [], 1e-6, 1, y, "after out-of-memory fallback");
         Assert.Contains(dispatcher.Messages, m => m.Contains("InsufficientMemoryException", StringComparison.Ordinal) && m.Contains("512 bytes", StringComparison.Ordinal));
+
+        // One oversized call does not drop the device: the next call goes to it again.
+        Assert.Equal(DeviceKind.Cuda, dispatcher.Select().Device.Kind);
+        Assert.DoesNotContain(dispatcher.Messages, m => m.Contains("dropped", StringComparison.Ordinal));
     }
 
     /// <summary>Runs on the forward path, or on the generic one with an operation that stages its own result first.</summary>

@@ -90,7 +90,7 @@ public sealed partial class DeviceDispatcher : IDisposable
     /// <summary>
     /// Runs a validated problem on the resolved device. In auto mode a device that fails during the call (a kernel
     /// that does not compile for it, a launch that fails) is dropped, the reason logged and remembered, and the call
-    /// runs again on the next device; the destination is written only by the run that succeeds.
+    /// runs again on the next device (out of device memory: this call runs on the host and the device stays); the destination is written only by the run that succeeds.
     /// </summary>
     internal void Execute<T>(DeviceRequest? request, Planning.RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged
@@ -117,6 +117,21 @@ public sealed partial class DeviceDispatcher : IDisposable
             try
             {
                 operation(resolution.Backend, ref call);
+                return;
+            }
+            catch (InsufficientMemoryException ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host)
+            {
+                // Too big for this device's free memory: this call runs on the host, and the device stays chosen
+                // (one oversized batch must not move every later call off the GPU).
+                IComputeBackend host;
+                lock (gate)
+                {
+                    host = GetOrCreate(DeviceRequest.Host, out string? error)
+                        ?? throw new DeviceUnavailableException($"{resolution.Backend.Info} ran out of memory and the host is not available: {error}", ex);
+                }
+
+                Log($"auto: {resolution.Backend.Info} has too little memory for this call ({ex.GetType().Name}: {ex.Message}); this call runs on {host.Info}, the device stays in use");
+                operation(host, ref call);
                 return;
             }
             catch (Exception ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host && ex is not ArgumentException)
