@@ -70,6 +70,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             inputStage?.Dispose();
             weightStage?.Dispose();
             outputStage?.Dispose();
+            DisposeExtras();
             accelerator.Dispose();
         }
     }
