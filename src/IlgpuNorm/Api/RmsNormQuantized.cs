@@ -19,7 +19,7 @@ namespace IlgpuNorm;
 /// q     = encode(v / scale)                   // a true float32 division, not a multiply by the reciprocal
 /// </code>
 /// <para>encode rounds to nearest even and saturates: int8 to -127..127 (symmetric; -128 is never produced), FP8 to ±448
-/// (see <see cref="Fp8E4M3"/>). NaN gives 0 in int8 and 0x7F/0xFF in FP8; ±Inf saturates. Dequantize with q · scale.</para>
+/// (see <see cref="Fp8E4M3"/>). NaN gives 0 in int8 and 0x7F in FP8; ±Inf saturates. Dequantize with q · scale.</para>
 /// <para>Special rows: an all-zero row (eps &gt; 0) has amax = 0, so its scale is the minimum (<see cref="QuantizeOptions.Int8MinScale"/>,
 /// <see cref="QuantizeOptions.Float8MinScale"/>, as vLLM's <c>min_scaling_factor</c>) and all its codes are 0. A NaN in a row makes
 /// the whole row NaN (codes 0 / 0x7F, scale the minimum); a ±Inf makes finite elements 0 and infinite ones NaN.</para>

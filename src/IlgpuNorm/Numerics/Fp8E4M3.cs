@@ -9,7 +9,7 @@ namespace IlgpuNorm;
 /// <remarks>
 /// <para><see cref="Encode"/> rounds to nearest even and saturates: every value of magnitude above 448, ±Inf
 /// included, becomes ±448 (as <c>__nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3)</c> and vLLM's clamped
-/// conversion do); NaN becomes <c>0x7F</c> with its sign bit; subnormals (multiples of 2^-9 below 2^-6) are kept;
+/// conversion do); every NaN becomes <c>0x7F</c> (whatever its sign, so that backends agree; <c>0xFF</c> decodes to NaN too); subnormals (multiples of 2^-9 below 2^-6) are kept;
 /// the sign of zero is kept.</para>
 /// <para>The methods are branch-light integer arithmetic, so the same code runs in the ILGPU kernels.</para>
 /// </remarks>
@@ -18,10 +18,10 @@ public static class Fp8E4M3
     /// <summary>The largest finite magnitude, 448.</summary>
     public const float MaxValue = 448f;
 
-    /// <summary>The canonical NaN byte, 0x7F (0xFF with the sign bit).</summary>
+    /// <summary>The NaN byte <see cref="Encode"/> writes, 0x7F (0xFF is also NaN when decoded).</summary>
     public const byte NaN = 0x7F;
 
-    /// <summary>Rounds a float32 to the nearest E4M3FN byte (ties to even), saturating at ±448; NaN gives 0x7F or 0xFF.</summary>
+    /// <summary>Rounds a float32 to the nearest E4M3FN byte (ties to even), saturating at ±448; NaN gives 0x7F.</summary>
     /// <param name="value">The value.</param>
     /// <returns>The E4M3FN byte.</returns>
     public static byte Encode(float value)
@@ -33,6 +33,7 @@ public static class Fp8E4M3
         if (magnitude > 0x7F80_0000u)
         {
             code = 0x7Fu;
+            sign = 0; // one NaN byte whatever the NaN's sign (x86 makes negative NaNs, GPUs positive ones)
         }
         else if (magnitude >= 0x43E0_0000u)
         {
@@ -65,7 +66,7 @@ public static class Fp8E4M3
         float result;
         if (magnitude == 0x7Fu)
         {
-            result = float.NaN;
+            result = Interop.IntAsFloat(0x7FC0_0000u); // a positive quiet NaN (float.NaN has the sign bit set)
         }
         else if (exponent == 0)
         {

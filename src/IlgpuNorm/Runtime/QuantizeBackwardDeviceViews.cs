@@ -10,8 +10,13 @@ internal static class DeviceViews
     public static void RequireOn<T>(Accelerator accelerator, ArrayView<T> view, string paramName)
         where T : unmanaged
     {
+        if (view.Length == 0)
+        {
+            return; // an empty view (default) has no accelerator
+        }
+
         var owner = view.GetAccelerator();
-        if (view.Length != 0 && owner is not null && !ReferenceEquals(owner, accelerator))
+        if (owner is not null && !ReferenceEquals(owner, accelerator))
         {
             throw new ArgumentException($"Expected a view on accelerator '{accelerator.Name}'; got one on '{owner.Name}'.", paramName);
         }
