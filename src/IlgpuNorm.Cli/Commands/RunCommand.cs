@@ -25,7 +25,9 @@ internal static class RunCommand
         {
             input, output, normalized, weight, eps, groups, device, dtype,
         };
-        command.SetAction(result => Execute(
+        var quantize = RunQuantize.AddOptions(command); // --quantize, --scale, --scale-output, --clamp (RunQuantize.cs)
+        command.SetAction(result => quantize.Run(
+            result,
             new RunSettings(result.GetRequiredValue(input), result.GetRequiredValue(output), result.GetRequiredValue(normalized))
             {
                 Weight = result.GetValue(weight),
@@ -34,8 +36,7 @@ internal static class RunCommand
                 Device = result.GetValue(device),
                 DType = result.GetValue(dtype),
             },
-            result.InvocationConfiguration.Output,
-            result.InvocationConfiguration.Error));
+            Execute));
         return command;
     }
 
