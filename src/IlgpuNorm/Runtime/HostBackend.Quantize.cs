@@ -28,15 +28,15 @@ internal sealed partial class HostBackend
         switch (type)
         {
             case ElementType.Float32:
-                HostQuantize.Run<float, CompensatedSingle, Float32QuantCodec, TFormat>(
+                HostQuantizeSingle.Run<float, SingleWidening, TFormat>(
                     problem, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(w), q, scales, settings);
                 break;
             case ElementType.Float16:
-                HostQuantize.Run<ushort, CompensatedSingle, SixteenBitQuantCodec<Float16Format>, TFormat>(
+                HostQuantizeSingle.Run<ushort, HalfWidening, TFormat>(
                     problem, MemoryMarshal.Cast<T, ushort>(x), MemoryMarshal.Cast<T, ushort>(w), q, scales, settings);
                 break;
             case ElementType.BFloat16:
-                HostQuantize.Run<ushort, CompensatedSingle, SixteenBitQuantCodec<BFloat16Format>, TFormat>(
+                HostQuantizeSingle.Run<ushort, BFloat16Widening, TFormat>(
                     problem, MemoryMarshal.Cast<T, ushort>(x), MemoryMarshal.Cast<T, ushort>(w), q, scales, settings);
                 break;
             default:

@@ -178,11 +178,11 @@ public class RmsNormQuantizedTests
             where T : unmanaged
         {
             int hidden = 1000;
-            int rows = Backends.IsSlow(Backend) ? 4 : 65;
+            int rows = Backends.IsSlow(Backend) ? 4 : 300; // 300 000 elements: the host splits them over threads
             var x = TestData.Random<T>(rows * hidden, 51);
             var w = TestData.Random<T>(hidden, 52);
             var options = new QuantizeOptions { Format = QuantizeFormat.Float8E4M3 };
-            var (codes1, scales1) = QuantCheck.Run(Backend, x, [rows, hidden], [hidden], w, options);
+            var (codes1, scales1) = QuantCheck.AgainstReference(Backend, x, [rows, hidden], [hidden], w, options);
             var (codes2, scales2) = QuantCheck.Run(Backend, x, [rows, hidden], [hidden], w, options);
             Assert.Equal(codes1, codes2);
             Assert.Equal(scales1, scales2);
