@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
@@ -34,7 +35,7 @@ internal static class HostBackward
         fixed (float* pr = rstd)
         {
             nint dya = (nint)pdy, xa = (nint)px, wa = (nint)pw, dxa = (nint)pdx, ra = (nint)pr;
-            HostBlocks.For(blocks, problem.TotalElements * 2, (firstBlock, lastBlock) =>
+            HostBlocks.For(blocks, problem.TotalElements * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (firstBlock, lastBlock) =>
             {
                 for (long b = firstBlock; b < lastBlock; b++)
                 {
@@ -83,7 +84,7 @@ internal static class HostBackward
         fixed (float* pr = rstd)
         {
             nint xa = (nint)px, ra = (nint)pr;
-            HostBlocks.For(problem.Segments, problem.TotalElements, (first, last) =>
+            HostBlocks.For(problem.Segments, problem.TotalElements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, last) =>
             {
                 TCodec codec = default;
                 for (long s = first; s < last; s++)
@@ -96,6 +97,7 @@ internal static class HostBackward
     }
 
     /// <summary>Σx² in blocks of <see cref="RmsNormKernel.BlockLength"/>, then the block sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static TF SumOfSquares<T, TF, TCodec>(ReadOnlySpan<T> x)
         where T : unmanaged
         where TF : unmanaged
@@ -119,6 +121,7 @@ internal static class HostBackward
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Segment<T, TF, TCodec>(
         ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, float savedRstd, bool hasRstd, double epsilon, Span<T> dx, Span<TF> partial)
         where T : unmanaged

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
@@ -27,7 +28,7 @@ internal static class HostQuantize
         fixed (float* ps = scales)
         {
             nint xa = (nint)px, wa = (nint)pw, qa = (nint)pq, sa = (nint)ps;
-            HostBlocks.For(segments, problem.TotalElements, (first, last) =>
+            HostBlocks.For(segments, problem.TotalElements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, last) =>
             {
                 for (long s = first; s < last; s++)
                 {
@@ -43,6 +44,7 @@ internal static class HostQuantize
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Segment<T, TAcc, TCodec, TFormat>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<byte> q, double epsilon, QuantizeSettings settings)
         where T : unmanaged
         where TAcc : unmanaged

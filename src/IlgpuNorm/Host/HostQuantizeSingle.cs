@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
@@ -64,7 +65,7 @@ internal static class HostQuantizeSingle
             fixed (float* ps = scales)
             {
                 nint xa = (nint)px, qa = (nint)pq, sa = (nint)ps;
-                HostBlocks.For(problem.Segments, problem.TotalElements, (first, last) =>
+                HostBlocks.For(problem.Segments, problem.TotalElements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, last) =>
                 {
                     float[] buffer = ArrayPool<float>.Shared.Rent(n);
                     try
@@ -97,6 +98,7 @@ internal static class HostQuantizeSingle
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Segment<TFormat>(Span<float> v, ReadOnlySpan<float> w, Span<byte> q, float epsilon, QuantizeSettings settings)
         where TFormat : struct, IQuantFormat
     {
@@ -136,9 +138,18 @@ internal static class HostQuantizeSingle
         }
 
         TensorPrimitives.Divide(v, scale, v);
-        for (int i = 0; i < v.Length; i++)
+        if (typeof(TFormat) == typeof(Int8Format))
         {
-            q[i] = format.Encode(v[i]);
+            // Int8Format.Encode, vectorized: round to nearest even, clamp to ±127 (NaN passes), then a saturating conversion
+            // that turns NaN into 0.
+            TensorPrimitives.Round(v, v);
+            TensorPrimitives.Min(v, 127f, v);
+            TensorPrimitives.Max(v, -127f, v);
+            TensorPrimitives.ConvertToInteger<float, sbyte>(v, MemoryMarshal.Cast<byte, sbyte>(q));
+        }
+        else
+        {
+            HostQuantizeFp8Vectors.Encode(v, q);
         }
 
         return scale;

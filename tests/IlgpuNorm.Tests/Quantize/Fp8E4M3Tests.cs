@@ -86,4 +86,29 @@ public class Fp8E4M3Tests
         Assert.Equal(-127, (sbyte)format.Encode(float.NegativeInfinity));
         Assert.Equal(0, (sbyte)format.Encode(float.NaN));
     }
+
+    [Fact]
+    public void VectorizedHostEncoder_MatchesTheScalarEncoder_OnEveryClassOfValue()
+    {
+        var random = new Random(11);
+        var values = new List<float> { 0f, -0f, float.NaN, -float.NaN, float.PositiveInfinity, float.NegativeInfinity, 448f, 463.99f, 464f, -1e30f, float.Epsilon, 1e-30f };
+        for (int b = 0; b < 0x7E; b++)
+        {
+            float low = Fp8E4M3.Decode((byte)b), high = Fp8E4M3.Decode((byte)(b + 1)), mid = (low + high) / 2;
+            values.AddRange([mid, -mid, MathF.BitDecrement(mid), MathF.BitIncrement(mid), low, -high]);
+        }
+
+        while (values.Count < 100_003)
+        {
+            values.Add((float)Math.ScaleB(random.NextDouble() * 2 - 1, random.Next(-20, 12)));
+        }
+
+        var source = values.ToArray();
+        var vector = new byte[source.Length];
+        IlgpuNorm.Host.HostQuantizeFp8Vectors.Encode(source, vector);
+        for (int i = 0; i < source.Length; i++)
+        {
+            Assert.True(Fp8E4M3.Encode(source[i]) == vector[i], $"{source[i]:R}: scalar 0x{Fp8E4M3.Encode(source[i]):X2}, vector 0x{vector[i]:X2}");
+        }
+    }
 }
