@@ -2,13 +2,6 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Verification;
 
-/// <summary>The float64 gradients of rms_norm with an error bound per element (see <see cref="BackwardReference"/>).</summary>
-/// <param name="Dx">dx, unrounded.</param>
-/// <param name="DxBound">The accepted |dx − Dx| per element.</param>
-/// <param name="Dweight">dweight, unrounded (empty without a weight).</param>
-/// <param name="DweightBound">The accepted |dweight − Dweight| per element.</param>
-public sealed record BackwardExpectation(double[] Dx, double[] DxBound, double[] Dweight, double[] DweightBound);
-
 /// <summary>
 /// The float64 reference of <see cref="RmsNormBackward"/> and its tolerance, for the tests and the CLI.
 /// </summary>
@@ -26,6 +19,13 @@ public sealed record BackwardExpectation(double[] Dx, double[] DxBound, double[]
 /// </remarks>
 public static class BackwardReference
 {
+    /// <summary>The float64 gradients of rms_norm with an error bound per element .</summary>
+    /// <param name="Dx">dx, unrounded.</param>
+    /// <param name="DxBound">The accepted |dx − Dx| per element.</param>
+    /// <param name="Dweight">dweight, unrounded (empty without a weight).</param>
+    /// <param name="DweightBound">The accepted |dweight − Dweight| per element.</param>
+    public sealed record Expectation(double[] Dx, double[] DxBound, double[] Dweight, double[] DweightBound);
+
     /// <summary>Computes the reference gradients and bounds.</summary>
     /// <typeparam name="T">A supported element type.</typeparam>
     /// <param name="dy">dy.</param>
@@ -37,7 +37,7 @@ public static class BackwardReference
     /// <param name="numGroups">num_groups.</param>
     /// <param name="savedRstd">Whether the implementation was given a float32 rstd (loosens float64's unit to 2^-24).</param>
     /// <returns>The expectation.</returns>
-    public static BackwardExpectation Compute<T>(
+    public static Expectation Compute<T>(
         ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight,
         double epsilon = RmsNormOptions.DefaultEpsilon, int numGroups = 1, bool savedRstd = false)
         where T : unmanaged
@@ -94,7 +94,7 @@ public static class BackwardReference
             dwBound[j] = error + Spacing(type, Math.Abs(dw[j]) + error);
         }
 
-        return new BackwardExpectation(dx, dxBound, dw, dwBound);
+        return new Expectation(dx, dxBound, dw, dwBound);
     }
 
     /// <summary>Whether a value is within a bound of the reference (NaN only matches NaN).</summary>

@@ -2,17 +2,6 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Verification;
 
-/// <summary>The outcome of <see cref="QuantReference.Check{T}"/>.</summary>
-/// <param name="Elements">Elements checked.</param>
-/// <param name="NearTies">Codes one step from the reference's at a rounding boundary (allowed, counted).</param>
-/// <param name="Failures">Codes or scales outside the tolerance.</param>
-/// <param name="FirstFailure">A description of the first failure, or null.</param>
-public readonly record struct QuantCheckResult(long Elements, long NearTies, long Failures, string? FirstFailure)
-{
-    /// <summary>Whether there are no failures and the near-tie count is within <see cref="QuantReference.MaxNearTies"/>.</summary>
-    public bool Passed => Failures == 0 && NearTies <= QuantReference.MaxNearTies(Elements);
-}
-
 /// <summary>
 /// The float64 reference quantizer of <see cref="RmsNormQuantized"/> and its tolerance, for the tests and the CLI.
 /// </summary>
@@ -31,6 +20,17 @@ public readonly record struct QuantCheckResult(long Elements, long NearTies, lon
 /// </remarks>
 public static class QuantReference
 {
+    /// <summary>The outcome of <see cref="QuantReference.Check{T}"/>.</summary>
+    /// <param name="Elements">Elements checked.</param>
+    /// <param name="NearTies">Codes one step from the reference's at a rounding boundary (allowed, counted).</param>
+    /// <param name="Failures">Codes or scales outside the tolerance.</param>
+    /// <param name="FirstFailure">A description of the first failure, or null.</param>
+    public readonly record struct CheckResult(long Elements, long NearTies, long Failures, string? FirstFailure)
+    {
+        /// <summary>Whether there are no failures and the near-tie count is within <see cref="MaxNearTies"/>.</summary>
+        public bool Passed => Failures == 0 && NearTies <= MaxNearTies(Elements);
+    }
+
     /// <summary>How far (relative) a dynamic scale may be from the float64 reference's.</summary>
     public const double ScaleRelativeTolerance = 1.0 / (1 << 20);
 
@@ -138,7 +138,7 @@ public static class QuantReference
     /// <param name="codes">The codes produced.</param>
     /// <param name="scales">The scales produced (one per segment; may be empty with a static scale).</param>
     /// <returns>The counts.</returns>
-    public static QuantCheckResult Check<T>(
+    public static CheckResult Check<T>(
         ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight,
         QuantizeOptions quantize, double epsilon, int numGroups, ReadOnlySpan<byte> codes, ReadOnlySpan<float> scales)
         where T : unmanaged
@@ -209,6 +209,6 @@ public static class QuantReference
             }
         }
 
-        return new QuantCheckResult(problem.TotalElements, nearTies, failures, first);
+        return new CheckResult(problem.TotalElements, nearTies, failures, first);
     }
 }
