@@ -16,7 +16,7 @@ internal sealed record RunQuantizeSettings(string Format, string? Scale, string?
 /// <c>ilgpunorm run --quantize int8|fp8 (--scale S | --scale-output S.npy) [--clamp F]</c>: rms_norm quantized to 8 bits
 /// (<see cref="RmsNormQuantized"/>). The codes go to <c>--output</c> as a .npy of dtype int8 (<c>|i1</c>) for int8, or uint8
 /// (<c>|u1</c>, the raw E4M3FN bytes) for fp8, with the input's shape; dynamic scales go to <c>--scale-output</c> as float32
-/// with the batch shape (plus a last axis of num_groups when it is above 1). Everything is checked before anything is computed;
+/// of shape [rows] (rows = the product of the batch dimensions; [rows, num_groups] when num_groups is above 1). Everything is checked before anything is computed;
 /// each file is written atomically (the scales first, then the codes).
 /// </summary>
 internal static class RunQuantize
@@ -100,7 +100,13 @@ internal static class RunQuantize
         var quantizeOptions = new QuantizeOptions { Format = format, StaticScale = scale, Clamp = clamp };
         var selection = DeviceDispatcher.Shared.Select(device);
         int batchRank = x.Shape.Length - normalizedShape.Length;
-        int[] scaleShape = [.. x.Shape[..batchRank], .. (numGroups > 1 ? new[] { numGroups } : [])];
+        int rows = 1;
+        foreach (int dimension in x.Shape[..batchRank])
+        {
+            rows *= dimension;
+        }
+
+        int[] scaleShape = numGroups > 1 ? [rows, numGroups] : [rows];
         var codes = new byte[x.Length];
         var scales = new float[scale is null ? scaleShape.Aggregate(1, (a, b) => a * b) : 0];
         var clock = Stopwatch.StartNew();

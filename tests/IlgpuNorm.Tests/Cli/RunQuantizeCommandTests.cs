@@ -35,7 +35,7 @@ public sealed partial class RunQuantizeCommandTests : IDisposable
         Assert.Equal([4, 3, 40], shape);
         Assert.Equal(expectedCodes.Select(v => (byte)v).ToArray(), data);
         var s = NpyFile.Read(scales);
-        Assert.Equal([4, 3], s.Shape.ToArray());
+        Assert.Equal([12], s.Shape.ToArray()); // [rows], the batch dimensions flattened
         Assert.Equal(expectedScales, s.ToArray<float>());
     }
 
