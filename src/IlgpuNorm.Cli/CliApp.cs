@@ -21,6 +21,7 @@ internal static class CliApp
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(BackwardCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());

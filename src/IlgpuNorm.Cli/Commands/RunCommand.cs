@@ -30,18 +30,30 @@ internal static class RunCommand
         {
             input, output, normalized, weight, eps, groups, device, dtype, residual, residualOutput, offset, bias, policy,
         };
-        command.SetAction(result => Execute(
-            new RunSettings(result.GetRequiredValue(input), result.GetRequiredValue(output), result.GetRequiredValue(normalized))
+        var quantize = RunQuantize.AddOptions(command); // --quantize, --scale, --scale-output, --clamp (RunQuantize.cs)
+        command.SetAction(result =>
+        {
+            var extensions = new Extensions(result.GetValue(residual), result.GetValue(residualOutput), result.GetValue(offset), result.GetValue(bias), result.GetValue(policy));
+            string? unsupported = extensions.Residual is not null ? "--residual" : extensions.WeightOffset is not null ? "--weight-offset"
+                : extensions.Bias is not null ? "--bias" : extensions.Policy is not null ? "--policy" : null;
+            if (result.GetValue(quantize.Quantize) is not null && unsupported is not null)
             {
-                Weight = result.GetValue(weight),
-                Epsilon = result.GetValue(eps),
-                NumGroups = result.GetValue(groups),
-                Device = result.GetValue(device),
-                DType = result.GetValue(dtype),
-            },
-            result.InvocationConfiguration.Output,
-            result.InvocationConfiguration.Error,
-            new Extensions(result.GetValue(residual), result.GetValue(residualOutput), result.GetValue(offset), result.GetValue(bias), result.GetValue(policy))));
+                return CommandEdge.Run(result.InvocationConfiguration.Error, () =>
+                    throw new UsageException($"{unsupported}: not available with --quantize (the quantized output is x / rms · w in float32)"));
+            }
+
+            return quantize.Run(
+                result,
+                new RunSettings(result.GetRequiredValue(input), result.GetRequiredValue(output), result.GetRequiredValue(normalized))
+                {
+                    Weight = result.GetValue(weight),
+                    Epsilon = result.GetValue(eps),
+                    NumGroups = result.GetValue(groups),
+                    Device = result.GetValue(device),
+                    DType = result.GetValue(dtype),
+                },
+                (settings, stdout, stderr) => Execute(settings, stdout, stderr, extensions));
+        });
         return command;
     }
 

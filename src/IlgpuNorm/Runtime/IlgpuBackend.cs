@@ -135,6 +135,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             outputStage?.Dispose();
             residualStage?.Dispose();
             biasStage?.Dispose();
+            DisposeExtras();
             accelerator.Dispose();
         }
     }

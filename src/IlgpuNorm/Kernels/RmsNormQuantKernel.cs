@@ -1,0 +1,140 @@
+using ILGPU;
+
+namespace IlgpuNorm.Kernels;
+
+/// <summary>
+/// rms_norm fused with 8-bit quantization (int8 or FP8 E4M3), one C# source for CUDA, OpenCL and the CPU accelerator.
+/// </summary>
+/// <remarks>
+/// The layout is <see cref="RmsNormKernel"/>'s (scalar loads): <c>ThreadsPerRow</c> threads per segment,
+/// <c>RowsPerGroup</c> segments per group, the grid striding over segments. Per segment:
+/// <list type="number">
+/// <item>per-thread sums of squares in a fixed order, then a fixed shared-memory tree (as the plain kernel);</item>
+/// <item>each thread computes its values v = clamp(x / sqrt(mean + eps) · w) in float32 and their largest |v|
+/// (NaN ignored), reduced by a second fixed tree (max is exact, so the order does not even matter);</item>
+/// <item>scale = the static scale, or max(amax / qmax, min scale); lane 0 writes it; every thread writes
+/// encode(v / scale), recomputing v rather than keeping it.</item>
+/// </list>
+/// Static shared arrays only (see <see cref="RmsNormKernel.MaxGroupSize"/>); no early returns; no atomics.
+/// </remarks>
+internal static class RmsNormQuantKernel
+{
+    public static void Run<T, TAcc, TCodec, TFormat>(
+        ArrayView<T> input,
+        ArrayView<T> weight,
+        ArrayView<byte> output,
+        ArrayView<float> scales,
+        QuantKernelParams p)
+        where T : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IQuantCodec<T, TAcc>
+        where TFormat : struct, IQuantFormat
+    {
+        TCodec codec = default;
+        TFormat format = default;
+        var partials = SharedMemory.Allocate<TAcc>(RmsNormKernel.MaxGroupSize);
+        var maxima = SharedMemory.Allocate<float>(RmsNormKernel.MaxGroupSize);
+        int tid = Group.IdxX;
+        int slot = tid / p.ThreadsPerRow;
+        int lane = tid - slot * p.ThreadsPerRow;
+        int rowBase = slot * p.ThreadsPerRow;
+        int n = p.SegmentLength;
+        int segmentsPerPass = Grid.DimX * p.RowsPerGroup;
+
+        for (int first = Grid.IdxX * p.RowsPerGroup; first < p.Segments; first += segmentsPerPass)
+        {
+            // Phase 1: per-thread sums of squares, in a fixed order (blocks of BlockLength, as the plain kernel).
+            int segment = first + slot;
+            bool active = segment < p.Segments;
+            long offset = (long)segment * n;
+            TAcc acc = default;
+            if (active)
+            {
+                int i = lane;
+                while (i < n)
+                {
+                    TAcc block = default;
+                    for (int k = 0; k < RmsNormKernel.BlockLength && i < n; k++, i += p.ThreadsPerRow)
+                    {
+                        block = codec.AddSquare(block, input[offset + i]);
+                    }
+
+                    acc = codec.Add(acc, block);
+                }
+            }
+
+            partials[tid] = acc;
+            Group.Barrier();
+
+            // Phase 2: fixed-order tree reduction of the sums.
+            for (int stride = p.ThreadsPerRow >> 1; stride > 0; stride >>= 1)
+            {
+                if (lane < stride)
+                {
+                    partials[tid] = codec.Add(partials[tid], partials[tid + stride]);
+                }
+
+                Group.Barrier();
+            }
+
+            // Phase 3: the values and their largest magnitude (NaN never wins a comparison, so it is ignored).
+            TAcc denominator = codec.Denominator(partials[rowBase], n, p.Epsilon);
+            long weightOffset = (long)(segment % p.WeightGroups) * n;
+            float amax = 0f;
+            if (active)
+            {
+                for (int i = lane; i < n; i += p.ThreadsPerRow)
+                {
+                    T x = input[offset + i];
+                    T w = p.HasWeight != 0 ? weight[weightOffset + i] : x;
+                    float v = Clamp(codec.Value(x, denominator, w, p.HasWeight), p.Clamp);
+                    float a = Math.Abs(v);
+                    amax = a > amax ? a : amax;
+                }
+            }
+
+            maxima[tid] = amax;
+            Group.Barrier();
+            for (int stride = p.ThreadsPerRow >> 1; stride > 0; stride >>= 1)
+            {
+                if (lane < stride)
+                {
+                    float other = maxima[tid + stride];
+                    maxima[tid] = other > maxima[tid] ? other : maxima[tid];
+                }
+
+                Group.Barrier();
+            }
+
+            // Phase 4: the scale, then the codes.
+            if (active)
+            {
+                float dynamic = maxima[rowBase] / format.QMax;
+                dynamic = dynamic > format.MinScale ? dynamic : format.MinScale;
+                float scale = p.StaticScale > 0f ? p.StaticScale : dynamic;
+                if (lane == 0 && p.WriteScales != 0)
+                {
+                    scales[segment] = scale;
+                }
+
+                for (int i = lane; i < n; i += p.ThreadsPerRow)
+                {
+                    T x = input[offset + i];
+                    T w = p.HasWeight != 0 ? weight[weightOffset + i] : x;
+                    float v = Clamp(codec.Value(x, denominator, w, p.HasWeight), p.Clamp);
+                    output[offset + i] = format.Encode(v / scale);
+                }
+            }
+
+            // The shared arrays are reused by the next pass.
+            Group.Barrier();
+        }
+    }
+
+    /// <summary>v clamped to [-clamp, clamp]; NaN stays NaN (both comparisons are false); branch-free.</summary>
+    internal static float Clamp(float v, float clamp)
+    {
+        float c = v > clamp ? clamp : v;
+        return c < -clamp ? -clamp : c;
+    }
+}

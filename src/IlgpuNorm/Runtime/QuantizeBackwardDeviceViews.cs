@@ -1,0 +1,33 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace IlgpuNorm;
+
+/// <summary>The argument checks the device-resident quantize and backward APIs share.</summary>
+internal static class DeviceViews
+{
+    /// <summary>Throws unless a non-empty view lives on <paramref name="accelerator"/>.</summary>
+    public static void RequireOn<T>(Accelerator accelerator, ArrayView<T> view, string paramName)
+        where T : unmanaged
+    {
+        if (view.Length == 0)
+        {
+            return; // an empty view (default) has no accelerator
+        }
+
+        var owner = view.GetAccelerator();
+        if (owner is not null && !ReferenceEquals(owner, accelerator))
+        {
+            throw new ArgumentException($"Expected a view on accelerator '{accelerator.Name}'; got one on '{owner.Name}'.", paramName);
+        }
+    }
+
+    /// <summary>Throws unless a length is <paramref name="expected"/> (or at least that when not <paramref name="exact"/>).</summary>
+    public static void RequireLength(long actual, long expected, string paramName, bool exact)
+    {
+        if (exact ? actual != expected : actual < expected)
+        {
+            throw new ArgumentException($"Expected {(exact ? string.Empty : "at least ")}{expected} elements in {paramName}; got {actual}.", paramName);
+        }
+    }
+}
