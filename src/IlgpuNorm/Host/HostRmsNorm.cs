@@ -19,21 +19,22 @@ internal static class HostRmsNorm
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y)
     {
-        float eps = (float)problem.Epsilon;
-        ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, eps) =>
+        var settings = (Epsilon: (float)problem.Epsilon, Streaming: HostVectors.ShouldStream(problem.TotalElements * 2 * sizeof(float)));
+        ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, s) =>
         {
-            float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + eps);
-            HostVectors.Normalize(xs, d, ws, ys);
-        }, eps);
+            float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + s.Epsilon);
+            HostVectors.Normalize(xs, d, ws, ys, s.Streaming);
+        }, settings);
     }
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<double> x, ReadOnlySpan<double> w, Span<double> y)
     {
-        ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, eps) =>
+        var settings = (problem.Epsilon, Streaming: HostVectors.ShouldStream(problem.TotalElements * 2 * sizeof(double)));
+        ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, s) =>
         {
-            double d = Math.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + eps);
-            HostVectors.Normalize(xs, d, ws, ys);
-        }, problem.Epsilon);
+            double d = Math.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + s.Epsilon);
+            HostVectors.Normalize(xs, d, ws, ys, s.Streaming);
+        }, settings);
     }
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<Half> x, ReadOnlySpan<Half> w, Span<Half> y) =>
