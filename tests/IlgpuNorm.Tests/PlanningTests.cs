@@ -62,6 +62,17 @@ public class PlanningTests
     }
 
     [Fact]
+    public void CpuLikeDevices_SpreadSmallBatchesOverEveryCore()
+    {
+        var pocl = new DeviceLimits(4096, 8, 2, 4096, IsSimulator: true);
+        var plan = LaunchPlan.Create(4096, 16, pocl, vectorWidth: 4);
+        Assert.Equal(2, plan.GridSize);                  // both cores, not one group of 16 rows
+        Assert.Equal(8, plan.RowsPerGroup);
+        Assert.Equal(1, LaunchPlan.Create(4096, 1, pocl, vectorWidth: 4).RowsPerGroup);
+        Assert.Equal(2, LaunchPlan.Create(4096, 100_000, pocl, vectorWidth: 4).GridSize);
+    }
+
+    [Fact]
     public void Grid_IsCappedByResidency_AndStrides()
     {
         var plan = LaunchPlan.Create(4096, 1_000_000, H100);

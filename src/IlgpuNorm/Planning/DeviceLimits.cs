@@ -5,7 +5,7 @@ namespace IlgpuNorm.Planning;
 /// <param name="WarpSize">Threads per warp (SIMD width).</param>
 /// <param name="Multiprocessors">Number of multiprocessors (groups that run at once, per wave).</param>
 /// <param name="MaxThreadsPerMultiprocessor">Resident threads per multiprocessor.</param>
-/// <param name="IsSimulator">True for ILGPU's CPU accelerator, where every thread is an OS thread and barriers are expensive.</param>
+/// <param name="IsSimulator">True for CPU-like devices: ILGPU's CPU accelerator (every thread an OS thread, barriers expensive) and OpenCL CPU devices such as PoCL (a group runs on one core).</param>
 internal readonly record struct DeviceLimits(
     int MaxGroupSize,
     int WarpSize,

@@ -46,6 +46,13 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
 
         int targetGroup = limits.IsSimulator ? groupCap : Math.Min(groupCap, GpuTargetGroupSize);
         int rowsPerGroup = Math.Max(1, targetGroup / threadsPerRow);
+        if (limits.IsSimulator)
+        {
+            // A CPU-like device runs a group on one core: spread a small batch over every core rather than fill one group.
+            long perCore = (segments + Math.Max(1, limits.Multiprocessors) - 1) / Math.Max(1, limits.Multiprocessors);
+            rowsPerGroup = (int)Math.Max(1, Math.Min(rowsPerGroup, perCore));
+        }
+
 
         long groupsNeeded = (segments + rowsPerGroup - 1) / rowsPerGroup;
         long resident = limits.IsSimulator

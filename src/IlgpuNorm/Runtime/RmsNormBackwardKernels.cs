@@ -44,12 +44,7 @@ public sealed class RmsNormBackwardKernels : IDisposable
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         Accelerator = accelerator;
-        limits = new DeviceLimits(
-            accelerator.MaxNumThreadsPerGroup,
-            accelerator.WarpSize,
-            accelerator.NumMultiprocessors,
-            accelerator.MaxNumThreadsPerMultiprocessor,
-            accelerator is CPUAccelerator);
+        limits = AcceleratorLimits.Of(accelerator);
     }
 
     /// <summary>The accelerator the kernels run on.</summary>
