@@ -6,7 +6,8 @@ namespace IlgpuNorm.Host;
 
 /// <summary>
 /// <see cref="Fp8E4M3.Encode"/> over a span, 32 values per step with Vector256 integer arithmetic (the same bit
-/// manipulation, with selects in place of branches), and the scalar encoder for the tail or without Vector256.
+/// manipulation, with selects in place of branches), and the scalar encoder for the tail or without Vector256;
+/// <see cref="Encode16"/> is the same on 16 lanes of a Vector512 (the fused host quantizer's encoder).
 /// </summary>
 internal static class HostQuantizeFp8Vectors
 {
@@ -32,6 +33,22 @@ internal static class HostQuantizeFp8Vectors
         {
             destination[i] = Fp8E4M3.Encode(source[i]);
         }
+    }
+
+    /// <summary>Sixteen codes, one per uint lane (bit for bit <see cref="Fp8E4M3.Encode"/>).</summary>
+    /// <param name="value">The scaled values.</param>
+    /// <returns>The codes, zero-extended.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> Encode16(Vector512<float> value)
+    {
+        var bits = value.AsUInt32();
+        var magnitude = bits & Vector512.Create(0x7FFF_FFFFu);
+        var sign = (bits >> 24) & Vector512.Create(0x80u);
+        var normal = ((magnitude + Vector512.Create(0x7FFFFu) + ((magnitude >> 20) & Vector512<uint>.One)) >> 20) - Vector512.Create((127u - 7u) << 3);
+        var subnormal = (magnitude.AsSingle() + Vector512.Create(16384f)).AsUInt32() - Vector512.Create(0x4680_0000u);
+        var code = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(0x3C80_0000u)), subnormal, normal);
+        code = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x43E0_0000u)), Vector512.Create(0x7Eu), code) | sign;
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(magnitude, Vector512.Create(0x7F80_0000u)), Vector512.Create(0x7Fu), code);
     }
 
     /// <summary>Eight codes, one per uint lane.</summary>
