@@ -49,7 +49,42 @@ public class HostSixteenBitTests
             ushort expected = HalfBits.SingleToHalf(source[i]);
             Assert.True(expected == rounded[i], $"{source[i]:R} (0x{BitConverter.SingleToUInt32Bits(source[i]):X8}): expected 0x{expected:X4}, got 0x{rounded[i]:X4}");
         }
+
+        // Rounding to float16 precision in float32 (the weighted path's first rounding) is Widen(Round(x)), bit for bit
+        // (NaN: any NaN of the same sign, as the next rounding to bits makes them all 0x7E00 with that sign).
+        AssertQuantizeIsWidenOfRound(source, HostSixteenBit.QuantizeFloat16, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
     }
+
+    [Fact]
+    public void BFloat16_Quantize_IsWidenOfRound_OnRandomAndEdgeValues()
+    {
+        var random = new Random(8);
+        var values = new List<float> { 0f, -0f, float.MaxValue, -float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN, float.Epsilon, -float.Epsilon };
+        for (int i = 0; i < 200_000; i++)
+        {
+            uint bits = (uint)random.NextInt64(0, 1L << 32);
+            values.Add(BitConverter.UInt32BitsToSingle(bits));
+            values.Add(BitConverter.UInt32BitsToSingle((bits & 0xFFFF_0000u) | 0x8000u)); // a tie
+        }
+
+        AssertQuantizeIsWidenOfRound(values.ToArray(), HostSixteenBit.QuantizeBFloat16, b => HalfBits.BFloat16ToSingle(HalfBits.SingleToBFloat16(b)));
+    }
+
+    private static void AssertQuantizeIsWidenOfRound(float[] source, SpanAction quantize, Func<float, float> reference)
+    {
+        var quantized = new float[source.Length];
+        quantize(source, quantized);
+        for (int i = 0; i < source.Length; i++)
+        {
+            float expected = reference(source[i]);
+            bool same = float.IsNaN(expected)
+                ? float.IsNaN(quantized[i]) && float.IsNegative(expected) == float.IsNegative(quantized[i])
+                : BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(quantized[i]);
+            Assert.True(same, $"{source[i]:R} (0x{BitConverter.SingleToUInt32Bits(source[i]):X8}): expected {expected:R} (0x{BitConverter.SingleToUInt32Bits(expected):X8}), got {quantized[i]:R} (0x{BitConverter.SingleToUInt32Bits(quantized[i]):X8})");
+        }
+    }
+
+    private delegate void SpanAction(ReadOnlySpan<float> source, Span<float> destination);
 
     public static TheoryData<bool, int> Rows() => new()
     {
