@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Host;
@@ -33,11 +35,15 @@ internal readonly struct BFloat16Narrowing : INarrowFromSingle<ushort>
 }
 
 /// <summary>
-/// The vectorized host backward pass for float32, float16 and bfloat16 inputs (float32 math): each row is widened once,
-/// then TensorPrimitives computes Σx² (<see cref="HostVectors.SumOfSquares(ReadOnlySpan{float})"/>), Σ w·dy·x (a dot
-/// product), dx = r·(w·dy − x·(r²·c)) and the row's dy·x·r added to its block's dweight partial row. Blocks of
+/// The vectorized host backward pass for float32, float16 and bfloat16 inputs (float32 math). Per row, with Vector512:
+/// one pass reads x, dy (and w) and sums Σx² (float64 lanes, in the order of
+/// <see cref="HostVectors.SumOfSquares(ReadOnlySpan{float})"/>, so r is the forward's) and Σ (w·dy)·x (float64 lanes);
+/// a second pass over the now cache-resident row writes dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the block's
+/// dweight partial row. float16/bfloat16 rows are widened into row buffers first and dx narrowed after; float32 rows
+/// larger than the last-level cache write dx with non-temporal stores and prefetch the next row. Blocks of
 /// <see cref="HostBackward.BlockSegments"/> segments and the fixed-order sum of their partial rows are those of
-/// <see cref="HostBackward"/>, so the bits depend on the shape only.
+/// <see cref="HostBackward"/>, so the bits depend on the shape only. Buffers are pooled and the block body is a struct:
+/// no managed allocation per call in steady state when single-threaded.
 /// </summary>
 internal static class HostBackwardSingle
 {
@@ -47,85 +53,326 @@ internal static class HostBackwardSingle
         where TWiden : struct, IWidenToSingle<T>
         where TNarrow : struct, INarrowFromSingle<T>
     {
-        int n = problem.SegmentLength;
         int length = problem.NormalizedLength;
-        int groups = problem.NumGroups;
         long segments = problem.Segments;
-        bool hasRstd = !rstd.IsEmpty;
-        float epsilon = (float)problem.Epsilon;
         long blocks = (segments + HostBackward.BlockSegments - 1) / HostBackward.BlockSegments;
-        float[]? weight = w.IsEmpty ? null : new float[w.Length];
-        if (weight is not null)
+        bool hasWeight = !w.IsEmpty;
+        float[]? weight = !hasWeight || typeof(T) == typeof(float) ? null : ArrayPool<float>.Shared.Rent(w.Length);
+        float[]? partials = hasWeight ? ArrayPool<float>.Shared.Rent(checked((int)(blocks * length))) : null;
+        try
         {
-            TWiden.Widen(w, weight);
+            if (weight is not null)
+            {
+                TWiden.Widen(w, weight.AsSpan(0, w.Length));
+            }
+
+            fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
+            fixed (float* pr = rstd, pwf = weight, pp = partials)
+            {
+                var body = new Body<T, TWiden, TNarrow>
+                {
+                    Dy = pdy,
+                    X = px,
+                    Dx = pdx,
+                    W = !hasWeight ? null : weight is null ? (float*)pw : pwf,
+                    Rstd = rstd.IsEmpty ? null : pr,
+                    Partials = pp,
+                    N = problem.SegmentLength,
+                    Length = length,
+                    Groups = problem.NumGroups,
+                    Segments = segments,
+                    Epsilon = (float)problem.Epsilon,
+                    Streaming = typeof(T) == typeof(float) && Sse.IsSupported && HostVectors.ShouldStream(problem.TotalElements * 3 * sizeof(float)),
+                };
+                HostBlocks.For(blocks, problem.TotalElements * 2, body);
+
+                if (hasWeight)
+                {
+                    // dweight = Σ over blocks, in block order, of the partial rows (into row 0, column by column).
+                    SumPartials(pp, blocks, length);
+                    TNarrow.Narrow(new ReadOnlySpan<float>(pp, length), dw);
+                }
+            }
+        }
+        finally
+        {
+            if (weight is not null)
+            {
+                ArrayPool<float>.Shared.Return(weight);
+            }
+
+            if (partials is not null)
+            {
+                ArrayPool<float>.Shared.Return(partials);
+            }
+        }
+    }
+
+    /// <summary>p[j] = ((0 + p[0·length + j]) + p[1·length + j]) + … for every column j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SumPartials(float* p, long blocks, int length)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= length - 16; j += 16)
+            {
+                var sum = Vector512<float>.Zero;
+                for (long b = 0; b < blocks; b++)
+                {
+                    sum += Vector512.Load(p + b * length + j);
+                }
+
+                sum.Store(p + j);
+            }
         }
 
-        float[] partials = weight is null ? [] : new float[checked(blocks * length)];
-        fixed (T* pdy = dy, px = x, pdx = dx)
-        fixed (float* pr = rstd)
+        for (; j < length; j++)
         {
-            nint dya = (nint)pdy, xa = (nint)px, dxa = (nint)pdx, ra = (nint)pr;
-            HostBlocks.For(blocks, problem.TotalElements * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (firstBlock, lastBlock) =>
+            float sum = 0f;
+            for (long b = 0; b < blocks; b++)
             {
-                float[] rented = ArrayPool<float>.Shared.Rent(3 * n);
-                try
+                sum += p[b * length + j];
+            }
+
+            p[j] = sum;
+        }
+    }
+
+    private unsafe struct Body<T, TWiden, TNarrow> : IBlockBody
+        where T : unmanaged
+        where TWiden : struct, IWidenToSingle<T>
+        where TNarrow : struct, INarrowFromSingle<T>
+    {
+        public T* Dy;
+        public T* X;
+        public T* Dx;
+        public float* W;
+        public float* Rstd;
+        public float* Partials;
+        public int N;
+        public int Length;
+        public int Groups;
+        public long Segments;
+        public float Epsilon;
+        public bool Streaming;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(long firstBlock, long lastBlock)
+        {
+            int n = N;
+            bool single = typeof(T) == typeof(float);
+            float[]? rented = single ? null : ArrayPool<float>.Shared.Rent(3 * n);
+            try
+            {
+                fixed (float* buffer = rented)
                 {
-                    var xs = rented.AsSpan(0, n);
-                    var gs = rented.AsSpan(n, n);
-                    var t = rented.AsSpan(2 * n, n);
                     for (long b = firstBlock; b < lastBlock; b++)
                     {
-                        long end = Math.Min(segments, (b + 1) * HostBackward.BlockSegments);
+                        float* partial = Partials is null ? null : Partials + b * Length;
+                        if (partial is not null)
+                        {
+                            new Span<float>(partial, Length).Clear();
+                        }
+
+                        long end = Math.Min(Segments, (b + 1) * HostBackward.BlockSegments);
                         for (long s = b * HostBackward.BlockSegments; s < end; s++)
                         {
-                            int g = (int)(s % groups);
-                            TWiden.Widen(new ReadOnlySpan<T>((T*)xa + s * n, n), xs);
-                            TWiden.Widen(new ReadOnlySpan<T>((T*)dya + s * n, n), gs);
-                            var ws = weight is null ? default : weight.AsSpan(g * n, n);
-
-                            // t = w·dy (or dy); c = Σ t·x / n.
-                            if (weight is null)
+                            int g = (int)(s % Groups);
+                            float* xs, gs, dxs;
+                            if (single)
                             {
-                                gs.CopyTo(t);
+                                xs = (float*)X + s * n;
+                                gs = (float*)Dy + s * n;
+                                dxs = (float*)Dx + s * n;
                             }
                             else
                             {
-                                TensorPrimitives.Multiply(ws, gs, t);
+                                xs = buffer;
+                                gs = buffer + n;
+                                dxs = buffer + 2 * n;
+                                TWiden.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(xs, n));
+                                TWiden.Widen(new ReadOnlySpan<T>(Dy + s * n, n), new Span<float>(gs, n));
                             }
 
-                            float c = TensorPrimitives.Dot(t, xs) / n;
-                            float r = hasRstd ? ((float*)ra)[s] : 1f / MathF.Sqrt(HostVectors.SumOfSquares(xs) / n + epsilon);
-                            if (weight is not null)
+                            Row(
+                                xs,
+                                gs,
+                                W is null ? null : W + (long)g * n,
+                                n,
+                                Rstd is null ? float.NaN : Rstd[s],
+                                Rstd is not null,
+                                Epsilon,
+                                dxs,
+                                partial is null ? null : partial + (long)g * n,
+                                Streaming);
+                            if (!single)
                             {
-                                // partial += (dy·x)·r, before xs and gs are reused.
-                                var partial = partials.AsSpan((int)(b * length) + g * n, n);
-                                TensorPrimitives.Multiply(gs, xs, gs);
-                                TensorPrimitives.MultiplyAdd(gs, r, partial, partial);
+                                TNarrow.Narrow(new ReadOnlySpan<float>(dxs, n), new Span<T>(Dx + s * n, n));
                             }
-
-                            // dx = r·(t − x·(r²·c)).
-                            TensorPrimitives.MultiplyAdd(xs, -(r * r * c), t, t);
-                            TensorPrimitives.Multiply(t, r, t);
-                            TNarrow.Narrow(t, new Span<T>((T*)dxa + s * n, n));
                         }
                     }
                 }
-                finally
+            }
+            finally
+            {
+                if (rented is not null)
                 {
                     ArrayPool<float>.Shared.Return(rented);
                 }
-            });
+            }
         }
+    }
 
-        if (weight is not null)
+    /// <summary>One float32 row: dx, and (dy·x)·r added to <paramref name="partial"/> (with a weight).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Row(float* x, float* dy, float* w, int n, float savedRstd, bool hasRstd, float epsilon, float* dx, float* partial, bool streaming)
+    {
+        double squares = 0, dot = 0;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
         {
-            var sum = new float[length];
-            for (long b = 0; b < blocks; b++)
+            // Σx² exactly as HostVectors.SumOfSquares (four float64 accumulators over 32 elements, then a 16-element
+            // step), with Σ t·x (t = w·dy, rounded to float32) in four more.
+            var a0 = Vector512<double>.Zero;
+            var a1 = Vector512<double>.Zero;
+            var a2 = Vector512<double>.Zero;
+            var a3 = Vector512<double>.Zero;
+            var d0 = Vector512<double>.Zero;
+            var d1 = Vector512<double>.Zero;
+            var d2 = Vector512<double>.Zero;
+            var d3 = Vector512<double>.Zero;
+            for (; i <= n - 32; i += 32)
             {
-                TensorPrimitives.Add(sum, partials.AsSpan((int)(b * length), length), sum);
+                var (lo, hi) = Vector512.Widen(Vector512.Load(x + i));
+                var t = Vector512.Load(dy + i);
+                if (w is not null)
+                {
+                    t = Vector512.Load(w + i) * t;
+                }
+
+                var (tl, th) = Vector512.Widen(t);
+                a0 += lo * lo;
+                a1 += hi * hi;
+                d0 += tl * lo;
+                d1 += th * hi;
+                (lo, hi) = Vector512.Widen(Vector512.Load(x + i + 16));
+                t = Vector512.Load(dy + i + 16);
+                if (w is not null)
+                {
+                    t = Vector512.Load(w + i + 16) * t;
+                }
+
+                (tl, th) = Vector512.Widen(t);
+                a2 += lo * lo;
+                a3 += hi * hi;
+                d2 += tl * lo;
+                d3 += th * hi;
             }
 
-            TNarrow.Narrow(sum, dw);
+            if (i <= n - 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.Load(x + i));
+                var t = Vector512.Load(dy + i);
+                if (w is not null)
+                {
+                    t = Vector512.Load(w + i) * t;
+                }
+
+                var (tl, th) = Vector512.Widen(t);
+                a0 += lo * lo;
+                a1 += hi * hi;
+                d0 += tl * lo;
+                d1 += th * hi;
+                i += 16;
+            }
+
+            squares = Vector512.Sum((a0 + a2) + (a1 + a3));
+            dot = Vector512.Sum((d0 + d2) + (d1 + d3));
+            for (int j = i; j < n; j++)
+            {
+                double v = x[j];
+                squares += v * v;
+            }
+        }
+        else
+        {
+            squares = HostVectors.SumOfSquares(new ReadOnlySpan<float>(x, n));
+        }
+
+        for (; i < n; i++)
+        {
+            dot += (double)(w is null ? dy[i] : w[i] * dy[i]) * x[i];
+        }
+
+        float c = (float)dot / n;
+        float r = hasRstd ? savedRstd : 1f / MathF.Sqrt((float)squares / n + epsilon);
+        float k = -(r * r * c);
+        i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            if (streaming && ((nuint)dx & 3) == 0)
+            {
+                // Up to the 64-byte boundary with scalars, then aligned non-temporal stores; the same arithmetic.
+                int head = Math.Min(n, (int)((64 - ((nuint)dx & 63)) & 63) / sizeof(float));
+                for (; i < head; i++)
+                {
+                    Scalar(x, dy, w, dx, partial, i, r, k);
+                }
+
+                var vr = Vector512.Create(r);
+                var vk = Vector512.Create(k);
+                for (; i <= n - 16; i += 16)
+                {
+                    Sse.Prefetch0(x + n + i); // the next row, for contiguous rows; a prefetch never faults
+                    Sse.Prefetch0(dy + n + i);
+                    var xv = Vector512.Load(x + i);
+                    var g = Vector512.Load(dy + i);
+                    var t = w is null ? g : Vector512.Load(w + i) * g;
+                    Vector512.StoreAlignedNonTemporal(((xv * vk) + t) * vr, dx + i);
+                    if (partial is not null)
+                    {
+                        ((g * xv * vr) + Vector512.Load(partial + i)).Store(partial + i);
+                    }
+                }
+
+                Sse.StoreFence();
+            }
+            else
+            {
+                var vr = Vector512.Create(r);
+                var vk = Vector512.Create(k);
+                for (; i <= n - 16; i += 16)
+                {
+                    var xv = Vector512.Load(x + i);
+                    var g = Vector512.Load(dy + i);
+                    var t = w is null ? g : Vector512.Load(w + i) * g;
+                    (((xv * vk) + t) * vr).Store(dx + i);
+                    if (partial is not null)
+                    {
+                        ((g * xv * vr) + Vector512.Load(partial + i)).Store(partial + i);
+                    }
+                }
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Scalar(x, dy, w, dx, partial, i, r, k);
+        }
+    }
+
+    /// <summary>Element i of the second pass: dx = (x·k + t)·r, partial += (dy·x)·r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Scalar(float* x, float* dy, float* w, float* dx, float* partial, int i, float r, float k)
+    {
+        float xv = x[i];
+        float g = dy[i];
+        float t = w is null ? g : w[i] * g;
+        dx[i] = ((xv * k) + t) * r;
+        if (partial is not null)
+        {
+            partial[i] = (g * xv * r) + partial[i];
         }
     }
 }
