@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
@@ -7,8 +8,9 @@ namespace IlgpuNorm.Host;
 /// <summary>
 /// The host path of the rms_norm backward pass, with the kernels' codecs (float32 math for float32/float16/bfloat16,
 /// float64 for float64). Segments are cut into fixed blocks of <see cref="BlockSegments"/>; each block sums its
-/// dy·x·r into its own partial dweight row, and the rows are then added in block order, so the bits depend on the
-/// shape only, never on the number of threads or their timing.
+/// dy·x·r into its own partial dweight row (pooled, cleared per block), and the rows are then added in block order, so
+/// the bits depend on the shape only, never on the number of threads or their timing. Struct block bodies: no closure
+/// per call.
 /// </summary>
 internal static class HostBackward
 {
@@ -29,46 +31,49 @@ internal static class HostBackward
         bool hasWeight = !w.IsEmpty;
         bool hasRstd = !rstd.IsEmpty;
         long blocks = (segments + BlockSegments - 1) / BlockSegments;
-        TF[] partials = hasWeight ? new TF[checked(blocks * length)] : [];
-        double epsilon = problem.Epsilon;
-        fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
-        fixed (float* pr = rstd)
+        TF[]? partials = hasWeight ? ArrayPool<TF>.Shared.Rent(checked((int)(blocks * length))) : null;
+        try
         {
-            nint dya = (nint)pdy, xa = (nint)px, wa = (nint)pw, dxa = (nint)pdx, ra = (nint)pr;
-            HostBlocks.For(blocks, problem.TotalElements * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (firstBlock, lastBlock) =>
+            fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
+            fixed (TF* pp = partials)
+            fixed (float* pr = rstd)
             {
-                for (long b = firstBlock; b < lastBlock; b++)
+                var body = new Body<T, TF, TCodec>
                 {
-                    Span<TF> partial = hasWeight ? partials.AsSpan((int)(b * length), length) : default;
-                    long end = Math.Min(segments, (b + 1) * BlockSegments);
-                    for (long s = b * BlockSegments; s < end; s++)
+                    Dy = pdy,
+                    X = px,
+                    W = hasWeight ? pw : null,
+                    Dx = pdx,
+                    Rstd = hasRstd ? pr : null,
+                    Partials = pp,
+                    N = n,
+                    Length = length,
+                    Groups = groups,
+                    Segments = segments,
+                    Epsilon = problem.Epsilon,
+                };
+                HostBlocks.For(blocks, problem.TotalElements * 2, body);
+            }
+
+            if (partials is not null)
+            {
+                for (int j = 0; j < length; j++)
+                {
+                    TF sum = default;
+                    for (long b = 0; b < blocks; b++)
                     {
-                        int g = (int)(s % groups);
-                        Segment<T, TF, TCodec>(
-                            new ReadOnlySpan<T>((T*)dya + s * n, n),
-                            new ReadOnlySpan<T>((T*)xa + s * n, n),
-                            hasWeight ? new ReadOnlySpan<T>((T*)wa + (long)g * n, n) : default,
-                            hasRstd ? ((float*)ra)[s] : float.NaN,
-                            hasRstd,
-                            epsilon,
-                            new Span<T>((T*)dxa + s * n, n),
-                            hasWeight ? partial.Slice(g * n, n) : default);
+                        sum = codec.Add(sum, partials[b * length + j]);
                     }
+
+                    dw[j] = codec.Store(sum);
                 }
-            });
+            }
         }
-
-        if (hasWeight)
+        finally
         {
-            for (int j = 0; j < length; j++)
+            if (partials is not null)
             {
-                TF sum = default;
-                for (long b = 0; b < blocks; b++)
-                {
-                    sum = codec.Add(sum, partials[b * length + j]);
-                }
-
-                dw[j] = codec.Store(sum);
+                ArrayPool<TF>.Shared.Return(partials);
             }
         }
     }
@@ -78,21 +83,11 @@ internal static class HostBackward
         where TF : unmanaged
         where TCodec : struct, IBackwardCodec<T, TF>
     {
-        int n = problem.SegmentLength;
-        double epsilon = problem.Epsilon;
         fixed (T* px = x)
         fixed (float* pr = rstd)
         {
-            nint xa = (nint)px, ra = (nint)pr;
-            HostBlocks.For(problem.Segments, problem.TotalElements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, last) =>
-            {
-                TCodec codec = default;
-                for (long s = first; s < last; s++)
-                {
-                    var xs = new ReadOnlySpan<T>((T*)xa + s * n, n);
-                    ((float*)ra)[s] = codec.ToSingle(codec.Rstd(SumOfSquares<T, TF, TCodec>(xs), n, epsilon));
-                }
-            });
+            var body = new RstdBody<T, TF, TCodec> { X = px, Rstd = pr, N = problem.SegmentLength, Epsilon = problem.Epsilon };
+            HostBlocks.For(problem.Segments, problem.TotalElements, body);
         }
     }
 
@@ -119,6 +114,73 @@ internal static class HostBackward
         }
 
         return sum;
+    }
+
+    /// <summary>The blocks [first, last): each clears its partial dweight row, then adds its segments into it.</summary>
+    private unsafe struct Body<T, TF, TCodec> : IBlockBody
+        where T : unmanaged
+        where TF : unmanaged
+        where TCodec : struct, IBackwardCodec<T, TF>
+    {
+        public T* Dy;
+        public T* X;
+        public T* W;
+        public T* Dx;
+        public float* Rstd;
+        public TF* Partials;
+        public int N;
+        public int Length;
+        public int Groups;
+        public long Segments;
+        public double Epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(long firstBlock, long lastBlock)
+        {
+            int n = N;
+            for (long b = firstBlock; b < lastBlock; b++)
+            {
+                Span<TF> partial = Partials is null ? default : new Span<TF>(Partials + b * Length, Length);
+                partial.Clear();
+                long end = Math.Min(Segments, (b + 1) * BlockSegments);
+                for (long s = b * BlockSegments; s < end; s++)
+                {
+                    int g = (int)(s % Groups);
+                    Segment<T, TF, TCodec>(
+                        new ReadOnlySpan<T>(Dy + s * n, n),
+                        new ReadOnlySpan<T>(X + s * n, n),
+                        W is null ? default : new ReadOnlySpan<T>(W + (long)g * n, n),
+                        Rstd is null ? float.NaN : Rstd[s],
+                        Rstd is not null,
+                        Epsilon,
+                        new Span<T>(Dx + s * n, n),
+                        Partials is null ? default : partial.Slice(g * n, n));
+                }
+            }
+        }
+    }
+
+    /// <summary>1/rms of the segments [first, last).</summary>
+    private unsafe struct RstdBody<T, TF, TCodec> : IBlockBody
+        where T : unmanaged
+        where TF : unmanaged
+        where TCodec : struct, IBackwardCodec<T, TF>
+    {
+        public T* X;
+        public float* Rstd;
+        public int N;
+        public double Epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(long first, long last)
+        {
+            TCodec codec = default;
+            int n = N;
+            for (long s = first; s < last; s++)
+            {
+                Rstd[s] = codec.ToSingle(codec.Rstd(SumOfSquares<T, TF, TCodec>(new ReadOnlySpan<T>(X + s * n, n)), n, Epsilon));
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -7,7 +7,8 @@ namespace IlgpuNorm.Host;
 /// <summary>
 /// The host path of the quantized rms_norm: the kernels' codecs and formats run per element (the same float32 numerics
 /// as <see cref="RmsNormQuantKernel"/>, summed in the order of a one-thread row), parallel over contiguous blocks of
-/// segments for large inputs. Segments are independent, so the split never changes a bit.
+/// segments for large inputs (a struct block body: no closure per call). Segments are independent, so the split never
+/// changes a bit.
 /// </summary>
 internal static class HostQuantize
 {
@@ -27,20 +28,51 @@ internal static class HostQuantize
         fixed (byte* pq = q)
         fixed (float* ps = scales)
         {
-            nint xa = (nint)px, wa = (nint)pw, qa = (nint)pq, sa = (nint)ps;
-            HostBlocks.For(segments, problem.TotalElements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, last) =>
+            var body = new Body<T, TAcc, TCodec, TFormat>
             {
-                for (long s = first; s < last; s++)
+                X = px,
+                W = hasWeight ? pw : null,
+                Q = pq,
+                Scales = writeScales ? ps : null,
+                N = n,
+                Groups = groups,
+                Epsilon = problem.Epsilon,
+                Settings = settings,
+            };
+            HostBlocks.For(segments, problem.TotalElements, body);
+        }
+    }
+
+    /// <summary>The segments of one block (a struct, so that a call allocates no closure).</summary>
+    private unsafe struct Body<T, TAcc, TCodec, TFormat> : IBlockBody
+        where T : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IQuantCodec<T, TAcc>
+        where TFormat : struct, IQuantFormat
+    {
+        public T* X;
+        public T* W;
+        public byte* Q;
+        public float* Scales;
+        public int N;
+        public int Groups;
+        public double Epsilon;
+        public QuantizeSettings Settings;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(long first, long last)
+        {
+            int n = N;
+            for (long s = first; s < last; s++)
+            {
+                var xs = new ReadOnlySpan<T>(X + s * n, n);
+                var ws = W is null ? default : new ReadOnlySpan<T>(W + (s % Groups) * n, n);
+                float scale = Segment<T, TAcc, TCodec, TFormat>(xs, ws, new Span<byte>(Q + s * n, n), Epsilon, Settings);
+                if (Scales is not null)
                 {
-                    var xs = new ReadOnlySpan<T>((T*)xa + s * n, n);
-                    var ws = hasWeight ? new ReadOnlySpan<T>((T*)wa + (s % groups) * n, n) : default;
-                    float scale = Segment<T, TAcc, TCodec, TFormat>(xs, ws, new Span<byte>((byte*)qa + s * n, n), problem.Epsilon, settings);
-                    if (writeScales)
-                    {
-                        ((float*)sa)[s] = scale;
-                    }
+                    Scales[s] = scale;
                 }
-            });
+            }
         }
     }
 
