@@ -50,13 +50,19 @@ internal static class HostBlocks
             return;
         }
 
-        TBody copy = body;
+        RunParallel(items, workers, body);
+    }
+
+    /// <summary>The parallel case, apart so that its closure is not allocated on the single-threaded path.</summary>
+    private static void RunParallel<TBody>(long items, int workers, TBody body)
+        where TBody : struct, IBlockBody
+    {
         int blocks = (int)Math.Min(items, workers * 4L);
         long perBlock = (items + blocks - 1) / blocks;
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
+        System.Threading.Tasks.Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
         {
             long first = block * perBlock;
-            copy.Run(first, Math.Min(items, first + perBlock));
+            body.Run(first, Math.Min(items, first + perBlock));
         });
     }
 

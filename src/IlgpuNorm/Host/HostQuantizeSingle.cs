@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
@@ -214,8 +215,8 @@ internal static class HostQuantizeSingle
             b.Store(v + i + 16);
             a = Vector512.Abs(a);
             b = Vector512.Abs(b);
-            m0 = Vector512.ConditionalSelect(Vector512.GreaterThan(a, m0), a, m0); // NaN compares false: ignored
-            m1 = Vector512.ConditionalSelect(Vector512.GreaterThan(b, m1), b, m1);
+            m0 = MaxIgnoringNaN(a, m0);
+            m1 = MaxIgnoringNaN(b, m1);
         }
 
         m0 = Vector512.ConditionalSelect(Vector512.GreaterThan(m1, m0), m1, m0);
@@ -238,6 +239,12 @@ internal static class HostQuantizeSingle
         return amax;
     }
 
+    /// <summary>a &gt; m ? a : m, lane by lane (a NaN in <paramref name="a"/> keeps m): one vmaxps, which returns its second
+    /// operand when either is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> MaxIgnoringNaN(Vector512<float> a, Vector512<float> m) =>
+        Avx512F.IsSupported ? Avx512F.Max(a, m) : Vector512.ConditionalSelect(Vector512.GreaterThan(a, m), a, m);
+
     /// <summary><see cref="RmsNormQuantKernel.Clamp"/> on 16 lanes (NaN passes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Clamp(Vector512<float> v, Vector512<float> high, Vector512<float> low)
@@ -250,8 +257,18 @@ internal static class HostQuantizeSingle
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Int8Codes(Vector512<float> scaled)
     {
-        var c = Vector512.ConditionalSelect(Vector512.GreaterThan(scaled, Vector512.Create(127f)), Vector512.Create(127f), scaled);
-        c = Vector512.ConditionalSelect(Vector512.LessThan(c, Vector512.Create(-127f)), Vector512.Create(-127f), c);
+        Vector512<float> c;
+        if (Avx512F.IsSupported)
+        {
+            // vminps/vmaxps return the second operand for a NaN: the NaN becomes 127 here and 0 below.
+            c = Avx512F.Max(Avx512F.Min(scaled, Vector512.Create(127f)), Vector512.Create(-127f));
+        }
+        else
+        {
+            c = Vector512.ConditionalSelect(Vector512.GreaterThan(scaled, Vector512.Create(127f)), Vector512.Create(127f), scaled);
+            c = Vector512.ConditionalSelect(Vector512.LessThan(c, Vector512.Create(-127f)), Vector512.Create(-127f), c);
+        }
+
         var code = (c + Vector512.Create(RoundingMagic)).AsInt32() - Vector512.Create(0x4B40_0000);
         return code & Vector512.Equals(scaled, scaled).AsInt32();
     }
@@ -261,13 +278,20 @@ internal static class HostQuantizeSingle
     {
         int i = 0;
         var vs = Vector512.Create(scale);
-        for (; i <= n - 64; i += 64)
+        if (Avx512F.IsSupported)
         {
-            var a = Int8Codes(Vector512.Load(v + i) / vs);
-            var b = Int8Codes(Vector512.Load(v + i + 16) / vs);
-            var c = Int8Codes(Vector512.Load(v + i + 32) / vs);
-            var e = Int8Codes(Vector512.Load(v + i + 48) / vs);
-            Vector512.Narrow(Vector512.Narrow(a, b), Vector512.Narrow(c, e)).AsByte().Store(q + i);
+            // vminps/vmaxps return their second operand when either is NaN, so a NaN survives both clamps; vcvtps2dq
+            // rounds to nearest even (the default MXCSR mode) and turns NaN into 0x8000_0000, whose low byte, all that
+            // vpmovdb keeps, is 0: Int8Format.Encode in five instructions.
+            var high = Vector512.Create(127f);
+            var low = Vector512.Create(-127f);
+            for (; i <= n - 32; i += 32)
+            {
+                var a = Avx512F.Max(low, Avx512F.Min(high, Vector512.Load(v + i) / vs));
+                var b = Avx512F.Max(low, Avx512F.Min(high, Vector512.Load(v + i + 16) / vs));
+                Avx512F.ConvertToVector128SByte(Avx512F.ConvertToVector512Int32(a)).Store((sbyte*)q + i);
+                Avx512F.ConvertToVector128SByte(Avx512F.ConvertToVector512Int32(b)).Store((sbyte*)q + i + 16);
+            }
         }
 
         for (; i <= n - 16; i += 16)
