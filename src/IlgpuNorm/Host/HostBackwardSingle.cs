@@ -36,10 +36,10 @@ internal readonly struct BFloat16Narrowing : INarrowFromSingle<ushort>
 
 /// <summary>
 /// The vectorized host backward pass for float32, float16 and bfloat16 inputs (float32 math). Per row, with Vector512:
-/// one pass reads x, dy (and w) and sums Σx² (float64 lanes, in the order of
-/// <see cref="HostVectors.SumOfSquares(ReadOnlySpan{float})"/>, so r is the forward's) and Σ (w·dy)·x (float64 lanes);
-/// a second pass over the now cache-resident row writes dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the block's
-/// dweight partial row. float16/bfloat16 rows are widened into row buffers first and dx narrowed after; float32 rows
+/// one pass reads x, dy (and w) and sums Σx² (float64 lanes) and Σ (w·dy)·x (float32 lanes); a second pass over the
+/// now cache-resident row writes dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the block's dweight partial row. Both
+/// passes use fused multiply-adds (one rounding fewer than the per-element definition; same bits on every machine
+/// with FMA, and the scalar tails use <see cref="MathF.FusedMultiplyAdd"/>). float16/bfloat16 rows are widened into row buffers first and dx narrowed after; float32 rows
 /// larger than the last-level cache write dx with non-temporal stores and prefetch the next row. Blocks of
 /// <see cref="HostBackward.BlockSegments"/> segments and the fixed-order sum of their partial rows are those of
 /// <see cref="HostBackward"/>, so the bits depend on the shape only. Buffers are pooled and the block body is a struct:
@@ -232,63 +232,64 @@ internal static class HostBackwardSingle
         int i = 0;
         if (Vector512.IsHardwareAccelerated && n >= 16)
         {
-            // Σx² exactly as HostVectors.SumOfSquares (four float64 accumulators over 32 elements, then a 16-element
-            // step), with Σ t·x (t = w·dy, rounded to float32) in four more.
+            // Σx² in four float64 accumulators, Σ t·x (t = w·dy, rounded to float32) in four float32 ones, fused
+            // multiply-adds throughout, summed in a fixed order.
             var a0 = Vector512<double>.Zero;
             var a1 = Vector512<double>.Zero;
             var a2 = Vector512<double>.Zero;
             var a3 = Vector512<double>.Zero;
-            var d0 = Vector512<double>.Zero;
-            var d1 = Vector512<double>.Zero;
-            var d2 = Vector512<double>.Zero;
-            var d3 = Vector512<double>.Zero;
+            var d0 = Vector512<float>.Zero;
+            var d1 = Vector512<float>.Zero;
             for (; i <= n - 32; i += 32)
             {
-                var (lo, hi) = Vector512.Widen(Vector512.Load(x + i));
-                var t = Vector512.Load(dy + i);
-                if (w is not null)
+                if (streaming)
                 {
-                    t = Vector512.Load(w + i) * t;
+                    // The next row (contiguous rows), so that its reads overlap this row's arithmetic.
+                    Sse.Prefetch0(x + n + i);
+                    Sse.Prefetch0(x + n + i + 16);
+                    Sse.Prefetch0(dy + n + i);
+                    Sse.Prefetch0(dy + n + i + 16);
                 }
 
-                var (tl, th) = Vector512.Widen(t);
-                a0 += lo * lo;
-                a1 += hi * hi;
-                d0 += tl * lo;
-                d1 += th * hi;
-                (lo, hi) = Vector512.Widen(Vector512.Load(x + i + 16));
-                t = Vector512.Load(dy + i + 16);
+                var x0 = Vector512.Load(x + i);
+                var x1 = Vector512.Load(x + i + 16);
+                var t0 = Vector512.Load(dy + i);
+                var t1 = Vector512.Load(dy + i + 16);
                 if (w is not null)
                 {
-                    t = Vector512.Load(w + i + 16) * t;
+                    t0 = Vector512.Load(w + i) * t0;
+                    t1 = Vector512.Load(w + i + 16) * t1;
                 }
 
-                (tl, th) = Vector512.Widen(t);
-                a2 += lo * lo;
-                a3 += hi * hi;
-                d2 += tl * lo;
-                d3 += th * hi;
+                d0 = Vector512.FusedMultiplyAdd(t0, x0, d0);
+                d1 = Vector512.FusedMultiplyAdd(t1, x1, d1);
+                var (lo, hi) = Vector512.Widen(x0);
+                a0 = Vector512.FusedMultiplyAdd(lo, lo, a0);
+                a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
+                (lo, hi) = Vector512.Widen(x1);
+                a2 = Vector512.FusedMultiplyAdd(lo, lo, a2);
+                a3 = Vector512.FusedMultiplyAdd(hi, hi, a3);
             }
 
             if (i <= n - 16)
             {
-                var (lo, hi) = Vector512.Widen(Vector512.Load(x + i));
-                var t = Vector512.Load(dy + i);
+                var x0 = Vector512.Load(x + i);
+                var t0 = Vector512.Load(dy + i);
                 if (w is not null)
                 {
-                    t = Vector512.Load(w + i) * t;
+                    t0 = Vector512.Load(w + i) * t0;
                 }
 
-                var (tl, th) = Vector512.Widen(t);
-                a0 += lo * lo;
-                a1 += hi * hi;
-                d0 += tl * lo;
-                d1 += th * hi;
+                d0 = Vector512.FusedMultiplyAdd(t0, x0, d0);
+                var (lo, hi) = Vector512.Widen(x0);
+                a0 = Vector512.FusedMultiplyAdd(lo, lo, a0);
+                a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
                 i += 16;
             }
 
             squares = Vector512.Sum((a0 + a2) + (a1 + a3));
-            dot = Vector512.Sum((d0 + d2) + (d1 + d3));
+            var (dl, dh) = Vector512.Widen(d0 + d1);
+            dot = Vector512.Sum(dl + dh);
             for (int j = i; j < n; j++)
             {
                 double v = x[j];
@@ -329,10 +330,10 @@ internal static class HostBackwardSingle
                     var xv = Vector512.Load(x + i);
                     var g = Vector512.Load(dy + i);
                     var t = w is null ? g : Vector512.Load(w + i) * g;
-                    Vector512.StoreAlignedNonTemporal(((xv * vk) + t) * vr, dx + i);
+                    Vector512.StoreAlignedNonTemporal(Vector512.FusedMultiplyAdd(xv, vk, t) * vr, dx + i);
                     if (partial is not null)
                     {
-                        ((g * xv * vr) + Vector512.Load(partial + i)).Store(partial + i);
+                        Vector512.FusedMultiplyAdd(g * xv, vr, Vector512.Load(partial + i)).Store(partial + i);
                     }
                 }
 
@@ -347,10 +348,10 @@ internal static class HostBackwardSingle
                     var xv = Vector512.Load(x + i);
                     var g = Vector512.Load(dy + i);
                     var t = w is null ? g : Vector512.Load(w + i) * g;
-                    (((xv * vk) + t) * vr).Store(dx + i);
+                    (Vector512.FusedMultiplyAdd(xv, vk, t) * vr).Store(dx + i);
                     if (partial is not null)
                     {
-                        ((g * xv * vr) + Vector512.Load(partial + i)).Store(partial + i);
+                        Vector512.FusedMultiplyAdd(g * xv, vr, Vector512.Load(partial + i)).Store(partial + i);
                     }
                 }
             }
@@ -369,10 +370,10 @@ internal static class HostBackwardSingle
         float xv = x[i];
         float g = dy[i];
         float t = w is null ? g : w[i] * g;
-        dx[i] = ((xv * k) + t) * r;
+        dx[i] = MathF.FusedMultiplyAdd(xv, k, t) * r;
         if (partial is not null)
         {
-            partial[i] = (g * xv * r) + partial[i];
+            partial[i] = MathF.FusedMultiplyAdd(g * xv, r, partial[i]);
         }
     }
 }
