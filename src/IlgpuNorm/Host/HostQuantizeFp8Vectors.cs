@@ -41,13 +41,15 @@ internal static class HostQuantizeFp8Vectors
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<uint> Encode16(Vector512<float> value)
     {
+        // As Encode8, two instructions shorter: the rebias is folded into the rounding add (lanes below the normal range,
+        // where it wraps, take the subnormal code), and the saturation at 0x7E (448, +Inf included) is an unsigned
+        // minimum, since the normal code grows with the magnitude.
         var bits = value.AsUInt32();
         var magnitude = bits & Vector512.Create(0x7FFF_FFFFu);
         var sign = (bits >> 24) & Vector512.Create(0x80u);
-        var normal = ((magnitude + Vector512.Create(0x7FFFFu) + ((magnitude >> 20) & Vector512<uint>.One)) >> 20) - Vector512.Create((127u - 7u) << 3);
+        var normal = Vector512.Min((magnitude + Vector512.Create(unchecked(0x7FFFFu - ((127u - 7u) << 23))) + ((magnitude >> 20) & Vector512<uint>.One)) >> 20, Vector512.Create(0x7Eu));
         var subnormal = (magnitude.AsSingle() + Vector512.Create(16384f)).AsUInt32() - Vector512.Create(0x4680_0000u);
-        var code = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(0x3C80_0000u)), subnormal, normal);
-        code = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x43E0_0000u)), Vector512.Create(0x7Eu), code) | sign;
+        var code = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(0x3C80_0000u)), subnormal, normal) | sign;
         return Vector512.ConditionalSelect(Vector512.GreaterThan(magnitude, Vector512.Create(0x7F80_0000u)), Vector512.Create(0x7Fu), code);
     }
 

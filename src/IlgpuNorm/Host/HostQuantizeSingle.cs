@@ -80,6 +80,7 @@ internal static class HostQuantizeSingle
                     Groups = problem.NumGroups,
                     Epsilon = (float)problem.Epsilon,
                     Settings = settings,
+                    Prefetch = Sse.IsSupported && HostVectors.ShouldStream(problem.TotalElements * (sizeof(float) + 1)),
                 };
                 HostBlocks.For(problem.Segments, problem.TotalElements, body);
             }
@@ -106,6 +107,7 @@ internal static class HostQuantizeSingle
         public int Groups;
         public float Epsilon;
         public QuantizeSettings Settings;
+        public bool Prefetch;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(long first, long last)
@@ -131,7 +133,7 @@ internal static class HostQuantizeSingle
 
                         float* ws = W is null ? null : W + (s % Groups) * n;
                         float scale = Vector512.IsHardwareAccelerated
-                            ? Segment<TFormat>(xs, ws, Q + s * n, buffer, n, Epsilon, Settings)
+                            ? Segment<TFormat>(xs, ws, Q + s * n, buffer, n, Epsilon, Settings, Prefetch && typeof(T) == typeof(float))
                             : SegmentTensorPrimitives<TFormat>(CopyRow(xs, buffer, n), ws is null ? default : new ReadOnlySpan<float>(ws, n), new Span<byte>(Q + s * n, n), Epsilon, Settings);
                         if (Scales is not null)
                         {
@@ -159,12 +161,12 @@ internal static class HostQuantizeSingle
 
     /// <summary>One row: Σx², the values and their maximum magnitude into <paramref name="v"/>, then the codes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float Segment<TFormat>(float* x, float* w, byte* q, float* v, int n, float epsilon, QuantizeSettings settings)
+    private static unsafe float Segment<TFormat>(float* x, float* w, byte* q, float* v, int n, float epsilon, QuantizeSettings settings, bool prefetch)
         where TFormat : struct, IQuantFormat
     {
         TFormat format = default;
         float d = MathF.Sqrt(HostVectors.SumOfSquares(new ReadOnlySpan<float>(x, n)) / n + epsilon);
-        float amax = Values(x, w, v, n, d, settings.Clamp);
+        float amax = Values(x, w, v, n, d, settings.Clamp, prefetch);
         float scale = settings.StaticScale;
         if (scale == 0f)
         {
@@ -184,9 +186,11 @@ internal static class HostQuantizeSingle
         return scale;
     }
 
-    /// <summary>v = clamp((x / d) · w) (w may be null; x may be v); returns max |v|, NaN ignored.</summary>
+    /// <summary>v = clamp((x / d) · w) (w may be null; x may be v); returns max |v|, NaN ignored. With
+    /// <paramref name="prefetch"/> (float32 rows larger than the last-level cache), the next row of x is prefetched, so
+    /// that its reads overlap this row's arithmetic.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float Values(float* x, float* w, float* v, int n, float d, float clamp)
+    private static unsafe float Values(float* x, float* w, float* v, int n, float d, float clamp, bool prefetch)
     {
         int i = 0;
         var vd = Vector512.Create(d);
@@ -197,6 +201,12 @@ internal static class HostQuantizeSingle
         var low = Vector512.Create(-clamp);
         for (; i <= n - 32; i += 32)
         {
+            if (prefetch)
+            {
+                Sse.Prefetch0(x + n + i); // a prefetch never faults
+                Sse.Prefetch0(x + n + i + 16);
+            }
+
             var a = Vector512.Load(x + i) / vd;
             var b = Vector512.Load(x + i + 16) / vd;
             if (w is not null)
