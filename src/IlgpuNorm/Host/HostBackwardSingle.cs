@@ -39,7 +39,8 @@ internal readonly struct BFloat16Narrowing : INarrowFromSingle<ushort>
 /// one pass reads x, dy (and w) and sums Σx² (float64 lanes) and Σ (w·dy)·x (float32 lanes); a second pass over the
 /// now cache-resident row writes dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the block's dweight partial row. Both
 /// passes use fused multiply-adds (one rounding fewer than the per-element definition; same bits on every machine
-/// with FMA, and the scalar tails use <see cref="MathF.FusedMultiplyAdd"/>). float16/bfloat16 rows are widened into row buffers first and dx narrowed after; float32 rows
+/// with FMA, and the scalar tails use <see cref="MathF.FusedMultiplyAdd"/>). Without Vector512 the same passes run on
+/// Vector256. float16/bfloat16 rows are widened into row buffers first and dx narrowed after; float32 rows
 /// larger than the last-level cache write dx with non-temporal stores and prefetch the next row. Blocks of
 /// <see cref="HostBackward.BlockSegments"/> segments and the fixed-order sum of their partial rows are those of
 /// <see cref="HostBackward"/>, so the bits depend on the shape only. Buffers are pooled and the block body is a struct:
@@ -121,6 +122,19 @@ internal static class HostBackwardSingle
                 for (long b = 0; b < blocks; b++)
                 {
                     sum += Vector512.Load(p + b * length + j);
+                }
+
+                sum.Store(p + j);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j <= length - 8; j += 8)
+            {
+                var sum = Vector256<float>.Zero;
+                for (long b = 0; b < blocks; b++)
+                {
+                    sum += Vector256.Load(p + b * length + j);
                 }
 
                 sum.Store(p + j);
@@ -299,6 +313,27 @@ internal static class HostBackwardSingle
         else
         {
             squares = HostVectors.SumOfSquares(new ReadOnlySpan<float>(x, n));
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var d0 = Vector256<float>.Zero;
+                var d1 = Vector256<float>.Zero;
+                for (; i <= n - 16; i += 16)
+                {
+                    var t0 = Vector256.Load(dy + i);
+                    var t1 = Vector256.Load(dy + i + 8);
+                    if (w is not null)
+                    {
+                        t0 = Vector256.Load(w + i) * t0;
+                        t1 = Vector256.Load(w + i + 8) * t1;
+                    }
+
+                    d0 = Vector256.FusedMultiplyAdd(t0, Vector256.Load(x + i), d0);
+                    d1 = Vector256.FusedMultiplyAdd(t1, Vector256.Load(x + i + 8), d1);
+                }
+
+                var (dl, dh) = Vector256.Widen(d0 + d1);
+                dot = Vector256.Sum(dl + dh);
+            }
         }
 
         for (; i < n; i++)
@@ -353,6 +388,23 @@ internal static class HostBackwardSingle
                     {
                         Vector512.FusedMultiplyAdd(g * xv, vr, Vector512.Load(partial + i)).Store(partial + i);
                     }
+                }
+            }
+        }
+
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vr = Vector256.Create(r);
+            var vk = Vector256.Create(k);
+            for (; i <= n - 8; i += 8)
+            {
+                var xv = Vector256.Load(x + i);
+                var g = Vector256.Load(dy + i);
+                var t = w is null ? g : Vector256.Load(w + i) * g;
+                (Vector256.FusedMultiplyAdd(xv, vk, t) * vr).Store(dx + i);
+                if (partial is not null)
+                {
+                    Vector256.FusedMultiplyAdd(g * xv, vr, Vector256.Load(partial + i)).Store(partial + i);
                 }
             }
         }
