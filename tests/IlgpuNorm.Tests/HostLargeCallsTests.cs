@@ -1,0 +1,55 @@
+using IlgpuNorm.Host;
+using IlgpuNorm.Tests.Backward;
+using IlgpuNorm.Tests.Quantize;
+using IlgpuNorm.Tests.Support;
+using Xunit;
+
+namespace IlgpuNorm.Tests;
+
+/// <summary>
+/// The host's quantize and backward paths on inputs large enough to run in parallel over row blocks and to take the
+/// streaming path (larger than the last-level cache): against the float64 references, and equal bit for bit to the same
+/// rows computed one call per row (the single-threaded path).
+/// </summary>
+public class HostLargeCallsTests
+{
+    private const int Hidden = 4096;
+
+    [Theory]
+    [InlineData(QuantizeFormat.Int8)]
+    [InlineData(QuantizeFormat.Float8E4M3)]
+    public void Quantize_ParallelAndStreaming_MatchesReference_AndRowByRow(QuantizeFormat format)
+    {
+        int rows = (int)(HostVectors.StreamingThresholdBytes / (Hidden * (sizeof(float) + 1))) + 5;
+        Assert.True(HostVectors.ShouldStream((long)rows * Hidden * (sizeof(float) + 1)));
+        Assert.True((long)rows * Hidden >= 2 * HostRmsNorm.MinElementsPerWorker); // more than one worker
+        var x = TestData.Random<float>(rows * Hidden, 91);
+        var w = TestData.Random<float>(Hidden, 92);
+        var quantize = new QuantizeOptions { Format = format };
+        var (codes, scales) = QuantCheck.AgainstReference("host", x, [rows, Hidden], [Hidden], w, quantize);
+
+        foreach (int row in new[] { 0, 1, rows / 2, rows - 1 })
+        {
+            var (rowCodes, rowScales) = QuantCheck.Run("host", x.AsSpan(row * Hidden, Hidden).ToArray(), [1, Hidden], [Hidden], w, quantize);
+            Assert.Equal(rowScales[0], scales[row]);
+            Assert.Equal(rowCodes, codes.AsSpan(row * Hidden, Hidden).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Backward_ParallelAndStreaming_MatchesReference_AndRowByRow()
+    {
+        int rows = (int)(HostVectors.StreamingThresholdBytes / (Hidden * 3 * sizeof(float))) + 5;
+        Assert.True(HostVectors.ShouldStream((long)rows * Hidden * 3 * sizeof(float)));
+        var x = TestData.Random<float>(rows * Hidden, 93);
+        var dy = TestData.Random<float>(rows * Hidden, 94);
+        var w = TestData.Random<float>(Hidden, 95);
+        var (dx, _) = BackwardCheck.AgainstReference("host", dy, x, [rows, Hidden], [Hidden], w);
+
+        foreach (int row in new[] { 0, rows / 3, rows - 1 })
+        {
+            var (rowDx, _) = BackwardCheck.Run("host", dy.AsSpan(row * Hidden, Hidden).ToArray(), x.AsSpan(row * Hidden, Hidden).ToArray(), [1, Hidden], [Hidden], w);
+            Assert.Equal(rowDx, dx.AsSpan(row * Hidden, Hidden).ToArray());
+        }
+    }
+}
