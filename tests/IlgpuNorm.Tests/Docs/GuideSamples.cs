@@ -363,6 +363,33 @@ public sealed class GuideSamples : IDisposable
         Assert.Equal(1, budget);
     }
 
+    [Fact]
+    public void Numerics_Policies()
+    {
+        Half[] x = [(Half)0.3f, (Half)(-1.7f), (Half)2.2f, (Half)0.05f];
+        Half[] w = [(Half)1.1f, (Half)0.9f, (Half)1.3f, (Half)0.7f];
+
+        // begin-snippet: numerics-policies
+        // TensorRT-LLM (the default): (T)((T)(x / d) * w), two roundings.
+        Half[] trtllm = RmsNorm.Compute<Half>(x, [1, 4], [4], w);
+
+        // PyTorch, FlashInfer, Hugging Face: (T)(x / d * w), the weight applied in float32, one rounding.
+        Half[] pytorch = RmsNorm.Compute<Half>(x, [1, 4], [4], w, new RmsNormOptions { Policy = RmsNormPolicy.WeightInFloat32 });
+
+        // Gemma: (T)(x / d * (1 + w)), the offset added to the weight in float32.
+        Half[] gemma = RmsNorm.Compute<Half>(x, [1, 4], [4], w, new RmsNormOptions { Policy = RmsNormPolicy.WeightInFloat32, WeightOffset = 1f });
+        // end-snippet
+
+        // d = sqrt(mean(x²) + eps) in float32, then each policy exactly.
+        float d = MathF.Sqrt((float)x.Sum(v => (double)(float)v * (float)v) / 4 + 1e-6f);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal((Half)((float)(Half)((float)x[i] / d) * (float)w[i]), trtllm[i]);
+            Assert.Equal((Half)((float)x[i] / d * (float)w[i]), pytorch[i]);
+            Assert.Equal((Half)((float)x[i] / d * (1f + (float)w[i])), gemma[i]);
+        }
+    }
+
     // ---------------------------------------------------------------- 5. The command-line tool
 
     /// <summary>Writes the guide's input files, then runs every <c>ilgpunorm</c> line of guide 5 in that folder.</summary>
