@@ -37,6 +37,38 @@ public class HostLargeCallsTests
     }
 
     [Fact]
+    public async Task ParallelCalls_FromManyThreadPoolThreadsAtOnce_GiveTheSequentialBits()
+    {
+        // 16 calls at once on a 2-core pool: each splits its rows over the pool while the pool is busy with the others.
+        const int Rows = 256;
+        var x = TestData.Random<float>(Rows * Hidden, 96);
+        var w = TestData.Random<float>(Hidden, 97);
+        var quantize = new QuantizeOptions { Format = QuantizeFormat.Int8 };
+        var (expected, expectedScales) = QuantCheck.Run("host", x, [Rows, Hidden], [Hidden], w, quantize);
+        var dy = TestData.Random<float>(Rows * Hidden, 98);
+        var (expectedDx, expectedDw) = BackwardCheck.Run("host", dy, x, [Rows, Hidden], [Hidden], w);
+
+        var calls = Enumerable.Range(0, 16).Select(k => Task.Run(() =>
+        {
+            if (k % 2 == 0)
+            {
+                var (codes, scales) = QuantCheck.Run("host", x, [Rows, Hidden], [Hidden], w, quantize);
+                Assert.Equal(expected, codes);
+                Assert.Equal(expectedScales, scales);
+            }
+            else
+            {
+                var (dx, dw) = BackwardCheck.Run("host", dy, x, [Rows, Hidden], [Hidden], w);
+                Assert.Equal(expectedDx, dx);
+                Assert.Equal(expectedDw, dw);
+            }
+        }));
+        var all = Task.WhenAll(calls);
+        Assert.Same(all, await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(120)))); // a stall fails instead of hanging
+        await all;
+    }
+
+    [Fact]
     public void Backward_ParallelAndStreaming_MatchesReference_AndRowByRow()
     {
         int rows = (int)(HostVectors.StreamingThresholdBytes / (Hidden * 3 * sizeof(float))) + 5;

@@ -57,66 +57,48 @@ internal static class HostBlocks
 
     /// <summary>
     /// The parallel case: the caller and <paramref name="workers"/> − 1 thread-pool work items claim blocks from a shared
-    /// counter. The work item is cached per body type and reused, so a steady stream of calls allocates nothing (a call
-    /// that finds the cache taken by a concurrent one uses a fresh item).
+    /// counter. The caller works until every block is claimed, then waits only for the participants that are running a
+    /// block, never for a queued item that has not started: on a busy thread pool (many callers at once) a call must not
+    /// wait for the pool to find a thread. A late item finds no block left and returns. One small object per parallel call
+    /// (which moves megabytes); none for single-threaded calls.
     /// </summary>
     private static void RunParallel<TBody>(long items, int workers, TBody body)
         where TBody : struct, IBlockBody
     {
-        var run = Interlocked.Exchange(ref ParallelRun<TBody>.Cached, null) ?? new ParallelRun<TBody>();
-        run.Start(items, workers, body);
-        try
+        var run = new ParallelRun<TBody>(items, workers, body);
+        for (int k = 1; k < workers; k++)
         {
-            for (int k = 1; k < workers; k++)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
-            }
+            ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
+        }
 
-            run.Execute();
-            run.Done.Wait();
-            run.ThrowIfFailed();
-        }
-        finally
+        run.Execute();
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref run.Active) != 0)
         {
-            run.Body = default;
-            Volatile.Write(ref ParallelRun<TBody>.Cached, run);
+            spinner.SpinOnce(); // yields, then sleeps: a running block is a fraction of the call's work
         }
+
+        run.ThrowIfFailed();
     }
 
     private static int Workers(long items, long elements) =>
         (int)Math.Min(Math.Min(Environment.ProcessorCount, items), elements / HostRmsNorm.MinElementsPerWorker);
 
-    /// <summary>One parallel call's shared state: blocks are claimed with an interlocked counter; the call returns only
-    /// once every participant (the caller and each queued item) has finished, so a reused item never meets a straggler.</summary>
-    private sealed class ParallelRun<TBody> : IThreadPoolWorkItem, IDisposable
+    /// <summary>One parallel call's shared state: blocks are claimed with an interlocked counter; <see cref="Active"/>
+    /// counts the participants inside <see cref="Execute"/> (incremented before a participant claims anything).</summary>
+    private sealed class ParallelRun<TBody>(long items, int workers, TBody body) : IThreadPoolWorkItem
         where TBody : struct, IBlockBody
     {
-        public static ParallelRun<TBody>? Cached;
+        public int Active;
 
-        public readonly ManualResetEventSlim Done = new(false);
-
-        public TBody Body;
-        private long items;
-        private long perBlock;
-        private int blocks;
+        private readonly int blocks = (int)Math.Min(items, workers * 4L);
+        private readonly long perBlock = (items + Math.Min(items, workers * 4L) - 1) / Math.Min(items, workers * 4L);
         private int next;
-        private int participants;
         private ExceptionDispatchInfo? failure;
-
-        public void Start(long itemCount, int workers, TBody body)
-        {
-            Body = body;
-            items = itemCount;
-            blocks = (int)Math.Min(itemCount, workers * 4L);
-            perBlock = (itemCount + blocks - 1) / blocks;
-            next = 0;
-            participants = workers;
-            failure = null;
-            Done.Reset();
-        }
 
         public void Execute()
         {
+            Interlocked.Increment(ref Active);
             try
             {
                 while (true)
@@ -128,7 +110,7 @@ internal static class HostBlocks
                     }
 
                     long first = block * perBlock;
-                    Body.Run(first, Math.Min(items, first + perBlock));
+                    body.Run(first, Math.Min(items, first + perBlock));
                 }
             }
             catch (Exception e)
@@ -138,16 +120,10 @@ internal static class HostBlocks
             }
             finally
             {
-                if (Interlocked.Decrement(ref participants) == 0)
-                {
-                    Done.Set();
-                }
+                Interlocked.Decrement(ref Active);
             }
         }
 
         public void ThrowIfFailed() => failure?.Throw();
-
-        /// <summary>Frees the event (the cached item lives as long as the process, so this is for completeness).</summary>
-        public void Dispose() => Done.Dispose();
     }
 }
