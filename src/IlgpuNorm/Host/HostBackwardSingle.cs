@@ -8,32 +8,6 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Host;
 
-/// <summary>Round-to-nearest-even narrowing of float32 to a storage type, over a span (vectorized).</summary>
-internal interface INarrowFromSingle<T>
-    where T : unmanaged
-{
-    static abstract void Narrow(ReadOnlySpan<float> source, Span<T> destination);
-}
-
-/// <summary>float32: a copy.</summary>
-internal readonly struct SingleNarrowing : INarrowFromSingle<float>
-{
-    public static void Narrow(ReadOnlySpan<float> source, Span<float> destination) => source.CopyTo(destination);
-}
-
-/// <summary>float16 bits.</summary>
-internal readonly struct HalfNarrowing : INarrowFromSingle<ushort>
-{
-    public static void Narrow(ReadOnlySpan<float> source, Span<ushort> destination) =>
-        TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<ushort, Half>(destination));
-}
-
-/// <summary>bfloat16 bits.</summary>
-internal readonly struct BFloat16Narrowing : INarrowFromSingle<ushort>
-{
-    public static void Narrow(ReadOnlySpan<float> source, Span<ushort> destination) => HostVectors.SingleToBFloat16(source, destination);
-}
-
 /// <summary>
 /// The vectorized host backward pass for float32, float16 and bfloat16 inputs (float32 math). Per row, with Vector512:
 /// one pass reads x, dy (and w) and sums Σx² (float64 lanes) and Σ (w·dy)·x (float32 lanes); a second pass over the
@@ -48,11 +22,10 @@ internal readonly struct BFloat16Narrowing : INarrowFromSingle<ushort>
 /// </summary>
 internal static class HostBackwardSingle
 {
-    public static unsafe void Run<T, TWiden, TNarrow>(
+    public static unsafe void Run<T, TConversions>(
         RmsNormProblem problem, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<float> rstd, Span<T> dx, Span<T> dw)
         where T : unmanaged
-        where TWiden : struct, IWidenToSingle<T>
-        where TNarrow : struct, INarrowFromSingle<T>
+        where TConversions : struct, IStorageConversions<T>
     {
         int length = problem.NormalizedLength;
         long segments = problem.Segments;
@@ -64,13 +37,13 @@ internal static class HostBackwardSingle
         {
             if (weight is not null)
             {
-                TWiden.Widen(w, weight.AsSpan(0, w.Length));
+                TConversions.Widen(w, weight.AsSpan(0, w.Length));
             }
 
             fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
             fixed (float* pr = rstd, pwf = weight, pp = partials)
             {
-                var body = new Body<T, TWiden, TNarrow>
+                var body = new Body<T, TConversions>
                 {
                     Dy = pdy,
                     X = px,
@@ -91,7 +64,7 @@ internal static class HostBackwardSingle
                 {
                     // dweight = Σ over blocks, in block order, of the partial rows (into row 0, column by column).
                     SumPartials(pp, blocks, length);
-                    TNarrow.Narrow(new ReadOnlySpan<float>(pp, length), dw);
+                    TConversions.Narrow(new ReadOnlySpan<float>(pp, length), dw);
                 }
             }
         }
@@ -153,10 +126,9 @@ internal static class HostBackwardSingle
         }
     }
 
-    private unsafe struct Body<T, TWiden, TNarrow> : IBlockBody
+    private unsafe struct Body<T, TConversions> : IBlockBody
         where T : unmanaged
-        where TWiden : struct, IWidenToSingle<T>
-        where TNarrow : struct, INarrowFromSingle<T>
+        where TConversions : struct, IStorageConversions<T>
     {
         public T* Dy;
         public T* X;
@@ -205,8 +177,8 @@ internal static class HostBackwardSingle
                                 xs = buffer;
                                 gs = buffer + n;
                                 dxs = buffer + 2 * n;
-                                TWiden.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(xs, n));
-                                TWiden.Widen(new ReadOnlySpan<T>(Dy + s * n, n), new Span<float>(gs, n));
+                                TConversions.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(xs, n));
+                                TConversions.Widen(new ReadOnlySpan<T>(Dy + s * n, n), new Span<float>(gs, n));
                             }
 
                             Row(
@@ -222,7 +194,7 @@ internal static class HostBackwardSingle
                                 Streaming);
                             if (!single)
                             {
-                                TNarrow.Narrow(new ReadOnlySpan<float>(dxs, n), new Span<T>(Dx + s * n, n));
+                                TConversions.Narrow(new ReadOnlySpan<float>(dxs, n), new Span<T>(Dx + s * n, n));
                             }
                         }
                     }

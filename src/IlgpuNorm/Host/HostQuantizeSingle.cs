@@ -9,32 +9,6 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Host;
 
-/// <summary>Exact widening of a storage type to float32, over a span (vectorized).</summary>
-internal interface IWidenToSingle<T>
-    where T : unmanaged
-{
-    static abstract void Widen(ReadOnlySpan<T> source, Span<float> destination);
-}
-
-/// <summary>float32: a copy.</summary>
-internal readonly struct SingleWidening : IWidenToSingle<float>
-{
-    public static void Widen(ReadOnlySpan<float> source, Span<float> destination) => source.CopyTo(destination);
-}
-
-/// <summary>float16 bits.</summary>
-internal readonly struct HalfWidening : IWidenToSingle<ushort>
-{
-    public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) =>
-        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(source), destination);
-}
-
-/// <summary>bfloat16 bits.</summary>
-internal readonly struct BFloat16Widening : IWidenToSingle<ushort>
-{
-    public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostVectors.BFloat16ToSingle(source, destination);
-}
-
 /// <summary>
 /// The vectorized host path of the quantized rms_norm for float32, float16 and bfloat16 inputs (float32 math, the same
 /// operations as <see cref="RmsNormQuantKernel"/>). Per segment, with Vector512: Σx²
@@ -51,10 +25,10 @@ internal static class HostQuantizeSingle
     /// <summary>1.5 · 2^23: for |c| &lt;= 127, the float32 bits of c + this are 0x4B40_0000 + round-to-even(c).</summary>
     private const float RoundingMagic = 12582912f;
 
-    public static unsafe void Run<T, TWiden, TFormat>(
+    public static unsafe void Run<T, TConversions, TFormat>(
         RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<byte> q, Span<float> scales, QuantizeSettings settings)
         where T : unmanaged
-        where TWiden : struct, IWidenToSingle<T>
+        where TConversions : struct, IStorageConversions<T>
         where TFormat : struct, IQuantFormat
     {
         // float32 weights are read in place; 16-bit ones are widened once per call, not once per row.
@@ -63,14 +37,14 @@ internal static class HostQuantizeSingle
         {
             if (weight is not null)
             {
-                TWiden.Widen(w, weight.AsSpan(0, w.Length));
+                TConversions.Widen(w, weight.AsSpan(0, w.Length));
             }
 
             fixed (T* px = x, pw = w)
             fixed (float* pwf = weight, ps = scales)
             fixed (byte* pq = q)
             {
-                var body = new Body<T, TWiden, TFormat>
+                var body = new Body<T, TConversions, TFormat>
                 {
                     X = px,
                     W = w.IsEmpty ? null : weight is null ? (float*)pw : pwf,
@@ -94,9 +68,9 @@ internal static class HostQuantizeSingle
         }
     }
 
-    private unsafe struct Body<T, TWiden, TFormat> : IBlockBody
+    private unsafe struct Body<T, TConversions, TFormat> : IBlockBody
         where T : unmanaged
-        where TWiden : struct, IWidenToSingle<T>
+        where TConversions : struct, IStorageConversions<T>
         where TFormat : struct, IQuantFormat
     {
         public T* X;
@@ -127,7 +101,7 @@ internal static class HostQuantizeSingle
                         }
                         else
                         {
-                            TWiden.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(buffer, n));
+                            TConversions.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(buffer, n));
                             xs = buffer;
                         }
 

@@ -38,16 +38,16 @@ internal static class HostRmsNorm
     }
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<Half> x, ReadOnlySpan<Half> w, Span<Half> y) =>
-        RunSixteenBit<Half, HalfConversions>(problem, x, w, y);
+        RunSixteenBit<HalfStorage>(
+            problem, MemoryMarshal.Cast<Half, ushort>(x), MemoryMarshal.Cast<Half, ushort>(w), MemoryMarshal.Cast<Half, ushort>(y));
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<BFloat16> x, ReadOnlySpan<BFloat16> w, Span<BFloat16> y) =>
-        RunSixteenBit<ushort, BFloat16Conversions>(
+        RunSixteenBit<BFloat16Storage>(
             problem, MemoryMarshal.Cast<BFloat16, ushort>(x), MemoryMarshal.Cast<BFloat16, ushort>(w), MemoryMarshal.Cast<BFloat16, ushort>(y));
 
     /// <summary>float16/bfloat16: the weight is widened to float32 once per call, not once per row.</summary>
-    private static void RunSixteenBit<T, TConversions>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
-        where T : unmanaged
-        where TConversions : ISixteenBitConversions<T>
+    private static void RunSixteenBit<TConversions>(RmsNormProblem problem, ReadOnlySpan<ushort> x, ReadOnlySpan<ushort> w, Span<ushort> y)
+        where TConversions : struct, IStorageConversions<ushort>
     {
         float[]? weight = w.IsEmpty ? null : ArrayPool<float>.Shared.Rent(w.Length);
         try
@@ -57,12 +57,12 @@ internal static class HostRmsNorm
                 TConversions.Widen(w, weight.AsSpan(0, w.Length));
             }
 
-            ForEachSegment<T, float, float>(
+            ForEachSegment<ushort, float, float>(
                 problem,
                 x,
                 weight is null ? default : weight.AsSpan(0, w.Length),
                 y,
-                static (xs, ws, ys, eps) => SixteenBitSegment<T, TConversions>(xs, ws, ys, eps),
+                static (xs, ws, ys, eps) => SixteenBitSegment<TConversions>(xs, ws, ys, eps),
                 (float)problem.Epsilon);
         }
         finally
@@ -80,26 +80,23 @@ internal static class HostRmsNorm
     /// values — and rounded again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SixteenBitSegment<T, TConversions>(ReadOnlySpan<T> xs, ReadOnlySpan<float> ws, Span<T> ys, float eps)
-        where T : unmanaged
-        where TConversions : ISixteenBitConversions<T>
+    private static void SixteenBitSegment<TConversions>(ReadOnlySpan<ushort> xs, ReadOnlySpan<float> ws, Span<ushort> ys, float eps)
+        where TConversions : struct, IStorageConversions<ushort>
     {
         int n = xs.Length;
         if (HostSixteenBit.IsAccelerated)
         {
             // One pass to sum and one to normalize, converting in registers (no float32 row buffer); same bits.
-            var bits = MemoryMarshal.Cast<T, ushort>(xs);
-            var outBits = MemoryMarshal.Cast<T, ushort>(ys);
-            bool half = typeof(T) == typeof(Half);
-            float sum = half ? HostSixteenBit.SumOfSquaresFloat16(bits) : HostSixteenBit.SumOfSquaresBFloat16(bits);
+            bool half = typeof(TConversions) == typeof(HalfStorage);
+            float sum = half ? HostSixteenBit.SumOfSquaresFloat16(xs) : HostSixteenBit.SumOfSquaresBFloat16(xs);
             float denominator = MathF.Sqrt(sum / n + eps);
             if (half)
             {
-                HostSixteenBit.NormalizeFloat16(bits, denominator, ws, outBits);
+                HostSixteenBit.NormalizeFloat16(xs, denominator, ws, ys);
             }
             else
             {
-                HostSixteenBit.NormalizeBFloat16(bits, denominator, ws, outBits);
+                HostSixteenBit.NormalizeBFloat16(xs, denominator, ws, ys);
             }
 
             return;
@@ -110,12 +107,12 @@ internal static class HostRmsNorm
         TConversions.Widen(xs, a);
         float d = MathF.Sqrt(HostVectors.SumOfSquares(a) / n + eps);
         HostVectors.Normalize<float>(a, d, default, a);
-        TConversions.Round(a, ys);
+        TConversions.Narrow(a, ys);
         if (!ws.IsEmpty)
         {
             TConversions.Widen(ys, a);
             TensorPrimitives.Multiply(a, ws, a);
-            TConversions.Round(a, ys);
+            TConversions.Narrow(a, ys);
         }
 
         ArrayPool<float>.Shared.Return(rented);
@@ -168,28 +165,5 @@ internal static class HostRmsNorm
                 }
             });
         }
-    }
-
-    /// <summary>Exact widening to float32 and round-to-nearest-even narrowing of a 16-bit storage type.</summary>
-    private interface ISixteenBitConversions<T>
-        where T : unmanaged
-    {
-        static abstract void Widen(ReadOnlySpan<T> source, Span<float> destination);
-
-        static abstract void Round(ReadOnlySpan<float> source, Span<T> destination);
-    }
-
-    private readonly struct HalfConversions : ISixteenBitConversions<Half>
-    {
-        public static void Widen(ReadOnlySpan<Half> source, Span<float> destination) => TensorPrimitives.ConvertToSingle(source, destination);
-
-        public static void Round(ReadOnlySpan<float> source, Span<Half> destination) => TensorPrimitives.ConvertToHalf(source, destination);
-    }
-
-    private readonly struct BFloat16Conversions : ISixteenBitConversions<ushort>
-    {
-        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostVectors.BFloat16ToSingle(source, destination);
-
-        public static void Round(ReadOnlySpan<float> source, Span<ushort> destination) => HostVectors.SingleToBFloat16(source, destination);
     }
 }

@@ -14,13 +14,13 @@ internal sealed partial class HostBackend
         switch (type)
         {
             case ElementType.Float32:
-                HostBackwardSingle.Run<float, SingleWidening, SingleNarrowing>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(dx), MemoryMarshal.Cast<T, float>(dw));
+                HostBackwardSingle.Run<float, SingleStorage>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(dx), MemoryMarshal.Cast<T, float>(dw));
                 break;
             case ElementType.Float16:
-                HostBackwardSingle.Run<ushort, HalfWidening, HalfNarrowing>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(dx), MemoryMarshal.Cast<T, ushort>(dw));
+                HostBackwardSingle.Run<ushort, HalfStorage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(dx), MemoryMarshal.Cast<T, ushort>(dw));
                 break;
             case ElementType.BFloat16:
-                HostBackwardSingle.Run<ushort, BFloat16Widening, BFloat16Narrowing>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(dx), MemoryMarshal.Cast<T, ushort>(dw));
+                HostBackwardSingle.Run<ushort, BFloat16Storage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(dx), MemoryMarshal.Cast<T, ushort>(dw));
                 break;
             default:
                 HostBackward.Run<double, double, Float64BackwardCodec>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(dx), MemoryMarshal.Cast<T, double>(dw));

@@ -28,15 +28,15 @@ internal sealed partial class HostBackend
         switch (type)
         {
             case ElementType.Float32:
-                HostQuantizeSingle.Run<float, SingleWidening, TFormat>(
+                HostQuantizeSingle.Run<float, SingleStorage, TFormat>(
                     problem, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(w), q, scales, settings);
                 break;
             case ElementType.Float16:
-                HostQuantizeSingle.Run<ushort, HalfWidening, TFormat>(
+                HostQuantizeSingle.Run<ushort, HalfStorage, TFormat>(
                     problem, MemoryMarshal.Cast<T, ushort>(x), MemoryMarshal.Cast<T, ushort>(w), q, scales, settings);
                 break;
             case ElementType.BFloat16:
-                HostQuantizeSingle.Run<ushort, BFloat16Widening, TFormat>(
+                HostQuantizeSingle.Run<ushort, BFloat16Storage, TFormat>(
                     problem, MemoryMarshal.Cast<T, ushort>(x), MemoryMarshal.Cast<T, ushort>(w), q, scales, settings);
                 break;
             default:
