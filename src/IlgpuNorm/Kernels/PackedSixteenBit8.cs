@@ -3,7 +3,7 @@ namespace IlgpuNorm.Kernels;
 /// <summary>
 /// Eight 16-bit values (float16 or bfloat16 bits) held as four 32-bit words, so that a packet is loaded and stored
 /// with one 16-byte access (<c>ld.global.v4.u32</c> in PTX) instead of two 8-byte ones: PTX vectors have at most four
-/// lanes, so <see cref="Packet8{T}"/> of ushort compiles to two <c>v4.b16</c> accesses. Lane 2k is the low half of
+/// lanes, so eight ushort fields compiled to two <c>v4.b16</c> accesses. Lane 2k is the low half of
 /// word k, lane 2k + 1 its high half (little-endian memory order, as in the array).
 /// </summary>
 internal struct PackedSixteenBit8 : IPacket<ushort>
