@@ -53,6 +53,24 @@ public class DeviceSelectionTests
         Assert.Contains("auto|host|cpu|opencl|cuda", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, "auto")]
+    [InlineData("", "auto")]
+    [InlineData("  ", "auto")]
+    [InlineData("host", "host")]
+    [InlineData(" OpenCL:1 ", "opencl:1")]
+    public void EnvironmentVariable_Parses(string? value, string expected) =>
+        Assert.Equal(DeviceRequest.Parse(expected), DeviceEnvironment.Parse(value));
+
+    [Theory]
+    [InlineData("tpu")]
+    [InlineData("cuda:-1")]
+    public void EnvironmentVariable_Invalid_NamesTheVariableAndTheValue(string value)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => DeviceEnvironment.Parse(value));
+        Assert.Contains($"ILGPUNORM_DEVICE must be auto|host|cpu|opencl|cuda[:N]; got '{value}'", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Devices_AlwaysIncludeHostAndTheCpuAccelerator()
     {

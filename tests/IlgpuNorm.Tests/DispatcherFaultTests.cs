@@ -15,7 +15,7 @@ public class DispatcherFaultTests
     private static readonly DeviceInfo FakeCuda = new(DeviceKind.Cuda, 0, "Fake GPU", true, 1L << 34, 1024, 32, true, "injected");
 
     private static DeviceDispatcher Create(Func<DeviceInfo, IComputeBackend> factory, string? env = null) =>
-        new([HostBackend.Description, FakeCuda], factory, name => name == DeviceRequest.EnvironmentVariable ? env : null);
+        new(new FakeCatalog([HostBackend.Description, FakeCuda], factory), () => env);
 
     private static IComputeBackend Working(DeviceInfo info) => info.Kind == DeviceKind.Host ? new HostBackend() : new RecordingBackend(info);
 
@@ -80,13 +80,25 @@ public class DispatcherFaultTests
     }
 
     [Fact]
-    public void Dispose_DisposesEveryBackendItStarted()
+    public void Dispose_DisposesEveryBackendItStarted_AndTheCatalog()
     {
         RecordingBackend? started = null;
-        var dispatcher = Create(info => info.Kind == DeviceKind.Cuda ? started = new RecordingBackend(info) : Working(info));
+        var catalog = new FakeCatalog([HostBackend.Description, FakeCuda], info => info.Kind == DeviceKind.Cuda ? started = new RecordingBackend(info) : Working(info));
+        var dispatcher = new DeviceDispatcher(catalog, () => null);
         dispatcher.Select();
         dispatcher.Dispose();
         Assert.True(started!.Disposed);
+        Assert.True(catalog.Disposed);
+    }
+
+    [Fact]
+    public void ForcedDevice_ThatTheCatalogDoesNotHave_Throws_NamingWhatWasFound_AndNeverStartsIt()
+    {
+        int starts = 0;
+        using var dispatcher = Create(info => { starts++; return Working(info); });
+        var ex = Assert.Throws<DeviceUnavailableException>(() => dispatcher.Select(new DeviceRequest(DeviceKind.Cuda, 3)));
+        Assert.Contains("no Cuda device with index 3 was found (found: cuda, host)", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, starts);
     }
 
     [Fact]

@@ -1,15 +1,11 @@
 using System.Collections.Concurrent;
-using ILGPU;
-using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.Cuda;
-using ILGPU.Runtime.OpenCL;
 
 namespace IlgpuNorm;
 
 /// <summary>
-/// Finds the devices of this machine, ranks them with <see cref="DeviceRanking"/>, and hands out one
-/// lazily created backend per device. <see cref="Shared"/> serves <see cref="RmsNorm"/>.
+/// Ranks the devices of this machine with <see cref="DeviceRanking"/> and hands out one lazily started backend per
+/// device, falling back past devices that fail. <see cref="Shared"/> serves <see cref="RmsNorm"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe: enumeration and backend creation happen once under a lock; each backend serializes
@@ -17,7 +13,7 @@ namespace IlgpuNorm;
 /// the next one is tried; the reason is logged (<see cref="Message"/>, <see cref="Messages"/>). A device
 /// requested by name that cannot start is an error.
 /// </remarks>
-public sealed partial class DeviceDispatcher : IDisposable
+public sealed class DeviceDispatcher : IDisposable
 {
     private static readonly Lazy<DeviceDispatcher> SharedInstance = new(() => new DeviceDispatcher());
 
@@ -26,32 +22,31 @@ public sealed partial class DeviceDispatcher : IDisposable
     private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
     private readonly Dictionary<DeviceRequest, string> failures = [];
     private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), Resolution> resolved = [];
+    private readonly IDeviceCatalog catalog;
+    private readonly Func<string?> environment;
     private DeviceRequest? environmentRequest;
-    private readonly CPUDevice cpuDevice;
-    private readonly Func<DeviceInfo, IComputeBackend>? factory;
-    private readonly Func<string, string?> environment;
-    private Context? context;
     private IReadOnlyList<DeviceInfo>? devices;
     private DeviceSelection? autoSelection;
     private bool disposed;
 
-    /// <summary>Creates a dispatcher.</summary>
+    /// <summary>Creates a dispatcher over this machine's devices.</summary>
     /// <param name="cpuDevice">The simulated device for ILGPU's CPU accelerator; by default 4-thread warps, 8 warps per group, one multiprocessor per core.</param>
     public DeviceDispatcher(CPUDevice? cpuDevice = null)
+        : this(
+            new DeviceCatalog(cpuDevice ?? new CPUDevice(
+                numThreadsPerWarp: 4,
+                numWarpsPerMultiprocessor: 8,
+                numMultiprocessors: Math.Max(1, Environment.ProcessorCount))),
+            static () => Environment.GetEnvironmentVariable(DeviceRequest.EnvironmentVariable))
     {
-        this.cpuDevice = cpuDevice ?? new CPUDevice(
-            numThreadsPerWarp: 4,
-            numWarpsPerMultiprocessor: 8,
-            numMultiprocessors: Math.Max(1, Environment.ProcessorCount));
-        environment = Environment.GetEnvironmentVariable;
     }
 
-    /// <summary>A dispatcher over given devices and a backend factory: the seam the tests inject faults through.</summary>
-    internal DeviceDispatcher(IReadOnlyList<DeviceInfo> devices, Func<DeviceInfo, IComputeBackend> factory, Func<string, string?> environment)
-        : this()
+    /// <summary>A dispatcher over a catalog of devices (the tests pass fakes that fail) and a source of <c>ILGPUNORM_DEVICE</c>.</summary>
+    /// <param name="catalog">The devices and how to start them; disposed with the dispatcher.</param>
+    /// <param name="environment">Reads the environment variable (once, on the first call that needs it).</param>
+    internal DeviceDispatcher(IDeviceCatalog catalog, Func<string?> environment)
     {
-        this.devices = DeviceRanking.Rank(devices);
-        this.factory = factory;
+        this.catalog = catalog;
         this.environment = environment;
     }
 
@@ -72,7 +67,7 @@ public sealed partial class DeviceDispatcher : IDisposable
             lock (gate)
             {
                 ObjectDisposedException.ThrowIf(disposed, this);
-                return devices ??= DeviceRanking.Rank(Enumerate());
+                return FoundDevices();
             }
         }
     }
@@ -141,17 +136,23 @@ public sealed partial class DeviceDispatcher : IDisposable
         }
     }
 
-    /// <summary>The ILGPU kernels of a device (for the CUDA, OpenCL and CPU accelerator backends).</summary>
-    /// <param name="request">Which device.</param>
-    /// <returns>The kernels, or null for the host path.</returns>
-    internal RmsNormKernels? KernelsFor(DeviceRequest? request) => (Resolve(request).Backend as IlgpuBackend)?.Kernels;
+    /// <summary>
+    /// The ILGPU kernels (and through <see cref="RmsNormKernels.Accelerator"/> the accelerator) of the device a request
+    /// resolves to, for device-resident work on the dispatcher's own accelerator: the same one <see cref="RmsNorm"/>
+    /// uses, started once. The dispatcher owns them: do not dispose them.
+    /// </summary>
+    /// <param name="request">Which device; null for the environment variable / auto.</param>
+    /// <returns>The kernels, or null when the request resolves to the host path.</returns>
+    /// <exception cref="DeviceUnavailableException">The requested device does not exist or failed to start.</exception>
+    /// <exception cref="ObjectDisposedException">The dispatcher was disposed.</exception>
+    public RmsNormKernels? KernelsFor(DeviceRequest? request) => (Resolve(request).Backend as IlgpuBackend)?.Kernels;
 
     internal Resolution Resolve(DeviceRequest? request)
     {
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var effective = request ?? (environmentRequest ??= FromEnvironment());
+            var effective = request ?? (environmentRequest ??= DeviceEnvironment.Parse(environment()));
             if (effective.Kind != DeviceKind.Auto)
             {
                 var key = (effective, request is null);
@@ -172,7 +173,7 @@ public sealed partial class DeviceDispatcher : IDisposable
             }
 
             var skipped = new List<string>();
-            foreach (var device in devices ??= DeviceRanking.Rank(Enumerate()))
+            foreach (var device in FoundDevices())
             {
                 var backend = GetOrCreate(device.Request, out string? error);
                 if (backend is null)
@@ -210,8 +211,7 @@ public sealed partial class DeviceDispatcher : IDisposable
 
             backends.Clear();
             resolved.Clear();
-            context?.Dispose();
-            context = null;
+            catalog.Dispose();
         }
     }
 
@@ -244,19 +244,7 @@ public sealed partial class DeviceDispatcher : IDisposable
         backend.Dispose();
     }
 
-    private DeviceRequest FromEnvironment()
-    {
-        string? value = environment(DeviceRequest.EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return DeviceRequest.Auto;
-        }
-
-        return DeviceRequest.TryParse(value, out var parsed)
-            ? parsed
-            : throw new InvalidOperationException(
-                $"Environment variable {DeviceRequest.EnvironmentVariable} must be auto|host|cpu|opencl|cuda[:N]; got '{value}'.");
-    }
+    private IReadOnlyList<DeviceInfo> FoundDevices() => devices ??= DeviceRanking.Rank(catalog.Enumerate(Log));
 
     private IComputeBackend? GetOrCreate(DeviceRequest request, out string? error)
     {
@@ -271,45 +259,23 @@ public sealed partial class DeviceDispatcher : IDisposable
             return null;
         }
 
-        if (request.Kind == DeviceKind.Host && factory is null)
+        // The host path needs no enumeration: ILGPUNORM_DEVICE=host never loads a driver.
+        var device = request.Kind == DeviceKind.Host ? HostBackend.Description : FoundDevices().FirstOrDefault(d => d.Request == request);
+        if (device is null)
         {
-            return backends[request] = new HostBackend();
+            error = $"no {request.Kind} device with index {request.Index} was found (found: {string.Join(", ", FoundDevices().Select(d => d.Request))})";
+            failures[request] = error;
+            return null;
         }
 
         try
         {
-            if (factory is not null)
+            var backend = catalog.Start(device);
+            if (request.Kind != DeviceKind.Host)
             {
-                var known = (devices ?? []).FirstOrDefault(d => d.Request == request);
-                if (known is null)
-                {
-                    error = $"no {request.Kind} device with index {request.Index} was found (found: {string.Join(", ", (devices ?? []).Select(d => d.Request))})";
-                    failures[request] = error;
-                    return null;
-                }
-
-                return backends[request] = factory(known);
+                Log($"started {backend.Info}");
             }
 
-            var ctx = GetContext();
-            Device? device = request.Kind switch
-            {
-                DeviceKind.Cuda => Nth(ToList(ctx.GetCudaDevices()), request.Index),
-                DeviceKind.OpenCL => Nth(ToList(ctx.GetCLDevices()), request.Index),
-                DeviceKind.Cpu => Nth(ToList(ctx.GetCPUDevices()), request.Index),
-                _ => null,
-            };
-            if (device is null)
-            {
-                error = $"no {request.Kind} device with index {request.Index} was found (found: {string.Join(", ", (devices ??= DeviceRanking.Rank(Enumerate())).Select(d => d.Request))})";
-                failures[request] = error;
-                return null;
-            }
-
-            var accelerator = device.CreateAccelerator(ctx);
-            var info = Describe(device, request.Index);
-            var backend = new IlgpuBackend(info, accelerator);
-            Log($"started {info}");
             return backends[request] = backend;
         }
 #pragma warning disable CA1031 // A driver can fail in any way; the dispatcher reports it and falls back.
@@ -322,71 +288,6 @@ public sealed partial class DeviceDispatcher : IDisposable
             return null;
         }
     }
-
-    private static Device? Nth<TDevice>(List<TDevice> source, int index)
-        where TDevice : Device =>
-        index >= 0 && index < source.Count ? source[index] : null;
-
-    private static List<TDevice> ToList<TDevice>(Context.DeviceCollection<TDevice> collection)
-        where TDevice : Device
-    {
-        var list = new List<TDevice>();
-        foreach (var device in collection)
-        {
-            list.Add(device);
-        }
-
-        return list;
-    }
-
-    private Context GetContext()
-    {
-        if (context is null)
-        {
-            NativeDrivers.EnsureResolver();
-            context = Context.Create(builder => builder.CPU(cpuDevice).Cuda().OpenCL().Optimize(OptimizationLevel.O2));
-        }
-
-        return context;
-    }
-
-    private List<DeviceInfo> Enumerate()
-    {
-        var found = new List<DeviceInfo> { HostBackend.Description };
-        try
-        {
-            var ctx = GetContext();
-            found.AddRange(ToList(ctx.GetCudaDevices()).Select((d, i) => Describe(d, i)));
-            found.AddRange(ToList(ctx.GetCLDevices()).Select((d, i) => Describe(d, i)));
-            found.AddRange(ToList(ctx.GetCPUDevices()).Select((d, i) => Describe(d, i)));
-        }
-#pragma warning disable CA1031 // Enumeration failures leave the host path; they are reported.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            Log($"device enumeration failed, only the host path is available: {ex.GetType().Name}: {ex.Message}");
-        }
-
-        return found;
-    }
-
-    private static DeviceInfo Describe(Device device, int index) => device switch
-    {
-        CudaDevice cuda => new DeviceInfo(
-            DeviceKind.Cuda, index, cuda.Name, IsGpu: true, cuda.MemorySize, cuda.MaxNumThreadsPerGroup, cuda.WarpSize,
-            SupportsFloat16: true, Detail: $"CUDA driver (libcuda), {cuda.Architecture}, {cuda.NumMultiprocessors} SMs, shared memory {cuda.MaxSharedMemoryPerGroup / 1024} KiB per group"),
-        CLDevice cl => new DeviceInfo(
-            DeviceKind.OpenCL, index, cl.Name, cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU, cl.MemorySize, cl.MaxNumThreadsPerGroup, cl.WarpSize,
-            SupportsFloat16: cl.Capabilities.Float16,
-            Detail: $"OpenCL driver (ICD loader libOpenCL), platform '{cl.PlatformName}' by {cl.VendorName}, {cl.DeviceType}, " +
-                $"{cl.DeviceVersion}, OpenCL C {cl.CVersion}, sub-groups {(cl.Capabilities.SubGroups ? "yes" : "no")}, " +
-                $"fp16 {(cl.Capabilities.Float16 ? "yes" : "no")}, fp64 {(cl.Capabilities.Float64 ? "yes" : "no")}, " +
-                $"generic address space {(cl.Capabilities.GenericAddressSpace ? "yes" : "no")}, local memory {cl.MaxSharedMemoryPerGroup / 1024} KiB"),
-        CPUDevice cpu => new DeviceInfo(
-            DeviceKind.Cpu, index, "ILGPU CPU accelerator", IsGpu: false, 0, cpu.MaxNumThreadsPerGroup, cpu.WarpSize,
-            SupportsFloat16: true, Detail: $"simulated: {cpu.NumMultiprocessors} multiprocessor(s), one OS thread per GPU thread"),
-        _ => new DeviceInfo(DeviceKind.Cpu, index, device.Name, false, device.MemorySize, device.MaxNumThreadsPerGroup, device.WarpSize, false, "unknown ILGPU device"),
-    };
 
     private void Log(string line)
     {

@@ -1,4 +1,5 @@
 using IlgpuNorm.Planning;
+using IlgpuNorm.Tests.Support;
 using Xunit;
 
 namespace IlgpuNorm.Tests.Quantize;
@@ -9,7 +10,7 @@ public class QuantBackwardDispatchTests
     private static readonly DeviceInfo FakeCuda = new(DeviceKind.Cuda, 0, "Fake GPU", true, 1L << 34, 1024, 32, true, "injected");
 
     private static DeviceDispatcher Create() =>
-        new([HostBackend.Description, FakeCuda], info => info.Kind == DeviceKind.Host ? new HostBackend() : new ForwardOnlyBackend(info), _ => null);
+        new(new FakeCatalog([HostBackend.Description, FakeCuda], info => info.Kind == DeviceKind.Host ? new HostBackend() : new ForwardOnlyBackend(info)), () => null);
 
     [Fact]
     public void Auto_FallsBackToTheHost_WhenTheDeviceHasNoQuantizeOrBackward()

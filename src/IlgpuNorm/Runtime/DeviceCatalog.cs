@@ -1,0 +1,106 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace IlgpuNorm;
+
+/// <summary>
+/// The devices of this machine through ILGPU: one context (created on first use, after
+/// <see cref="NativeDrivers.EnsureResolver"/>), the CUDA, OpenCL and CPU-accelerator devices it finds, their
+/// descriptions, and their accelerators. The only code that names ILGPU's CUDA and OpenCL types.
+/// </summary>
+internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
+{
+    private Context? context;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DeviceInfo> Enumerate(Action<string> log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var found = new List<DeviceInfo> { HostBackend.Description };
+        try
+        {
+            var ctx = GetContext();
+            found.AddRange(ToList(ctx.GetCudaDevices()).Select(Describe));
+            found.AddRange(ToList(ctx.GetCLDevices()).Select(Describe));
+            found.AddRange(ToList(ctx.GetCPUDevices()).Select(Describe));
+        }
+#pragma warning disable CA1031 // Enumeration failures leave the host path; they are reported.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            log($"device enumeration failed, only the host path is available: {ex.GetType().Name}: {ex.Message}");
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc />
+    public IComputeBackend Start(DeviceInfo device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.Kind == DeviceKind.Host)
+        {
+            return new HostBackend();
+        }
+
+        var ctx = GetContext();
+        Device ilgpuDevice = device.Kind switch
+        {
+            DeviceKind.Cuda => ToList(ctx.GetCudaDevices())[device.Index],
+            DeviceKind.OpenCL => ToList(ctx.GetCLDevices())[device.Index],
+            _ => ToList(ctx.GetCPUDevices())[device.Index],
+        };
+        return new IlgpuBackend(device, ilgpuDevice.CreateAccelerator(ctx));
+    }
+
+    /// <summary>Disposes the ILGPU context (after the dispatcher disposed the accelerators). Idempotent.</summary>
+    public void Dispose()
+    {
+        context?.Dispose();
+        context = null;
+    }
+
+    private Context GetContext()
+    {
+        if (context is null)
+        {
+            NativeDrivers.EnsureResolver();
+            context = Context.Create(builder => builder.CPU(cpuDevice).Cuda().OpenCL().Optimize(OptimizationLevel.O2));
+        }
+
+        return context;
+    }
+
+    private static List<TDevice> ToList<TDevice>(Context.DeviceCollection<TDevice> collection)
+        where TDevice : Device
+    {
+        var list = new List<TDevice>();
+        foreach (var device in collection)
+        {
+            list.Add(device);
+        }
+
+        return list;
+    }
+
+    private static DeviceInfo Describe(Device device, int index) => device switch
+    {
+        CudaDevice cuda => new DeviceInfo(
+            DeviceKind.Cuda, index, cuda.Name, IsGpu: true, cuda.MemorySize, cuda.MaxNumThreadsPerGroup, cuda.WarpSize,
+            SupportsFloat16: true, Detail: $"CUDA driver (libcuda), {cuda.Architecture}, {cuda.NumMultiprocessors} SMs, shared memory {cuda.MaxSharedMemoryPerGroup / 1024} KiB per group"),
+        CLDevice cl => new DeviceInfo(
+            DeviceKind.OpenCL, index, cl.Name, cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU, cl.MemorySize, cl.MaxNumThreadsPerGroup, cl.WarpSize,
+            SupportsFloat16: cl.Capabilities.Float16,
+            Detail: $"OpenCL driver (ICD loader libOpenCL), platform '{cl.PlatformName}' by {cl.VendorName}, {cl.DeviceType}, " +
+                $"{cl.DeviceVersion}, OpenCL C {cl.CVersion}, sub-groups {(cl.Capabilities.SubGroups ? "yes" : "no")}, " +
+                $"fp16 {(cl.Capabilities.Float16 ? "yes" : "no")}, fp64 {(cl.Capabilities.Float64 ? "yes" : "no")}, " +
+                $"generic address space {(cl.Capabilities.GenericAddressSpace ? "yes" : "no")}, local memory {cl.MaxSharedMemoryPerGroup / 1024} KiB"),
+        CPUDevice cpu => new DeviceInfo(
+            DeviceKind.Cpu, index, "ILGPU CPU accelerator", IsGpu: false, 0, cpu.MaxNumThreadsPerGroup, cpu.WarpSize,
+            SupportsFloat16: true, Detail: $"simulated: {cpu.NumMultiprocessors} multiprocessor(s), one OS thread per GPU thread"),
+        _ => new DeviceInfo(DeviceKind.Cpu, index, device.Name, false, device.MemorySize, device.MaxNumThreadsPerGroup, device.WarpSize, false, "unknown ILGPU device"),
+    };
+}
