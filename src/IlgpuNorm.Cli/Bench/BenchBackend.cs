@@ -1,3 +1,5 @@
+using IlgpuNorm.Benchmarking;
+
 namespace IlgpuNorm.Cli.Bench;
 
 /// <summary>A backend to measure: the device, its ILGPU kernels (null for the host path), and the shapes it runs.</summary>

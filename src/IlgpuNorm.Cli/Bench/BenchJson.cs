@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IlgpuNorm.Benchmarking;
 
 namespace IlgpuNorm.Cli.Bench;
 
@@ -14,7 +15,7 @@ internal static class BenchJson
     /// <param name="results">The measurements.</param>
     /// <param name="minTime">The --min-time they ran with.</param>
     public static void Write(string path, IReadOnlyList<BenchResult> results, double minTime) =>
-        AtomicFile.Write(path, stream => Write(stream, results, minTime));
+        IO.AtomicFile.Write(path, stream => Write(stream, results, minTime));
 
     /// <summary>Writes the results to a stream.</summary>
     public static void Write(Stream stream, IReadOnlyList<BenchResult> results, double minTime)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using IlgpuNorm.Benchmarking;
 using IlgpuNorm.Cli.Commands;
 
 namespace IlgpuNorm.Cli.Bench;
@@ -46,7 +47,7 @@ internal sealed record BenchOptions
         var types = settings.Dtype is null ? [ElementType.Float32] : ParseTypes(settings.Dtype);
         var (devices, all) = settings.Device is null ? (null, false) : ParseDevices(settings.Device);
         double minTime = settings.MinTime is null ? DefaultMinTime : ParseMinTime(settings.MinTime);
-        string? json = settings.Json is null ? null : AtomicFile.CheckWritable("--json", settings.Json);
+        string? json = settings.Json is null ? null : OutputPath.CheckWritable("--json", settings.Json);
         string? plot = null;
         if (settings.Plot is not null)
         {
@@ -55,7 +56,7 @@ internal sealed record BenchOptions
                 throw new UsageException($"--plot: expected a .png file; got '{settings.Plot}'");
             }
 
-            plot = AtomicFile.CheckWritable("--plot", settings.Plot);
+            plot = OutputPath.CheckWritable("--plot", settings.Plot);
         }
 
         return new BenchOptions

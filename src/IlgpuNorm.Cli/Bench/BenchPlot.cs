@@ -1,4 +1,5 @@
 using System.Globalization;
+using IlgpuNorm.Benchmarking;
 using ScottPlot;
 
 namespace IlgpuNorm.Cli.Bench;
@@ -25,7 +26,7 @@ internal static class BenchPlot
     public static void Write(string path, IReadOnlyList<BenchResult> results)
     {
         byte[] png = Render(results);
-        AtomicFile.Write(path, stream => stream.Write(png));
+        IO.AtomicFile.Write(path, stream => stream.Write(png));
     }
 
     /// <summary>Renders the chart as PNG bytes.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using IlgpuNorm.Benchmarking;
 using IlgpuNorm.Cli.Bench;
 
 namespace IlgpuNorm.Cli.Commands;
@@ -241,7 +242,7 @@ internal static class BenchCommand
                 "(both in the JSON); host calls go through RmsNorm.Compute (validation and dispatch included).");
             string l3 = DevicesCommand.FormatBytes(CachePolicy.LastLevelCache) + (CachePolicy.DetectedLastLevelCache is null ? " (assumed)" : string.Empty);
             stdout.WriteLine(
-                $"x from: cache = one buffer set, cache-hot; memory = rotating sets totalling more than min(4 x L3, 256 MiB) (L3 {l3}), so x comes from memory.");
+                $"x from: cache = one buffer set, cache-hot; memory = rotating sets holding at least max(4 x L3, 512 MiB) (L3 {l3}), so x comes from memory.");
         }
 
         if (results.Any(r => r.Data == "device"))

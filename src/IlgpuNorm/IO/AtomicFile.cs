@@ -1,12 +1,15 @@
 namespace IlgpuNorm.IO;
 
 /// <summary>Writes a file whole or not at all: a temporary file beside it, flushed, then renamed over it.</summary>
-internal static class AtomicFile
+/// <remarks>What <see cref="NpyFile"/> writes through; public for tools that write other files the same way (the ilgpunorm CLI's JSON and charts).</remarks>
+public static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> atomically: readers see the old file or the whole new one; on failure the old one stays.</summary>
     /// <param name="path">The destination; replaced if it exists.</param>
     /// <param name="write">Writes the content.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> names no file.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="write"/> is null.</exception>
+    /// <exception cref="IOException">The file cannot be written; an existing file is then unchanged.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
@@ -36,7 +39,7 @@ internal static class AtomicFile
     /// <summary>A unique temporary path beside <paramref name="full"/>.</summary>
     /// <param name="full">The destination's full path.</param>
     /// <returns>The temporary path.</returns>
-    public static string TempPath(string full)
+    internal static string TempPath(string full)
     {
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' names no file.", nameof(full));
         return Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");

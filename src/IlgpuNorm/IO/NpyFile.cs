@@ -191,10 +191,16 @@ public static class NpyFile
     /// <summary>
     /// The magic, version, header length and padded header NumPy writes: version 1.0 unless the header needs more than
     /// 65,535 bytes; padded with spaces and a final newline so that the total is a multiple of <see cref="Alignment"/>
-    /// (NumPy adds a full 64 bytes of padding when the header would already end on the boundary).
+    /// (NumPy adds a full 64 bytes of padding when the header would already end on the boundary). For writing dtypes
+    /// <see cref="NpyArray"/> does not hold (the CLI's <c>|i1</c> and <c>|u1</c> quantized codes): the header, then the raw bytes.
     /// </summary>
-    internal static byte[] EncodeHeader(string descr, ReadOnlySpan<int> shape)
+    /// <param name="descr">The dtype descriptor, as NumPy writes it (<c>&lt;f4</c>, <c>|i1</c>, ...); not checked.</param>
+    /// <param name="shape">The shape, C order.</param>
+    /// <returns>The bytes that precede the data.</returns>
+    /// <exception cref="ArgumentException"><paramref name="descr"/> is null or empty.</exception>
+    public static byte[] EncodeHeader(string descr, ReadOnlySpan<int> shape)
     {
+        ArgumentException.ThrowIfNullOrEmpty(descr);
         byte[] dict = Encoding.Latin1.GetBytes(NpyHeader.Format(descr, shape));
         int headerLength = dict.Length + 1; // the final newline
         int prefixLength = Magic.Length + 2 + 2;

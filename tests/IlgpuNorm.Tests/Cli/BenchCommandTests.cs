@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IlgpuNorm.Benchmarking;
 using IlgpuNorm.Cli;
 using IlgpuNorm.Cli.Bench;
 using IlgpuNorm.Cli.Commands;
@@ -150,17 +151,18 @@ public sealed class BenchCommandTests : IDisposable
 
     [Theory]
     [InlineData(16L << 20, 32L << 20, 1)] // fits in half the L3: cache-hot
-    [InlineData(128L << 20, 32L << 20, 2)] // 2 x 128 MiB > 4 x 32 MiB
-    [InlineData(64L << 20, 32L << 20, 3)] // 3 x 64 > 128
-    [InlineData(64L << 20, 96L << 20, 5)] // 4 x L3 = 384 MiB: capped at 256 MiB, 5 x 64 > 256
+    [InlineData(128L << 20, 32L << 20, 4)] // 4 x 128 MiB = 512 MiB
+    [InlineData(100L << 20, 32L << 20, 6)] // 6 x 100 > 512 > 5 x 100
+    [InlineData(200L << 20, 256L << 20, 6)] // 4 x L3 = 1 GiB beats 512 MiB: 6 x 200 > 1024 > 5 x 200
     [InlineData(600L << 20, 32L << 20, 2)] // at least 2
-    public void BufferSets_ExceedMinOf4xL3And256MiB(long bytesPerSet, long l3, int expected)
+    public void BufferSets_HoldMaxOf4xL3And512MiB_TheFewestThatDo(long bytesPerSet, long l3, int expected)
     {
         int sets = CachePolicy.BufferSets(bytesPerSet, l3);
         Assert.Equal(expected, sets);
         if (sets > 1)
         {
-            Assert.True(sets * bytesPerSet > Math.Min(4 * l3, 256L << 20));
+            long target = Math.Max(4 * l3, 512L << 20);
+            Assert.True(sets * bytesPerSet >= target && (sets == 2 || (sets - 1) * bytesPerSet < target));
         }
     }
 

@@ -1,13 +1,13 @@
 using ILGPU.Runtime;
 
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>
 /// Measures an ILGPU device kernel-only: x, w and y live on the device, and each timed call is
 /// <see cref="RmsNormKernels.Compute{T}"/> plus a stream synchronize. The copy limit is a device-to-device
 /// <c>ArrayView.CopyTo</c> of x into y on the same stream, synchronized the same way.
 /// </summary>
-internal static class DeviceBench
+public static class DeviceBench
 {
     /// <summary>Measures one dtype and shape.</summary>
     /// <param name="device">The device, for the report.</param>

@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>64-byte aligned native memory for host measurements: the same alignment every run, out of the GC's way.</summary>
 /// <typeparam name="T">The element type.</typeparam>
-internal sealed unsafe class NativeBuffer<T> : IDisposable
+public sealed unsafe class NativeBuffer<T> : IDisposable
     where T : unmanaged
 {
     private T* pointer;

@@ -1,7 +1,7 @@
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>One measurement: rms_norm of one shape and dtype on one backend, with that backend's copy limit for the same bytes.</summary>
-internal sealed record BenchResult
+public sealed record BenchResult
 {
     /// <summary>The backend as <c>--device</c> names it: host, cpu, opencl[:N], cuda[:N].</summary>
     public required string Backend { get; init; }

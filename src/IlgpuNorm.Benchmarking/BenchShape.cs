@@ -1,11 +1,11 @@
 using System.Globalization;
 
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>A benchmarked input shape: <c>[Rows, Hidden]</c>, normalized over the hidden axis.</summary>
 /// <param name="Rows">The number of rows (tokens).</param>
 /// <param name="Hidden">The hidden size: the normalized length, and the weight's length.</param>
-internal readonly record struct BenchShape(int Rows, int Hidden)
+public readonly record struct BenchShape(int Rows, int Hidden)
 {
     /// <summary>The number of elements of x (and of y).</summary>
     public long Elements => (long)Rows * Hidden;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>Times a call: a warm-up that is never timed, then batches until a minimum time and sample count, then the median.</summary>
-internal static class Timing
+public static class Timing
 {
     /// <summary>The fewest timed samples, whatever the minimum time.</summary>
     public const int MinSamples = 5;

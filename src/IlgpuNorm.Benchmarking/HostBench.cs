@@ -1,11 +1,11 @@
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>
 /// Measures the host path end to end through the public API (<see cref="RmsNorm"/> with <see cref="DeviceRequest.Host"/>,
 /// validation and dispatch included), and the copy limit of the same bytes on the same buffers: one thread
 /// (<c>Span.CopyTo</c>) and every core (<c>Parallel.For</c> over contiguous parts), the better of the two being the limit.
 /// </summary>
-internal static class HostBench
+public static class HostBench
 {
     /// <summary>Measures one dtype and shape.</summary>
     /// <param name="device">The host device, for the report.</param>
@@ -105,7 +105,7 @@ internal static class HostBench
     }
 
     /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> contiguous parts of <paramref name="length"/> elements, split on 64-element boundaries.</summary>
-    internal static (int Start, int Count) Part(int length, int parts, int part)
+    public static (int Start, int Count) Part(int length, int parts, int part)
     {
         const int Granule = 64;
         long per = (((long)length + parts - 1) / parts + Granule - 1) / Granule * Granule;

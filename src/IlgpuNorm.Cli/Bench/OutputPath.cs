@@ -1,7 +1,7 @@
 namespace IlgpuNorm.Cli.Bench;
 
-/// <summary>Checks an output path before any work, and writes it whole or not at all.</summary>
-internal static class AtomicFile
+/// <summary>Checks an output path before any work (the file itself is written by <see cref="IO.AtomicFile"/>).</summary>
+internal static class OutputPath
 {
     /// <summary>
     /// Checks, before any work, that <paramref name="path"/> can be written: its folder exists, it is not a folder,
@@ -36,7 +36,7 @@ internal static class AtomicFile
 
         try
         {
-            using var probe = new FileStream(IO.AtomicFile.TempPath(full), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            using var probe = new FileStream(Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.probe"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -45,9 +45,4 @@ internal static class AtomicFile
 
         return full;
     }
-
-    /// <summary>Writes a file atomically (the library's <see cref="IO.AtomicFile"/>, which <c>NpyFile</c> also uses).</summary>
-    /// <param name="path">The full path.</param>
-    /// <param name="write">Writes the content.</param>
-    public static void Write(string path, Action<Stream> write) => IO.AtomicFile.Write(path, write);
 }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using IlgpuNorm.Verification;
 
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>Seeded input data for the measurements, and the check that a measured call computed rms_norm.</summary>
-internal static class BenchData
+public static class BenchData
 {
     /// <summary>The base seed: each dtype and shape gets its own seed from it, the same every run.</summary>
     public const int Seed = 20_240_611;

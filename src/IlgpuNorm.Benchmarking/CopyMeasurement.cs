@@ -1,4 +1,4 @@
-namespace IlgpuNorm.Cli.Bench;
+namespace IlgpuNorm.Benchmarking;
 
 /// <summary>
 /// The copy limit of one backend for one byte count, measured in the same run on the same buffers: x's bytes read, y's bytes written.
@@ -8,4 +8,4 @@ namespace IlgpuNorm.Cli.Bench;
 /// <param name="SingleThreadGbps">Host only: one thread, <c>Span.CopyTo</c>.</param>
 /// <param name="ParallelGbps">Host only: <c>Parallel.For</c> over <paramref name="Threads"/> contiguous parts.</param>
 /// <param name="Threads">Host only: the parts of the parallel copy (one per core).</param>
-internal sealed record CopyMeasurement(double Gbps, string Method, double? SingleThreadGbps = null, double? ParallelGbps = null, int? Threads = null);
+public sealed record CopyMeasurement(double Gbps, string Method, double? SingleThreadGbps = null, double? ParallelGbps = null, int? Threads = null);
