@@ -9,34 +9,15 @@ namespace IlgpuNorm.Benchmarks;
 /// The <c>% of copy</c> column: a case's GB/s as a percentage of the GB/s of the faster copy benchmark (<c>Copy</c> or <c>CopyParallel</c>) of
 /// the same class, parameters and job in the same run. <c>NA</c> when Copy was filtered out.
 /// </summary>
-public sealed class PercentOfCopyColumn : IColumn
+public sealed class PercentOfCopyColumn() : BenchmarkColumn(
+    "% of copy",
+    "GB/s as a percentage of the faster same-run copy (Copy on 1 thread, CopyParallel on all cores) for the same shape and job",
+    ColumnCategory.Custom,
+    priority: 1,
+    numeric: true)
 {
     /// <inheritdoc />
-    public string Id => nameof(PercentOfCopyColumn);
-
-    /// <inheritdoc />
-    public string ColumnName => "% of copy";
-
-    /// <inheritdoc />
-    public bool AlwaysShow => true;
-
-    /// <inheritdoc />
-    public ColumnCategory Category => ColumnCategory.Custom;
-
-    /// <inheritdoc />
-    public int PriorityInCategory => 1;
-
-    /// <inheritdoc />
-    public bool IsNumeric => true;
-
-    /// <inheritdoc />
-    public UnitType UnitType => UnitType.Dimensionless;
-
-    /// <inheritdoc />
-    public string Legend => "GB/s as a percentage of the faster same-run copy (Copy on 1 thread, CopyParallel on all cores) for the same shape and job";
-
-    /// <inheritdoc />
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+    public override string GetValue(Summary summary, BenchmarkCase benchmarkCase)
     {
         ArgumentNullException.ThrowIfNull(summary);
         ArgumentNullException.ThrowIfNull(benchmarkCase);
@@ -55,16 +36,4 @@ public sealed class PercentOfCopyColumn : IColumn
 
         return (100 * gbps / limit).ToString("N0", CultureInfo.InvariantCulture) + "%";
     }
-
-    /// <inheritdoc />
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-
-    /// <inheritdoc />
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-    /// <inheritdoc />
-    public bool IsAvailable(Summary summary) => true;
-
-    /// <inheritdoc />
-    public override string ToString() => ColumnName;
 }

@@ -9,34 +9,15 @@ namespace IlgpuNorm.Benchmarks;
 /// The <c>Working set</c> column of <see cref="HostRmsNormBenchmarks"/>: whether a shape is measured
 /// cache-hot (one buffer set) or from DRAM (several sets rotated), and how many bytes that is.
 /// </summary>
-public sealed class WorkingSetColumn : IColumn
+public sealed class WorkingSetColumn() : BenchmarkColumn(
+    "Working set",
+    "x and y buffer sets the benchmark rotates through: 'hot' = one set that stays in cache",
+    ColumnCategory.Params,
+    priority: 100,
+    numeric: false)
 {
     /// <inheritdoc />
-    public string Id => nameof(WorkingSetColumn);
-
-    /// <inheritdoc />
-    public string ColumnName => "Working set";
-
-    /// <inheritdoc />
-    public bool AlwaysShow => true;
-
-    /// <inheritdoc />
-    public ColumnCategory Category => ColumnCategory.Params;
-
-    /// <inheritdoc />
-    public int PriorityInCategory => 100;
-
-    /// <inheritdoc />
-    public bool IsNumeric => false;
-
-    /// <inheritdoc />
-    public UnitType UnitType => UnitType.Dimensionless;
-
-    /// <inheritdoc />
-    public string Legend => "x and y buffer sets the benchmark rotates through: 'hot' = one set that stays in cache";
-
-    /// <inheritdoc />
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+    public override string GetValue(Summary summary, BenchmarkCase benchmarkCase)
     {
         ArgumentNullException.ThrowIfNull(benchmarkCase);
         if (benchmarkCase.Parameters["Shape"] is not RmsNormShape shape)
@@ -50,16 +31,4 @@ public sealed class WorkingSetColumn : IColumn
             ? "hot, " + BenchmarkData.FormatBytes(perSet)
             : string.Create(CultureInfo.InvariantCulture, $"{sets} x {BenchmarkData.FormatBytes(perSet)}");
     }
-
-    /// <inheritdoc />
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-
-    /// <inheritdoc />
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-    /// <inheritdoc />
-    public bool IsAvailable(Summary summary) => true;
-
-    /// <inheritdoc />
-    public override string ToString() => ColumnName;
 }

@@ -12,7 +12,7 @@ internal static class CliArrays
         _ => throw new UsageException($"--dtype: expected bfloat16 (the only dtype that needs naming; others come from the file); got '{dtype}'"),
     };
 
-    public static void RequirePath(string option, string? path)
+    public static void RequirePath(string option, [System.Diagnostics.CodeAnalysis.NotNull] string? path)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -25,7 +25,7 @@ internal static class CliArrays
         RequirePath(option, path);
         try
         {
-            return NpyFile.Read(path!);
+            return NpyFile.Read(path);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

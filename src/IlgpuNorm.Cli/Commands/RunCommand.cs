@@ -67,35 +67,12 @@ internal static class RunCommand
         double eps = CliParsing.Epsilon("--eps", settings.Epsilon);
         int numGroups = CliParsing.PositiveInt("--num-groups", settings.NumGroups, 1);
         DeviceRequest? device = settings.Device is null ? null : CliParsing.Device("--device", settings.Device);
-        bool bfloat16 = settings.DType switch
-        {
-            null => false,
-            _ when settings.DType.Equals("bfloat16", StringComparison.OrdinalIgnoreCase) || settings.DType.Equals("bf16", StringComparison.OrdinalIgnoreCase) => true,
-            _ => throw new UsageException($"--dtype: expected bfloat16 (the only dtype that needs naming; others come from the file); got '{settings.DType}'"),
-        };
-        if (string.IsNullOrWhiteSpace(settings.Output))
-        {
-            throw new UsageException("--output: expected a file path; got an empty one");
-        }
-
-        var x = ReadArray("--input", settings.Input);
-        CheckDType(x, bfloat16);
-        CheckShapes(x.Shape, normalizedShape, numGroups);
-
-        NpyArray? w = null;
-        if (settings.Weight is not null)
-        {
-            w = ReadArray("--weight", settings.Weight);
-            if (w.Descr != x.Descr)
-            {
-                throw new UsageException($"--weight: dtype {w.Descr} differs from the input's {x.Descr}");
-            }
-
-            if (!w.Shape.SequenceEqual(normalizedShape))
-            {
-                throw new UsageException($"--weight: expected shape {CliParsing.Format(normalizedShape)}, got {CliParsing.Format(w.Shape)}");
-            }
-        }
+        bool bfloat16 = CliArrays.BFloat16Flag(settings.DType);
+        CliArrays.RequirePath("--output", settings.Output);
+        var x = CliArrays.Read("--input", settings.Input);
+        CliArrays.CheckDType("--input", x, bfloat16);
+        CliArrays.CheckShapes(x.Shape, normalizedShape, numGroups);
+        var w = settings.Weight is null ? null : CliArrays.ReadWeight(settings.Weight, x, normalizedShape);
 
         var (policy, offset, b, r) = extensions.Parse(x, w, normalizedShape, settings.Output);
         var selection = DeviceDispatcher.Shared.Select(device);
@@ -111,10 +88,10 @@ internal static class RunCommand
         double milliseconds = clock.Elapsed.TotalMilliseconds;
         if (r2 is not null)
         {
-            WriteOutput(extensions.ResidualOutput!, r2, "--residual-output");
+            CliArrays.Write("--residual-output", extensions.ResidualOutput!, r2);
         }
 
-        WriteOutput(settings.Output, y);
+        CliArrays.Write("--output", settings.Output, y);
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {settings.Output}: {y.Descr} {CliParsing.Format(y.Shape)}, normalized over {CliParsing.Format(normalizedShape)}, " +
@@ -165,7 +142,7 @@ internal static class RunCommand
                 throw new UsageException($"--weight-offset: {WeightOffset} is added to the weight; pass --weight too");
             }
 
-            var b = Bias is null ? null : Matching("--bias", ReadArray("--bias", Bias), x, normalizedShape);
+            var b = Bias is null ? null : CliArrays.ReadLike("--bias", Bias, x, normalizedShape);
             if ((Residual is null) != (ResidualOutput is null))
             {
                 throw new UsageException(Residual is null ? "--residual-output: needs --residual" : "--residual: needs --residual-output (where the updated residual goes)");
@@ -176,7 +153,7 @@ internal static class RunCommand
                 throw new UsageException($"--residual-output: expected a file path other than --output; got '{ResidualOutput}'");
             }
 
-            var r = Residual is null ? null : Matching("--residual", ReadArray("--residual", Residual), x, x.Shape.ToArray());
+            var r = Residual is null ? null : CliArrays.ReadLike("--residual", Residual, x, x.Shape);
             if (ResidualOutput is not null)
             {
                 // Two files are written: find a missing folder before the first one appears.
@@ -196,87 +173,5 @@ internal static class RunCommand
         /// <summary>What the summary line adds: only the options that were given.</summary>
         public string Describe(RmsNormPolicy policy, float offset) =>
             string.Create(CultureInfo.InvariantCulture, $"{(Bias is null ? "" : ", bias yes")}{(offset == 0 ? "" : $", weight offset {offset:R}")}{(Residual is null ? "" : $", residual updated into {ResidualOutput}")}{(Policy is null ? "" : $", policy {policy}")}");
-
-        private static NpyArray Matching(string option, NpyArray array, NpyArray x, int[] shape) =>
-            array.Descr != x.Descr ? throw new UsageException($"{option}: dtype {array.Descr} differs from the input's {x.Descr}")
-            : !array.Shape.SequenceEqual(shape) ? throw new UsageException($"{option}: expected shape {CliParsing.Format(shape)}, got {CliParsing.Format(array.Shape)}")
-            : array;
-    }
-
-    private static NpyArray ReadArray(string option, string? path)
-    {
-        if (string.IsNullOrWhiteSpace(path))
-        {
-            throw new UsageException($"{option}: expected a file path; got an empty one");
-        }
-
-        try
-        {
-            return NpyFile.Read(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new UsageException($"{option}: file not found: {path}");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new UsageException($"{option}: file not found: {path}");
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new UsageException($"{option}: cannot read {path}: {ex.Message}", ex);
-        }
-        catch (NpyFormatException ex)
-        {
-            throw new UsageException($"{option}: {ex.Message}", ex);
-        }
-    }
-
-    private static void CheckDType(NpyArray x, bool bfloat16)
-    {
-        if (x.ElementType == ElementType.BFloat16 && !bfloat16)
-        {
-            throw new UsageException("--input: descr <u2 is read only as bfloat16 bits; pass --dtype bfloat16");
-        }
-
-        if (bfloat16 && x.ElementType != ElementType.BFloat16)
-        {
-            throw new UsageException($"--dtype bfloat16: expected a <u2 input (bfloat16 bits); got {x.Descr}");
-        }
-    }
-
-    private static void CheckShapes(ReadOnlySpan<int> shape, int[] normalizedShape, int numGroups)
-    {
-        if (shape.Length < normalizedShape.Length || !shape[^normalizedShape.Length..].SequenceEqual(normalizedShape))
-        {
-            throw new UsageException(
-                $"--normalized-shape: {CliParsing.Format(normalizedShape)} does not match the input's trailing dimensions (input shape {CliParsing.Format(shape)})");
-        }
-
-        if (numGroups > 1 && normalizedShape.Length != 1)
-        {
-            throw new UsageException($"--num-groups: {numGroups} groups need exactly one normalized dimension; got {CliParsing.Format(normalizedShape)}");
-        }
-
-        if (normalizedShape[0] % numGroups != 0)
-        {
-            throw new UsageException($"--num-groups: {numGroups} does not divide the normalized size {normalizedShape[0]}");
-        }
-    }
-
-    private static void WriteOutput(string path, NpyArray y, string option = "--output")
-    {
-        try
-        {
-            NpyFile.Write(path, y);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new UsageException($"{option}: directory not found: {Path.GetDirectoryName(Path.GetFullPath(path))}");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"{option}: cannot write {path}: {ex.Message}", ex);
-        }
     }
 }
