@@ -3,7 +3,7 @@ namespace IlgpuNorm.Benchmarking;
 /// <summary>One measurement: rms_norm of one shape and dtype on one backend, with that backend's copy limit for the same bytes.</summary>
 public sealed record BenchResult
 {
-    /// <summary>The backend as <c>--device</c> names it: host, cpu, opencl[:N], cuda[:N].</summary>
+    /// <summary>The backend as a device request names it (<see cref="DeviceRequest"/>): host, cpu, opencl[:N], cuda[:N].</summary>
     public required string Backend { get; init; }
 
     /// <summary>The device's name.</summary>

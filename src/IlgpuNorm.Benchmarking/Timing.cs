@@ -15,7 +15,7 @@ public static class Timing
     private const int MinQuietCalls = 32;
 
     /// <summary>
-    /// The warm-up ends once no method has been JIT-compiled for min(--min-time, this) seconds, but never less than
+    /// The warm-up ends once no method has been JIT-compiled for min(minTime, this) seconds, but never less than
     /// <see cref="MinQuietSeconds"/>: tiered compilation recompiles hot methods in the background about 100 ms after the
     /// last new method was compiled, and a measurement that started before that would time unoptimized code (20x slower
     /// on the float16 host path).
@@ -58,8 +58,8 @@ public static class Timing
 
     /// <summary>
     /// Calls every set once (the first call compiles kernels; no page is first written while timed), then goes on until
-    /// the JIT has been quiet for --min-time clamped to [0.12 s, 0.25 s] and for <see cref="MinQuietCalls"/> calls; or
-    /// after at most max(10 × --min-time, 2.5 × that quiet time), so that other threads that keep compiling (a test
+    /// the JIT has been quiet for minTime clamped to [0.12 s, 0.25 s] and for <see cref="MinQuietCalls"/> calls; or
+    /// after at most max(10 × minTime, 2.5 × that quiet time), so that other threads that keep compiling (a test
     /// run) cannot stall the benchmark.
     /// </summary>
     /// <returns>The next set to use.</returns>
