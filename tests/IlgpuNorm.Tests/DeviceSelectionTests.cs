@@ -72,6 +72,24 @@ public class DeviceSelectionTests
     }
 
     [Fact]
+    public void Catalog_FindsTheHostFirstAndTheCpuAccelerator_AndStartsThem()
+    {
+        using var catalog = new DeviceCatalog(new ILGPU.Runtime.CPU.CPUDevice(4, 4, 1));
+        var log = new List<string>();
+        var found = catalog.Enumerate(log.Add);
+        Assert.Equal(HostBackend.Description, found[0]);
+        var cpu = Assert.Single(found, d => d.Kind == DeviceKind.Cpu);
+        Assert.Equal("simulated: 1 multiprocessor(s), one OS thread per GPU thread", cpu.Detail);
+        Assert.Empty(log);
+
+        using var host = catalog.Start(found[0]);
+        Assert.IsType<HostBackend>(host);
+        using var started = catalog.Start(cpu);
+        Assert.Equal(cpu, started.Info);
+        Assert.Equal(16, Assert.IsType<IlgpuBackend>(started).Kernels.Accelerator.MaxNumThreadsPerGroup);
+    }
+
+    [Fact]
     public void Devices_AlwaysIncludeHostAndTheCpuAccelerator()
     {
         var kinds = DeviceDispatcher.Shared.Devices.Select(d => d.Kind).ToList();
