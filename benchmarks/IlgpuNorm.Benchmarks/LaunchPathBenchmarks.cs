@@ -1,0 +1,128 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Reports;
+using ILGPU;
+using ILGPU.Runtime;
+using Perfolizer.Horology;
+
+namespace IlgpuNorm.Benchmarks;
+
+/// <summary>
+/// What one single-row call (1 x 4096 float32, the decode-step latency case) costs on the host side of the device path:
+/// validation, the kernel cache, parameter marshalling, the launch and the synchronization. It runs on ILGPU's CPU
+/// accelerator, so no GPU is needed; the kernel's own work there is a few microseconds of simulated threads, and the
+/// allocation column counts what the library allocates per call on the calling thread (the goal is 0 B).
+/// </summary>
+/// <remarks>
+/// Rows: <c>Synchronize</c> (the floor: a synchronize with nothing queued), <c>Views</c> (<see cref="RmsNormKernels"/> on
+/// resident data), <c>ViewsWithOptions</c> (the options overload: bias, policy, offset), <c>FusedAdd</c> (the fused residual
+/// add on resident data), <c>HostSpans</c> (<see cref="RmsNorm"/> with host arrays on the CPU accelerator: upload, launch,
+/// download). Command: <c>dotnet run -c Release --project benchmarks/IlgpuNorm.Benchmarks -- --filter '*LaunchPath*'</c>.
+/// </remarks>
+[Config(typeof(Config))]
+[BenchmarkCategory("LaunchPath")]
+public class LaunchPathBenchmarks : IDisposable
+{
+    private const int Hidden = 4096;
+    private static readonly int[] Shape = [1, Hidden];
+    private static readonly int[] NormalizedShape = [Hidden];
+
+    private readonly RmsNormOptions options = new() { Device = DeviceRequest.Cpu };
+    private readonly RmsNormOptions gemma = new() { Policy = RmsNormPolicy.WeightInFloat32, WeightOffset = 1f, Device = DeviceRequest.Cpu };
+    private RmsNormKernels? kernels;
+    private MemoryBuffer1D<float, Stride1D.Dense>? input;
+    private MemoryBuffer1D<float, Stride1D.Dense>? residual;
+    private MemoryBuffer1D<float, Stride1D.Dense>? weight;
+    private MemoryBuffer1D<float, Stride1D.Dense>? output;
+    private float[] hostInput = [];
+    private float[] hostWeight = [];
+    private float[] hostOutput = [];
+
+    private Accelerator Accelerator => kernels!.Accelerator;
+
+    /// <summary>Uploads seeded data, compiles every kernel used and checks the plain results once.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(BenchmarkData.Seed);
+        hostInput = new float[Hidden];
+        hostWeight = new float[Hidden];
+        hostOutput = new float[Hidden];
+        BenchmarkData.Fill(hostWeight, random, 0.5f, 1.5f);
+        BenchmarkData.Fill(hostInput, random, 0.25f, 2.25f);
+        kernels = DeviceDispatcher.Shared.KernelsFor(DeviceRequest.Cpu) ?? throw new InvalidOperationException("The CPU accelerator has no kernels.");
+        input = Accelerator.Allocate1D(hostInput);
+        residual = Accelerator.Allocate1D(hostInput);
+        weight = Accelerator.Allocate1D(hostWeight);
+        output = Accelerator.Allocate1D<float>(Hidden);
+
+        Views();
+        BenchmarkData.Verify(nameof(Views), hostInput, hostWeight, output.GetAsArray1D());
+        HostSpans();
+        BenchmarkData.Verify(nameof(HostSpans), hostInput, hostWeight, hostOutput);
+        ViewsWithOptions();
+        FusedAdd();
+        Synchronize();
+    }
+
+    /// <summary>Releases the buffers (the dispatcher owns the accelerator).</summary>
+    [GlobalCleanup]
+    public void Cleanup() => Dispose();
+
+    /// <summary>A synchronize with nothing queued: the floor under every other row.</summary>
+    [Benchmark(Baseline = true)]
+    public void Synchronize() => Accelerator.Synchronize();
+
+    /// <summary>The plain norm on resident views, synchronized.</summary>
+    [Benchmark]
+    public void Views()
+    {
+        kernels!.Compute(input!.View.BaseView, Shape, NormalizedShape, weight!.View.BaseView, output!.View.BaseView);
+        Accelerator.Synchronize();
+    }
+
+    /// <summary>The options overload (Gemma's offset, no bias) on resident views, synchronized.</summary>
+    [Benchmark]
+    public void ViewsWithOptions()
+    {
+        kernels!.Compute(input!.View.BaseView, Shape, NormalizedShape, weight!.View.BaseView, default, output!.View.BaseView, gemma);
+        Accelerator.Synchronize();
+    }
+
+    /// <summary>The fused residual add on resident views, synchronized (the residual keeps growing: only the time counts).</summary>
+    [Benchmark]
+    public void FusedAdd()
+    {
+        kernels!.ComputeFusedAdd(input!.View.BaseView, residual!.View.BaseView, Shape, NormalizedShape, weight!.View.BaseView, default, output!.View.BaseView);
+        Accelerator.Synchronize();
+    }
+
+    /// <summary>Host arrays through the public API on the CPU accelerator: upload, launch, synchronize, download.</summary>
+    [Benchmark]
+    public void HostSpans() => RmsNorm.Compute<float>(hostInput, Shape, NormalizedShape, hostWeight, hostOutput, options);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        input?.Dispose();
+        residual?.Dispose();
+        weight?.Dispose();
+        output?.Dispose();
+        (input, residual, weight, output, kernels) = (null, null, null, null, null);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Columns of <see cref="LaunchPathBenchmarks"/>: median and allocated bytes per call, in microseconds.</summary>
+    public sealed class Config : ManualConfig
+    {
+        /// <summary>Creates the config.</summary>
+        public Config()
+        {
+            AddColumn(StatisticColumn.Median);
+            AddDiagnoser(MemoryDiagnoser.Default);
+            SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Microsecond);
+        }
+    }
+}
