@@ -5,6 +5,7 @@ using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Reports;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
 using Perfolizer.Horology;
 
 namespace IlgpuNorm.Benchmarks;
@@ -12,8 +13,9 @@ namespace IlgpuNorm.Benchmarks;
 /// <summary>
 /// What one single-row call (1 x 4096 float32, the decode-step latency case) costs on the host side of the device path:
 /// validation, the kernel cache, parameter marshalling, the launch and the synchronization. It runs on ILGPU's CPU
-/// accelerator, so no GPU is needed; the kernel's own work there is a few microseconds of simulated threads, and the
-/// allocation column counts what the library allocates per call on the calling thread (the goal is 0 B).
+/// accelerator, so no GPU is needed. The resident-view rows use a CPU accelerator of two threads (one warp of two threads,
+/// one multiprocessor), so the kernel is two OS threads summing 2048 elements each, with few barriers to wait on a busy machine:
+/// what remains is the launch path. The allocation column counts what is allocated per call on the calling thread.
 /// </summary>
 /// <remarks>
 /// Rows: <c>Synchronize</c> (the floor: a synchronize with nothing queued), <c>Views</c> (<see cref="RmsNormKernels"/> on
@@ -31,6 +33,8 @@ public class LaunchPathBenchmarks : IDisposable
 
     private readonly RmsNormOptions options = new() { Device = DeviceRequest.Cpu };
     private readonly RmsNormOptions gemma = new() { Policy = RmsNormPolicy.WeightInFloat32, WeightOffset = 1f, Device = DeviceRequest.Cpu };
+    private Context? context;
+    private Accelerator? accelerator;
     private RmsNormKernels? kernels;
     private MemoryBuffer1D<float, Stride1D.Dense>? input;
     private MemoryBuffer1D<float, Stride1D.Dense>? residual;
@@ -39,8 +43,6 @@ public class LaunchPathBenchmarks : IDisposable
     private float[] hostInput = [];
     private float[] hostWeight = [];
     private float[] hostOutput = [];
-
-    private Accelerator Accelerator => kernels!.Accelerator;
 
     /// <summary>Uploads seeded data, compiles every kernel used and checks the plain results once.</summary>
     [GlobalSetup]
@@ -52,11 +54,13 @@ public class LaunchPathBenchmarks : IDisposable
         hostOutput = new float[Hidden];
         BenchmarkData.Fill(hostWeight, random, 0.5f, 1.5f);
         BenchmarkData.Fill(hostInput, random, 0.25f, 2.25f);
-        kernels = DeviceDispatcher.Shared.KernelsFor(DeviceRequest.Cpu) ?? throw new InvalidOperationException("The CPU accelerator has no kernels.");
-        input = Accelerator.Allocate1D(hostInput);
-        residual = Accelerator.Allocate1D(hostInput);
-        weight = Accelerator.Allocate1D(hostWeight);
-        output = Accelerator.Allocate1D<float>(Hidden);
+        context = Context.Create(builder => builder.CPU(new CPUDevice(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 1, numMultiprocessors: 1)));
+        accelerator = context.CreateCPUAccelerator(0);
+        kernels = new RmsNormKernels(accelerator);
+        input = accelerator.Allocate1D(hostInput);
+        residual = accelerator.Allocate1D(hostInput);
+        weight = accelerator.Allocate1D(hostWeight);
+        output = accelerator.Allocate1D<float>(Hidden);
 
         Views();
         BenchmarkData.Verify(nameof(Views), hostInput, hostWeight, output.GetAsArray1D());
@@ -67,20 +71,20 @@ public class LaunchPathBenchmarks : IDisposable
         Synchronize();
     }
 
-    /// <summary>Releases the buffers (the dispatcher owns the accelerator).</summary>
+    /// <summary>Releases the buffers, the kernels and the accelerator.</summary>
     [GlobalCleanup]
     public void Cleanup() => Dispose();
 
     /// <summary>A synchronize with nothing queued: the floor under every other row.</summary>
     [Benchmark(Baseline = true)]
-    public void Synchronize() => Accelerator.Synchronize();
+    public void Synchronize() => accelerator!.Synchronize();
 
     /// <summary>The plain norm on resident views, synchronized.</summary>
     [Benchmark]
     public void Views()
     {
         kernels!.Compute(input!.View.BaseView, Shape, NormalizedShape, weight!.View.BaseView, output!.View.BaseView);
-        Accelerator.Synchronize();
+        accelerator!.Synchronize();
     }
 
     /// <summary>The options overload (Gemma's offset, no bias) on resident views, synchronized.</summary>
@@ -88,7 +92,7 @@ public class LaunchPathBenchmarks : IDisposable
     public void ViewsWithOptions()
     {
         kernels!.Compute(input!.View.BaseView, Shape, NormalizedShape, weight!.View.BaseView, default, output!.View.BaseView, gemma);
-        Accelerator.Synchronize();
+        accelerator!.Synchronize();
     }
 
     /// <summary>The fused residual add on resident views, synchronized (the residual keeps growing: only the time counts).</summary>
@@ -96,10 +100,10 @@ public class LaunchPathBenchmarks : IDisposable
     public void FusedAdd()
     {
         kernels!.ComputeFusedAdd(input!.View.BaseView, residual!.View.BaseView, Shape, NormalizedShape, weight!.View.BaseView, default, output!.View.BaseView);
-        Accelerator.Synchronize();
+        accelerator!.Synchronize();
     }
 
-    /// <summary>Host arrays through the public API on the CPU accelerator: upload, launch, synchronize, download.</summary>
+    /// <summary>Host arrays through the public API on the dispatcher's CPU accelerator (many simulated threads): upload, launch, synchronize, download.</summary>
     [Benchmark]
     public void HostSpans() => RmsNorm.Compute<float>(hostInput, Shape, NormalizedShape, hostWeight, hostOutput, options);
 
@@ -110,7 +114,10 @@ public class LaunchPathBenchmarks : IDisposable
         residual?.Dispose();
         weight?.Dispose();
         output?.Dispose();
-        (input, residual, weight, output, kernels) = (null, null, null, null, null);
+        kernels?.Dispose();
+        accelerator?.Dispose();
+        context?.Dispose();
+        (input, residual, weight, output, kernels, accelerator, context) = (null, null, null, null, null, null, null);
         GC.SuppressFinalize(this);
     }
 

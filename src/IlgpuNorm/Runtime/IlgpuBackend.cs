@@ -5,146 +5,158 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm;
 
 /// <summary>
-/// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers
-/// that are kept and grown as needed (no device allocation per call once warm; freed on dispose).
+/// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers that are kept
+/// and grown as needed (no device allocation per call once warm; freed on dispose). Each request runs in the kernels'
+/// accelerator scope, and the caller's outputs are written only after the whole result is on the device.
 /// </summary>
 internal sealed partial class IlgpuBackend : IComputeBackend
 {
-    private readonly Lock gate = new();
     private readonly Accelerator accelerator;
-    private readonly RmsNormKernels kernels;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? inputStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? weightStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? outputStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? residualStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? biasStage;
-    private bool disposed;
+    private readonly DeviceKernels kernels;
+    private readonly MemoryBuffer1D<byte, Stride1D.Dense>?[] stages = new MemoryBuffer1D<byte, Stride1D.Dense>?[(int)Stage.Count];
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
     {
         Info = info;
         this.accelerator = accelerator;
-        kernels = new RmsNormKernels(accelerator);
+        kernels = new DeviceKernels(accelerator);
+        Kernels = new RmsNormKernels(kernels);
+    }
+
+    /// <summary>The staging buffers, one per role.</summary>
+    private enum Stage
+    {
+        Input,
+        Weight,
+        Output,
+        Residual,
+        Bias,
+        Codes,
+        Floats,
+        Gradient,
+        WeightGradient,
+        Count,
     }
 
     public DeviceInfo Info { get; }
 
-    public RmsNormKernels Kernels => kernels;
+    /// <summary>The device-resident API over this backend's kernels.</summary>
+    public RmsNormKernels Kernels { get; }
 
-    public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+    public void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
-        lock (gate)
+        using (kernels.Enter(this))
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            accelerator.Bind();
-            long total = problem.TotalElements;
-            var input = Stage<T>(ref inputStage, total);
-            var output = Stage<T>(ref outputStage, total);
-            var weight = Stage<T>(ref weightStage, w.Length);
-            input.CopyFromCPU(x[..(int)total]);
-            if (!w.IsEmpty)
-            {
-                weight.CopyFromCPU(w);
-            }
+            var x = Upload(Stage.Input, request.X);
+            var residual = Upload(Stage.Residual, request.Residual);
+            var w = Upload(Stage.Weight, request.W);
+            var b = Upload(Stage.Bias, request.B);
 
-            Span<int> shape = [(int)problem.Rows, problem.NormalizedLength];
-            ReadOnlySpan<int> normalized = shape[1..];
-            kernels.Compute(input, shape, normalized, w.IsEmpty ? default : weight, output, problem.Epsilon, problem.NumGroups);
+            // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
+            var y = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
+            kernels.Forward(accelerator.DefaultStream, request.Problem, request.Type, request.Extras, new ForwardViews<T>(x, residual, w, b, y));
             accelerator.Synchronize();
-
-            // Only now, with the whole result on the device, is the caller's destination written.
-            output.CopyToCPU(y[..(int)total]);
+            y.CopyToCPU(request.Y);
+            if (!request.Residual.IsEmpty)
+            {
+                residual.CopyToCPU(request.Residual);
+            }
         }
     }
 
-    public void RunExtended<T>(scoped in ExtendedCall<T> call)
+    public void Quantize<T>(scoped in QuantizeRequest<T> request)
         where T : unmanaged
     {
-        lock (gate)
+        using (kernels.Enter(this))
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            accelerator.Bind();
-            var problem = call.Problem;
-            var extras = call.Extras;
-            int inputExtent = (int)RmsNormExtras.Extent(problem, extras.InputRowStride);
-            int outputExtent = (int)RmsNormExtras.Extent(problem, extras.OutputRowStride);
-            int residualExtent = call.Residual.IsEmpty ? 0 : (int)RmsNormExtras.Extent(problem, extras.ResidualRowStride);
-            var input = Stage<T>(ref inputStage, inputExtent);
-            var output = Stage<T>(ref outputStage, outputExtent);
-            var residual = Stage<T>(ref residualStage, residualExtent);
-            var weight = Stage<T>(ref weightStage, call.W.Length);
-            var bias = Stage<T>(ref biasStage, call.B.Length);
-            input.CopyFromCPU(call.X[..inputExtent]);
-            if (extras.OutputRowStride != problem.NormalizedLength)
-            {
-                // The gaps between output rows travel back with the rows: bring the caller's values along so they stay.
-                output.CopyFromCPU(call.Y[..outputExtent]);
-            }
-
-            if (residualExtent > 0)
-            {
-                residual.CopyFromCPU(call.Residual[..residualExtent]);
-            }
-
-            if (!call.W.IsEmpty)
-            {
-                weight.CopyFromCPU(call.W);
-            }
-
-            if (!call.B.IsEmpty)
-            {
-                bias.CopyFromCPU(call.B);
-            }
-
-            var options = new KernelLaunch(!call.W.IsEmpty)
-            {
-                HasBias = !call.B.IsEmpty,
-                HasResidual = residualExtent > 0,
-                Policy = (int)extras.Policy,
-                WeightOffset = extras.WeightOffset,
-                InputRowStride = extras.InputRowStride,
-                OutputRowStride = extras.OutputRowStride,
-                ResidualRowStride = extras.ResidualRowStride,
-            };
-            kernels.LaunchLocked(accelerator.DefaultStream, problem, call.Type, options, input, residualExtent > 0 ? residual : input, call.W.IsEmpty ? input : weight, call.B.IsEmpty ? input : bias, output);
+            var x = Upload(Stage.Input, request.X);
+            var w = Upload(Stage.Weight, request.W);
+            var q = View<byte>(Stage.Codes, request.Q.Length);
+            var scales = View<float>(Stage.Floats, request.Scales.Length);
+            kernels.Quantize(accelerator.DefaultStream, request.Problem, request.Type, request.Settings, x, w, q, scales);
             accelerator.Synchronize();
-
-            // Only now, with the whole result on the device, are the caller's destination and residual written.
-            output.CopyToCPU(call.Y[..outputExtent]);
-            if (residualExtent > 0)
+            q.CopyToCPU(request.Q);
+            if (!request.Scales.IsEmpty)
             {
-                residual.CopyToCPU(call.Residual[..residualExtent]);
+                scales.CopyToCPU(request.Scales);
             }
+        }
+    }
+
+    public void Backward<T>(scoped in BackwardRequest<T> request)
+        where T : unmanaged
+    {
+        using (kernels.Enter(this))
+        {
+            var x = Upload(Stage.Input, request.X);
+            var dy = Upload(Stage.Gradient, request.Dy);
+            var w = Upload(Stage.Weight, request.W);
+            var rstd = Upload(Stage.Floats, request.Rstd);
+            var dx = View<T>(Stage.Output, request.Dx.Length);
+            var dw = View<T>(Stage.WeightGradient, request.Dw.Length);
+            kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, dy, x, w, rstd, dx, dw);
+            accelerator.Synchronize();
+            dx.CopyToCPU(request.Dx);
+            if (!request.Dw.IsEmpty)
+            {
+                dw.CopyToCPU(request.Dw);
+            }
+        }
+    }
+
+    public void Rstd<T>(scoped in RstdRequest<T> request)
+        where T : unmanaged
+    {
+        using (kernels.Enter(this))
+        {
+            var x = Upload(Stage.Input, request.X);
+            var rstd = View<float>(Stage.Floats, request.Rstd.Length);
+            kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, x, x, default, rstd, x, default, rstdOnly: true);
+            accelerator.Synchronize();
+            rstd.CopyToCPU(request.Rstd);
         }
     }
 
     public void Dispose()
     {
-        lock (gate)
+        using (kernels.Gate.EnterScope())
         {
-            if (disposed)
+            if (kernels.IsDisposed)
             {
                 return;
             }
 
-            disposed = true;
+            ReleaseStaging();
             kernels.Dispose();
-            inputStage?.Dispose();
-            weightStage?.Dispose();
-            outputStage?.Dispose();
-            residualStage?.Dispose();
-            biasStage?.Dispose();
-            DisposeExtras();
             accelerator.Dispose();
         }
     }
 
-    /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small.</summary>
-    private unsafe ArrayView<T> Stage<T>(ref MemoryBuffer1D<byte, Stride1D.Dense>? buffer, long count)
+    /// <summary>The staging view of <paramref name="data"/>, copied in; empty (no buffer) for empty data.</summary>
+    private ArrayView<T> Upload<T>(Stage stage, ReadOnlySpan<T> data)
         where T : unmanaged
     {
-        long bytes = Math.Max(count, 1) * sizeof(T);
+        var view = View<T>(stage, data.Length);
+        if (!data.IsEmpty)
+        {
+            view.CopyFromCPU(data);
+        }
+
+        return view;
+    }
+
+    /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small; empty for 0.</summary>
+    private unsafe ArrayView<T> View<T>(Stage stage, long count)
+        where T : unmanaged
+    {
+        if (count == 0)
+        {
+            return default;
+        }
+
+        ref var buffer = ref stages[(int)stage];
+        long bytes = count * sizeof(T);
         if (buffer is null || buffer.Length < bytes)
         {
             buffer?.Dispose();

@@ -30,4 +30,12 @@ internal static class DeviceViews
             throw new ArgumentException($"Expected {(exact ? string.Empty : "at least ")}{expected} elements in {paramName}; got {actual}.", paramName);
         }
     }
+
+    /// <summary>The buffer a view lies in (null for none); a constrained call, so the view is not boxed.</summary>
+    public static MemoryBuffer? BufferOf<TView>(TView view)
+        where TView : struct, IArrayView => view.Buffer;
+
+    /// <summary>The view's start in its buffer, in bytes; a constrained call, so the view is not boxed.</summary>
+    public static long IndexInBytes<TView>(TView view)
+        where TView : struct, IContiguousArrayView => view.IndexInBytes;
 }

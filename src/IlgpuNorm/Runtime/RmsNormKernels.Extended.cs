@@ -37,7 +37,7 @@ public sealed partial class RmsNormKernels
         options ??= RmsNormOptions.Default;
         var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
         RequireLength(input, problem.TotalElements, nameof(input));
-        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, options, stream);
+        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, stream);
     }
 
     /// <summary>
@@ -77,7 +77,7 @@ public sealed partial class RmsNormKernels
             throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
         }
 
-        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, options, stream);
+        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, stream);
     }
 
     /// <summary>
@@ -115,12 +115,11 @@ public sealed partial class RmsNormKernels
         }
 
         bool fused = residual.Length != 0;
-        foreach (var (stride, name) in new[] { (layout.InputRowStride, "InputRowStride"), (layout.OutputRowStride, "OutputRowStride"), (fused ? layout.EffectiveResidualRowStride : layout.Hidden, "ResidualRowStride") })
+        RmsNorm.RequireStride(layout.InputRowStride, layout.Hidden, "InputRowStride", nameof(layout));
+        RmsNorm.RequireStride(layout.OutputRowStride, layout.Hidden, "OutputRowStride", nameof(layout));
+        if (fused)
         {
-            if (stride < layout.Hidden)
-            {
-                throw new ArgumentOutOfRangeException(nameof(layout), stride, $"Expected layout.{name} >= layout.Hidden ({layout.Hidden}); got {stride}.");
-            }
+            RmsNorm.RequireStride(layout.EffectiveResidualRowStride, layout.Hidden, "ResidualRowStride", nameof(layout));
         }
 
         var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
@@ -135,11 +134,8 @@ public sealed partial class RmsNormKernels
             throw new ArgumentException($"Expected a residual of at least {RmsNormExtras.Extent(problem, extras.ResidualRowStride)} elements for {layout}; got {residual.Length}.", nameof(residual));
         }
 
-        Enqueue(problem, extras, input, residual, weight, bias, output, options, stream);
+        Enqueue(problem, extras, input, residual, weight, bias, output, stream);
     }
-
-    /// <summary>Whether the last launch used the 16-byte vector kernel (tests of the variant choice).</summary>
-    internal bool LastLaunchUsedVector { get; private set; }
 
     private static void RequireLength<T>(ArrayView<T> input, long expected, string paramName)
         where T : unmanaged
@@ -150,46 +146,17 @@ public sealed partial class RmsNormKernels
         }
     }
 
-    /// <summary>The checks shared by the extended entries (weight, bias, output, residual, overlaps, options), then the launch.</summary>
-    private void Enqueue<T>(RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormOptions options, AcceleratorStream? stream)
+    /// <summary>The checks every entry shares (views' accelerator, weight, bias, options, output, overlaps), then the launch.</summary>
+    private void Enqueue<T>(RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, AcceleratorStream? stream)
         where T : unmanaged
     {
         var type = ElementTypes.Require<T>(nameof(input));
-        bool hasWeight = weight.Length != 0;
-        bool hasBias = bias.Length != 0;
-        bool fused = residual.Length != 0;
-        foreach (var (view, name) in new[] { (input, nameof(input)), (output, nameof(output)), (weight, nameof(weight)), (bias, nameof(bias)), (residual, nameof(residual)) })
-        {
-            if (view.Length != 0)
-            {
-                RequireOnThisAccelerator(view, name); // an empty default view has no accelerator
-            }
-        }
-        if (hasWeight && weight.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements; got {weight.Length}.", nameof(weight));
-        }
-
-        if (hasBias && bias.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements; got {bias.Length}.", nameof(bias));
-        }
-
-        if (!Enum.IsDefined(options.Policy))
-        {
-            throw new ArgumentException($"Expected options.Policy to be TensorRtLlm, WeightInFloat32 or InputDtype; got {(int)options.Policy}.", nameof(options));
-        }
-
-        if (!float.IsFinite(options.WeightOffset))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.WeightOffset, "Expected a finite options.WeightOffset.");
-        }
-
-        if (options.WeightOffset != 0 && !hasWeight)
-        {
-            throw new ArgumentException($"options.WeightOffset = {options.WeightOffset} needs a weight; got no weight.", nameof(options));
-        }
-
+        DeviceViews.RequireOn(Accelerator, input, nameof(input));
+        DeviceViews.RequireOn(Accelerator, output, nameof(output));
+        DeviceViews.RequireOn(Accelerator, weight, nameof(weight));
+        DeviceViews.RequireOn(Accelerator, bias, nameof(bias));
+        DeviceViews.RequireOn(Accelerator, residual, nameof(residual));
+        RmsNorm.ValidateEpilogue(problem, extras, weight.Length, bias.Length);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (output.Length < outputExtent)
         {
@@ -208,6 +175,7 @@ public sealed partial class RmsNormKernels
             throw new ArgumentException("The output overlaps the weight or the bias.", nameof(output));
         }
 
+        bool fused = residual.Length != 0;
         var r = fused ? residual.SubView(0, RmsNormExtras.Extent(problem, extras.ResidualRowStride)) : default;
         if (fused && (Overlap(r, x) is not null || Overlap(r, y) is not null || Overlap(r, weight) is not null || Overlap(r, bias) is not null))
         {
@@ -219,21 +187,9 @@ public sealed partial class RmsNormKernels
             return;
         }
 
-        lock (gate)
+        using (kernels.Enter(this))
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            Accelerator.Bind();
-            var launch = new KernelLaunch(hasWeight)
-            {
-                HasBias = hasBias,
-                HasResidual = fused,
-                Policy = (int)options.Policy,
-                WeightOffset = options.WeightOffset,
-                InputRowStride = extras.InputRowStride,
-                OutputRowStride = extras.OutputRowStride,
-                ResidualRowStride = extras.ResidualRowStride,
-            };
-            Launch(stream ?? Accelerator.DefaultStream, problem, type, launch, x, fused ? r : x, hasWeight ? weight : x, hasBias ? bias : x, y);
+            kernels.Forward(stream ?? Accelerator.DefaultStream, problem, type, extras, new ForwardViews<T>(x, r, weight, bias, y));
         }
     }
 
@@ -246,15 +202,14 @@ public sealed partial class RmsNormKernels
             return null;
         }
 
-        var bufferA = ((IArrayView)a).Buffer;
-        var bufferB = ((IArrayView)b).Buffer;
-        if (bufferA is null || !ReferenceEquals(bufferA, bufferB))
+        var buffer = DeviceViews.BufferOf(a);
+        if (buffer is null || !ReferenceEquals(buffer, DeviceViews.BufferOf(b)))
         {
             return null;
         }
 
-        long startA = ((IContiguousArrayView)a).IndexInBytes;
-        long startB = ((IContiguousArrayView)b).IndexInBytes;
+        long startA = DeviceViews.IndexInBytes(a);
+        long startB = DeviceViews.IndexInBytes(b);
         bool shared = startA < startB + b.LengthInBytes && startB < startA + a.LengthInBytes;
         return shared ? startB - startA : null;
     }
