@@ -97,7 +97,8 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem, extras) = ValidateRows(input, layout, options, fused: false);
+        var type = ElementTypes.Require<T>(nameof(input));
+        var (problem, extras) = ValidateRows(layout, options, input.Length, residual: 0, fused: false);
         Run(type, problem, extras, input, default, fused: false, weight, bias, destination, options);
     }
 
@@ -124,14 +125,8 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem, extras) = ValidateRows(input, layout, options, fused: true);
-        long extent = layout.Extent(layout.EffectiveResidualRowStride);
-        if (residual.Length < extent)
-        {
-            throw new ArgumentException(
-                $"Expected a residual of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {layout.EffectiveResidualRowStride}); got {residual.Length}.", nameof(residual));
-        }
-
+        var type = ElementTypes.Require<T>(nameof(input));
+        var (problem, extras) = ValidateRows(layout, options, input.Length, residual.Length, fused: true);
         Run(type, problem, extras, input, residual, fused: true, weight, bias, destination, options);
     }
 
@@ -149,10 +144,12 @@ public static partial class RmsNorm
         return (type, problem);
     }
 
-    private static (ElementType Type, RmsNormProblem Problem, RmsNormExtras Extras) ValidateRows<T>(ReadOnlySpan<T> input, RmsNormRowLayout layout, RmsNormOptions options, bool fused)
-        where T : unmanaged
+    /// <summary>
+    /// Checks a strided row layout against the options and the lengths of the input and (when fused) residual buffers,
+    /// for the host and device entries alike. The parameters carry the public names they report.
+    /// </summary>
+    internal static (RmsNormProblem Problem, RmsNormExtras Extras) ValidateRows(RmsNormRowLayout layout, RmsNormOptions options, long input, long residual, bool fused)
     {
-        var type = ElementTypes.Require<T>(nameof(input));
         if (layout.Rows < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(layout), layout.Rows, "Expected layout.Rows >= 0.");
@@ -171,17 +168,25 @@ public static partial class RmsNorm
         }
 
         var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
-        long extent = layout.Extent(layout.InputRowStride);
-        if (input.Length < extent)
+        RequireExtent(input, layout, layout.InputRowStride, nameof(input));
+        if (fused)
         {
-            throw new ArgumentException(
-                $"Expected an input of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {layout.InputRowStride}); got {input.Length}.", nameof(input));
+            RequireExtent(residual, layout, layout.EffectiveResidualRowStride, nameof(residual));
         }
 
-        return (type, problem, new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride));
+        return (problem, new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride));
     }
 
-    internal static void RequireStride(int stride, int hidden, string name, string paramName)
+    private static void RequireExtent(long length, RmsNormRowLayout layout, int stride, string paramName)
+    {
+        long extent = layout.Extent(stride);
+        if (length < extent)
+        {
+            throw new ArgumentException($"Expected {paramName} of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {stride}); got {length}.", paramName);
+        }
+    }
+
+    private static void RequireStride(int stride, int hidden, string name, string paramName)
     {
         if (stride < hidden)
         {

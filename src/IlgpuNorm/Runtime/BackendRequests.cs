@@ -13,26 +13,16 @@ internal delegate void BackendOperation<TCall>(IComputeBackend backend, ref TCal
 /// A validated forward rms_norm on host spans: the plain norm, or with any of the extensions (policy, weight offset,
 /// bias, fused residual add, strided rows). The spans cover the layout's extents; the backend picks its fast path from
 /// <see cref="IsPlain"/>, as the kernel picks its own from <see cref="Kernels.RmsNormKernelParams.Plain"/>.
+/// Residual (updated in place to (T)(x + residual)), W and B are empty when absent.
 /// </summary>
 internal readonly ref struct ForwardRequest<T>(RmsNormProblem problem, ElementType type, RmsNormExtras extras, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
     where T : unmanaged
 {
-    public RmsNormProblem Problem { get; } = problem;
-
-    public ElementType Type { get; } = type;
-
-    public RmsNormExtras Extras { get; } = extras;
-
-    public ReadOnlySpan<T> X { get; } = x;
-
-    /// <summary>Updated in place to (T)(x + residual); empty for no fused add.</summary>
-    public Span<T> Residual { get; } = residual;
-
-    public ReadOnlySpan<T> W { get; } = w;
-
-    public ReadOnlySpan<T> B { get; } = b;
-
-    public Span<T> Y { get; } = y;
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly RmsNormExtras Extras = extras;
+    public readonly ReadOnlySpan<T> X = x, W = w, B = b;
+    public readonly Span<T> Residual = residual, Y = y;
 
     /// <summary>The original norm: contiguous rows, no residual, bias, policy or offset.</summary>
     public bool IsPlain => Residual.IsEmpty && B.IsEmpty && Extras.IsPlain(Problem);
@@ -48,60 +38,38 @@ internal readonly record struct QuantizeSettings(QuantizeFormat Format, float St
         new(options.Format, options.StaticScale ?? 0f, options.Clamp ?? float.PositiveInfinity);
 }
 
-/// <summary>A validated quantized rms_norm on host spans.</summary>
+/// <summary>A validated quantized rms_norm on host spans: one code byte per element, one scale per segment (Scales empty: none written).</summary>
 internal readonly ref struct QuantizeRequest<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<byte> q, Span<float> scales, QuantizeSettings settings)
     where T : unmanaged
 {
-    public RmsNormProblem Problem { get; } = problem;
-
-    public ElementType Type { get; } = type;
-
-    public ReadOnlySpan<T> X { get; } = x;
-
-    public ReadOnlySpan<T> W { get; } = w;
-
-    /// <summary>The codes, one byte per element.</summary>
-    public Span<byte> Q { get; } = q;
-
-    /// <summary>One scale per segment, or empty to write none.</summary>
-    public Span<float> Scales { get; } = scales;
-
-    public QuantizeSettings Settings { get; } = settings;
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly ReadOnlySpan<T> X = x, W = w;
+    public readonly Span<byte> Q = q;
+    public readonly Span<float> Scales = scales;
+    public readonly QuantizeSettings Settings = settings;
 }
 
-/// <summary>A validated rms_norm backward pass on host spans.</summary>
+/// <summary>
+/// A validated rms_norm backward pass on host spans. W empty: w = 1 and Dw empty (no dweight); Rstd empty: recompute
+/// the saved 1/rms per segment.
+/// </summary>
 internal readonly ref struct BackwardRequest<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<float> rstd, Span<T> dx, Span<T> dw)
     where T : unmanaged
 {
-    public RmsNormProblem Problem { get; } = problem;
-
-    public ElementType Type { get; } = type;
-
-    public ReadOnlySpan<T> Dy { get; } = dy;
-
-    public ReadOnlySpan<T> X { get; } = x;
-
-    /// <summary>The weight, or empty (w = 1, no dweight).</summary>
-    public ReadOnlySpan<T> W { get; } = w;
-
-    /// <summary>The saved 1/rms per segment, or empty to recompute it.</summary>
-    public ReadOnlySpan<float> Rstd { get; } = rstd;
-
-    public Span<T> Dx { get; } = dx;
-
-    /// <summary>dweight (the weight's length), or empty when there is no weight.</summary>
-    public Span<T> Dw { get; } = dw;
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly ReadOnlySpan<T> Dy = dy, X = x, W = w;
+    public readonly ReadOnlySpan<float> Rstd = rstd;
+    public readonly Span<T> Dx = dx, Dw = dw;
 }
 
 /// <summary>A validated per-segment 1/rms (rstd) on host spans.</summary>
 internal readonly ref struct RstdRequest<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, Span<float> rstd)
     where T : unmanaged
 {
-    public RmsNormProblem Problem { get; } = problem;
-
-    public ElementType Type { get; } = type;
-
-    public ReadOnlySpan<T> X { get; } = x;
-
-    public Span<float> Rstd { get; } = rstd;
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly ReadOnlySpan<T> X = x;
+    public readonly Span<float> Rstd = rstd;
 }

@@ -57,11 +57,8 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             var y = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
             kernels.Forward(accelerator.DefaultStream, request.Problem, request.Type, request.Extras, new ForwardViews<T>(x, residual, w, b, y));
             accelerator.Synchronize();
-            y.CopyToCPU(request.Y);
-            if (!request.Residual.IsEmpty)
-            {
-                residual.CopyToCPU(request.Residual);
-            }
+            Download(y, request.Y);
+            Download(residual, request.Residual);
         }
     }
 
@@ -70,17 +67,11 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         using (kernels.Enter(this))
         {
-            var x = Upload(Stage.Input, request.X);
-            var w = Upload(Stage.Weight, request.W);
-            var q = View<byte>(Stage.Codes, request.Q.Length);
-            var scales = View<float>(Stage.Floats, request.Scales.Length);
-            kernels.Quantize(accelerator.DefaultStream, request.Problem, request.Type, request.Settings, x, w, q, scales);
+            var (q, scales) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
+            kernels.Quantize(accelerator.DefaultStream, request.Problem, request.Type, request.Settings, Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W), q, scales);
             accelerator.Synchronize();
-            q.CopyToCPU(request.Q);
-            if (!request.Scales.IsEmpty)
-            {
-                scales.CopyToCPU(request.Scales);
-            }
+            Download(q, request.Q);
+            Download(scales, request.Scales);
         }
     }
 
@@ -89,19 +80,12 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         using (kernels.Enter(this))
         {
-            var x = Upload(Stage.Input, request.X);
-            var dy = Upload(Stage.Gradient, request.Dy);
-            var w = Upload(Stage.Weight, request.W);
-            var rstd = Upload(Stage.Floats, request.Rstd);
-            var dx = View<T>(Stage.Output, request.Dx.Length);
-            var dw = View<T>(Stage.WeightGradient, request.Dw.Length);
-            kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, dy, x, w, rstd, dx, dw);
+            var (dx, dw) = (View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
+            var (dy, x) = (Upload(Stage.Gradient, request.Dy), Upload(Stage.Input, request.X));
+            kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, dy, x, Upload(Stage.Weight, request.W), Upload(Stage.Floats, request.Rstd), dx, dw);
             accelerator.Synchronize();
-            dx.CopyToCPU(request.Dx);
-            if (!request.Dw.IsEmpty)
-            {
-                dw.CopyToCPU(request.Dw);
-            }
+            Download(dx, request.Dx);
+            Download(dw, request.Dw);
         }
     }
 
@@ -114,7 +98,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             var rstd = View<float>(Stage.Floats, request.Rstd.Length);
             kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, x, x, default, rstd, x, default, rstdOnly: true);
             accelerator.Synchronize();
-            rstd.CopyToCPU(request.Rstd);
+            Download(rstd, request.Rstd);
         }
     }
 
@@ -130,6 +114,16 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             ReleaseStaging();
             kernels.Dispose();
             accelerator.Dispose();
+        }
+    }
+
+    /// <summary>Copies a result to the caller (called after the synchronize: only a whole result is written); nothing for empty data.</summary>
+    private static void Download<T>(ArrayView<T> view, Span<T> data)
+        where T : unmanaged
+    {
+        if (!data.IsEmpty)
+        {
+            view.CopyToCPU(data);
         }
     }
 

@@ -7,43 +7,25 @@ namespace IlgpuNorm;
 /// <summary>
 /// The rms_norm backward pass (<see cref="RmsNormBackward"/>) and the per-segment 1/rms on data that lives on an ILGPU
 /// accelerator. One instance per accelerator: each dtype's kernels are compiled once, on first use or by
-/// <see cref="Preload"/>, and kept.
+/// <see cref="KernelSet.Preload"/>, and kept.
 /// </summary>
 /// <remarks>
 /// <para>dweight goes through a scratch buffer of per-slot partial rows (at most <see cref="MaxGrid"/> groups ×
 /// rows per group × the weight's length, in the math type) that the instance keeps and grows; a second kernel adds
 /// the partial rows in a fixed order. Calls on one stream are ordered; calls on different streams of one instance
 /// share the scratch buffer, so synchronize between them.</para>
-/// <para>The instance does not own the accelerator. Calls are serialized by a lock and bind the accelerator to the calling
-/// thread. Launches are asynchronous: synchronize the stream before reading the results.</para>
 /// </remarks>
-public sealed class RmsNormBackwardKernels : IDisposable
+public sealed class RmsNormBackwardKernels : KernelSet
 {
     /// <summary>The most groups a backward launch uses (bounds the dweight scratch; the groups stride over the rows).</summary>
     public const int MaxGrid = 128;
-
-    private readonly DeviceKernels kernels;
 
     /// <summary>Creates the kernel set for an accelerator.</summary>
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormBackwardKernels(Accelerator accelerator)
+        : base(For(accelerator), KernelOperation.Backward)
     {
-        ArgumentNullException.ThrowIfNull(accelerator);
-        kernels = new DeviceKernels(accelerator);
-    }
-
-    /// <summary>The accelerator the kernels run on.</summary>
-    public Accelerator Accelerator => kernels.Accelerator;
-
-    /// <summary>Compiles the kernels of every dtype now.</summary>
-    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
-    public void Preload()
-    {
-        using (kernels.Enter(this))
-        {
-            kernels.Preload(KernelOperation.Backward);
-        }
     }
 
     /// <summary>Computes dx and dweight of rms_norm on device-resident data (see <see cref="RmsNormBackward"/> for the numerics).</summary>
@@ -76,13 +58,10 @@ public sealed class RmsNormBackwardKernels : IDisposable
         AcceleratorStream? stream = null)
         where T : unmanaged
     {
-        var type = ElementTypes.Require<T>(nameof(x));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
+        var (type, problem) = Problem(x, shape, normalizedShape, epsilon, numGroups, nameof(x));
         DeviceViews.RequireOn(Accelerator, dy, nameof(dy));
-        DeviceViews.RequireOn(Accelerator, x, nameof(x));
         DeviceViews.RequireOn(Accelerator, dx, nameof(dx));
         DeviceViews.RequireLength(dy.Length, problem.TotalElements, nameof(dy), exact: true);
-        DeviceViews.RequireLength(x.Length, problem.TotalElements, nameof(x), exact: true);
         DeviceViews.RequireLength(dx.Length, problem.TotalElements, nameof(dx), exact: false);
         bool hasWeight = weight.Length != 0;
         if (hasWeight)
@@ -104,9 +83,9 @@ public sealed class RmsNormBackwardKernels : IDisposable
             DeviceViews.RequireLength(rstd.Length, problem.Segments, nameof(rstd), exact: true);
         }
 
-        using (kernels.Enter(this))
+        using (Kernels.Enter(this))
         {
-            kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, dy, x, hasWeight ? weight : default, rstd, dx, hasWeight ? dweight : default);
+            Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, dy, x, hasWeight ? weight : default, rstd, dx, hasWeight ? dweight : default);
         }
     }
 
@@ -132,18 +111,12 @@ public sealed class RmsNormBackwardKernels : IDisposable
         AcceleratorStream? stream = null)
         where T : unmanaged
     {
-        var type = ElementTypes.Require<T>(nameof(x));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
-        DeviceViews.RequireOn(Accelerator, x, nameof(x));
+        var (type, problem) = Problem(x, shape, normalizedShape, epsilon, numGroups, nameof(x));
         DeviceViews.RequireOn(Accelerator, rstd, nameof(rstd));
-        DeviceViews.RequireLength(x.Length, problem.TotalElements, nameof(x), exact: true);
         DeviceViews.RequireLength(rstd.Length, problem.Segments, nameof(rstd), exact: false);
-        using (kernels.Enter(this))
+        using (Kernels.Enter(this))
         {
-            kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, x, x, default, rstd, x, default, rstdOnly: true);
+            Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, x, x, default, rstd, x, default, rstdOnly: true);
         }
     }
-
-    /// <summary>Releases the launchers and the scratch buffer. Idempotent. Does not dispose the accelerator.</summary>
-    public void Dispose() => kernels.Dispose();
 }

@@ -109,31 +109,7 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        if (layout.Rows < 0 || layout.Hidden <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(layout), layout, "Expected layout.Rows >= 0 and layout.Hidden > 0.");
-        }
-
-        bool fused = residual.Length != 0;
-        RmsNorm.RequireStride(layout.InputRowStride, layout.Hidden, "InputRowStride", nameof(layout));
-        RmsNorm.RequireStride(layout.OutputRowStride, layout.Hidden, "OutputRowStride", nameof(layout));
-        if (fused)
-        {
-            RmsNorm.RequireStride(layout.EffectiveResidualRowStride, layout.Hidden, "ResidualRowStride", nameof(layout));
-        }
-
-        var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
-        var extras = new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride);
-        if (input.Length < RmsNormExtras.Extent(problem, extras.InputRowStride))
-        {
-            throw new ArgumentException($"Expected an input of at least {RmsNormExtras.Extent(problem, extras.InputRowStride)} elements for {layout}; got {input.Length}.", nameof(input));
-        }
-
-        if (fused && residual.Length < RmsNormExtras.Extent(problem, extras.ResidualRowStride))
-        {
-            throw new ArgumentException($"Expected a residual of at least {RmsNormExtras.Extent(problem, extras.ResidualRowStride)} elements for {layout}; got {residual.Length}.", nameof(residual));
-        }
-
+        var (problem, extras) = RmsNorm.ValidateRows(layout, options, input.Length, residual.Length, fused: residual.Length != 0);
         Enqueue(problem, extras, input, residual, weight, bias, output, stream);
     }
 
@@ -187,9 +163,9 @@ public sealed partial class RmsNormKernels
             return;
         }
 
-        using (kernels.Enter(this))
+        using (Kernels.Enter(this))
         {
-            kernels.Forward(stream ?? Accelerator.DefaultStream, problem, type, extras, new ForwardViews<T>(x, r, weight, bias, y));
+            Kernels.Forward(stream ?? Accelerator.DefaultStream, problem, type, extras, new ForwardViews<T>(x, r, weight, bias, y));
         }
     }
 

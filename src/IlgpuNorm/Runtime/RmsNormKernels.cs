@@ -7,46 +7,26 @@ namespace IlgpuNorm;
 /// <summary>
 /// rms_norm on data that already lives on an ILGPU accelerator (<see cref="ArrayView{T}"/>), so a GPU
 /// pipeline never goes through the host. One instance per accelerator: it compiles each dtype's kernel
-/// once (on first use, or all at once with <see cref="Preload"/>) and keeps the launchers.
+/// once (on first use, or all at once with <see cref="KernelSet.Preload"/>) and keeps the launchers.
 /// </summary>
-/// <remarks>
-/// <para>The instance does not own the accelerator: dispose the accelerator after this object.</para>
-/// <para>Thread safety: ILGPU accelerators and streams are not thread-safe. Calls on one instance are
-/// serialized by a lock, and each call binds the accelerator to the calling thread (CUDA contexts are
-/// per thread). Launches are asynchronous on the given stream (or the accelerator's default
-/// stream): synchronize the stream before reading the output on the host.</para>
-/// </remarks>
-public sealed partial class RmsNormKernels : IDisposable
+public sealed partial class RmsNormKernels : KernelSet
 {
-    private readonly DeviceKernels kernels;
-
     /// <summary>Creates the kernel set for an accelerator.</summary>
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormKernels(Accelerator accelerator)
+        : base(For(accelerator), KernelOperation.Forward)
     {
-        ArgumentNullException.ThrowIfNull(accelerator);
-        kernels = new DeviceKernels(accelerator);
     }
 
     /// <summary>The public face of a device's shared kernels (the dispatcher's backend).</summary>
-    internal RmsNormKernels(DeviceKernels kernels) => this.kernels = kernels;
-
-    /// <summary>The accelerator the kernels run on.</summary>
-    public Accelerator Accelerator => kernels.Accelerator;
+    internal RmsNormKernels(DeviceKernels kernels)
+        : base(kernels, KernelOperation.Forward)
+    {
+    }
 
     /// <summary>Whether the last launch used the 16-byte vector kernel (tests of the variant choice).</summary>
-    internal bool LastLaunchUsedVector => kernels.LastForwardUsedVector;
-
-    /// <summary>Compiles the kernels of every dtype now, so no later call compiles.</summary>
-    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
-    public void Preload()
-    {
-        using (kernels.Enter(this))
-        {
-            kernels.Preload(KernelOperation.Forward);
-        }
-    }
+    internal bool LastLaunchUsedVector => Kernels.LastForwardUsedVector;
 
     /// <summary>
     /// Computes <c>rms_norm(input, normalized_shape, num_groups, weight, eps)</c> on device-resident data.
@@ -80,7 +60,4 @@ public sealed partial class RmsNormKernels : IDisposable
         int n = problem.NormalizedLength;
         Enqueue(problem, new RmsNormExtras(RmsNormPolicy.TensorRtLlm, 0f, n, n, n), input, default, weight, default, output, stream);
     }
-
-    /// <summary>Releases the compiled kernels' launchers. Idempotent. Does not dispose the accelerator.</summary>
-    public void Dispose() => kernels.Dispose();
 }

@@ -6,37 +6,16 @@ namespace IlgpuNorm;
 
 /// <summary>
 /// The quantized rms_norm (<see cref="RmsNormQuantized"/>) on data that lives on an ILGPU accelerator. One instance per
-/// accelerator: each (dtype, format) kernel is compiled once, on first use or by <see cref="Preload"/>, and kept.
+/// accelerator: each (dtype, format) kernel is compiled once, on first use or by <see cref="KernelSet.Preload"/>, and kept.
 /// </summary>
-/// <remarks>
-/// <para>The instance does not own the accelerator: dispose the accelerator after this object.</para>
-/// <para>Thread safety: calls are serialized by a lock and bind the accelerator to the calling thread. Launches are
-/// asynchronous on the given stream (or the default stream): synchronize it before reading the results.</para>
-/// </remarks>
-public sealed class RmsNormQuantizeKernels : IDisposable
+public sealed class RmsNormQuantizeKernels : KernelSet
 {
-    private readonly DeviceKernels kernels;
-
     /// <summary>Creates the kernel set for an accelerator.</summary>
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormQuantizeKernels(Accelerator accelerator)
+        : base(For(accelerator), KernelOperation.Quantize)
     {
-        ArgumentNullException.ThrowIfNull(accelerator);
-        kernels = new DeviceKernels(accelerator);
-    }
-
-    /// <summary>The accelerator the kernels run on.</summary>
-    public Accelerator Accelerator => kernels.Accelerator;
-
-    /// <summary>Compiles the kernels of every dtype and format now.</summary>
-    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
-    public void Preload()
-    {
-        using (kernels.Enter(this))
-        {
-            kernels.Preload(KernelOperation.Quantize);
-        }
     }
 
     /// <summary>Computes rms_norm quantized to 8 bits on device-resident data (see <see cref="RmsNormQuantized"/> for the numerics).</summary>
@@ -70,12 +49,9 @@ public sealed class RmsNormQuantizeKernels : IDisposable
     {
         ArgumentNullException.ThrowIfNull(quantize);
         quantize.Validate(nameof(quantize));
-        var type = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
-        DeviceViews.RequireOn(Accelerator, input, nameof(input));
+        var (type, problem) = Problem(input, shape, normalizedShape, epsilon, numGroups, nameof(input));
         DeviceViews.RequireOn(Accelerator, output, nameof(output));
         DeviceViews.RequireOn(Accelerator, scales, nameof(scales));
-        DeviceViews.RequireLength(input.Length, problem.TotalElements, nameof(input), exact: true);
         DeviceViews.RequireLength(output.Length, problem.TotalElements, nameof(output), exact: false);
         if (quantize.StaticScale is null || scales.Length != 0)
         {
@@ -94,12 +70,9 @@ public sealed class RmsNormQuantizeKernels : IDisposable
             return;
         }
 
-        using (kernels.Enter(this))
+        using (Kernels.Enter(this))
         {
-            kernels.Quantize(stream ?? Accelerator.DefaultStream, problem, type, QuantizeSettings.From(quantize), input, hasWeight ? weight : default, output, scales);
+            Kernels.Quantize(stream ?? Accelerator.DefaultStream, problem, type, QuantizeSettings.From(quantize), input, hasWeight ? weight : default, output, scales);
         }
     }
-
-    /// <summary>Releases the launchers. Idempotent. Does not dispose the accelerator.</summary>
-    public void Dispose() => kernels.Dispose();
 }
