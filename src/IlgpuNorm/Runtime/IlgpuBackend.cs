@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
@@ -43,62 +44,118 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     /// <summary>The device-resident API over this backend's kernels.</summary>
     public RmsNormKernels Kernels { get; }
 
-    public void Forward<T>(scoped in ForwardRequest<T> request)
+    // Each request pins the caller's spans for the whole call and allocates its staging views before it queues any copy,
+    // so the copies need no synchronize each: one synchronize after the kernels (the whole result is on the device
+    // before any output is written), one after the downloads; on a failure the stream is drained before the spans unpin.
+    public unsafe void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
-        using (kernels.Enter(this))
+        fixed (T* x = request.X, residual = request.Residual, w = request.W, b = request.B, y = request.Y)
         {
-            var x = Upload(Stage.Input, request.X);
-            var residual = Upload(Stage.Residual, request.Residual);
-            var w = Upload(Stage.Weight, request.W);
-            var b = Upload(Stage.Bias, request.B);
+            using (kernels.Enter(this))
+            {
+                try
+                {
+                    var views = new ForwardViews<T>(View<T>(Stage.Input, request.X.Length), View<T>(Stage.Residual, request.Residual.Length),
+                        View<T>(Stage.Weight, request.W.Length), View<T>(Stage.Bias, request.B.Length), View<T>(Stage.Output, request.Y.Length));
+                    Upload(views.X, x, request.X.Length);
+                    Upload(views.Residual, residual, request.Residual.Length);
+                    Upload(views.W, w, request.W.Length);
+                    Upload(views.B, b, request.B.Length);
 
-            // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
-            var y = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
-            kernels.Forward(accelerator.DefaultStream, request.Problem, request.Type, request.Extras, new ForwardViews<T>(x, residual, w, b, y));
-            accelerator.Synchronize();
-            Download(y, request.Y);
-            Download(residual, request.Residual);
+                    // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
+                    Upload(views.Y, y, request.Extras.OutputRowStride != request.Problem.NormalizedLength ? request.Y.Length : 0);
+                    kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
+                    accelerator.Synchronize();
+                    Download(views.Y, y, request.Y.Length);
+                    Download(views.Residual, residual, request.Residual.Length);
+                    accelerator.Synchronize();
+                }
+                catch (Exception) when (Drain())
+                {
+                }
+            }
         }
     }
 
-    public void Quantize<T>(scoped in QuantizeRequest<T> request)
+    public unsafe void Quantize<T>(scoped in QuantizeRequest<T> request)
         where T : unmanaged
     {
-        using (kernels.Enter(this))
+        fixed (T* x = request.X, w = request.W)
+        fixed (byte* q = request.Q)
+        fixed (float* scales = request.Scales)
         {
-            var (q, scales) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
-            kernels.Quantize(accelerator.DefaultStream, request.Problem, request.Type, request.Settings, Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W), q, scales);
-            accelerator.Synchronize();
-            Download(q, request.Q);
-            Download(scales, request.Scales);
+            using (kernels.Enter(this))
+            {
+                try
+                {
+                    var (xView, wView) = (View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
+                    var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
+                    Upload(xView, x, request.X.Length);
+                    Upload(wView, w, request.W.Length);
+                    kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, xView, wView, qView, scaleView);
+                    accelerator.Synchronize();
+                    Download(qView, q, request.Q.Length);
+                    Download(scaleView, scales, request.Scales.Length);
+                    accelerator.Synchronize();
+                }
+                catch (Exception) when (Drain())
+                {
+                }
+            }
         }
     }
 
-    public void Backward<T>(scoped in BackwardRequest<T> request)
+    public unsafe void Backward<T>(scoped in BackwardRequest<T> request)
         where T : unmanaged
     {
-        using (kernels.Enter(this))
+        fixed (T* dy = request.Dy, x = request.X, w = request.W, dx = request.Dx, dw = request.Dw)
+        fixed (float* rstd = request.Rstd)
         {
-            var (dx, dw) = (View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
-            var (dy, x) = (Upload(Stage.Gradient, request.Dy), Upload(Stage.Input, request.X));
-            kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, dy, x, Upload(Stage.Weight, request.W), Upload(Stage.Floats, request.Rstd), dx, dw);
-            accelerator.Synchronize();
-            Download(dx, request.Dx);
-            Download(dw, request.Dw);
+            using (kernels.Enter(this))
+            {
+                try
+                {
+                    var (dyView, xView, wView) = (View<T>(Stage.Gradient, request.Dy.Length), View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
+                    var (rstdView, dxView, dwView) = (View<float>(Stage.Floats, request.Rstd.Length), View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
+                    Upload(dyView, dy, request.Dy.Length);
+                    Upload(xView, x, request.X.Length);
+                    Upload(wView, w, request.W.Length);
+                    Upload(rstdView, rstd, request.Rstd.Length);
+                    kernels.Backward(Stream, request.Problem, request.Type, dyView, xView, wView, rstdView, dxView, dwView);
+                    accelerator.Synchronize();
+                    Download(dxView, dx, request.Dx.Length);
+                    Download(dwView, dw, request.Dw.Length);
+                    accelerator.Synchronize();
+                }
+                catch (Exception) when (Drain())
+                {
+                }
+            }
         }
     }
 
-    public void Rstd<T>(scoped in RstdRequest<T> request)
+    public unsafe void Rstd<T>(scoped in RstdRequest<T> request)
         where T : unmanaged
     {
-        using (kernels.Enter(this))
+        fixed (T* x = request.X)
+        fixed (float* rstd = request.Rstd)
         {
-            var x = Upload(Stage.Input, request.X);
-            var rstd = View<float>(Stage.Floats, request.Rstd.Length);
-            kernels.Backward(accelerator.DefaultStream, request.Problem, request.Type, x, x, default, rstd, x, default, rstdOnly: true);
-            accelerator.Synchronize();
-            Download(rstd, request.Rstd);
+            using (kernels.Enter(this))
+            {
+                try
+                {
+                    var (xView, rstdView) = (View<T>(Stage.Input, request.X.Length), View<float>(Stage.Floats, request.Rstd.Length));
+                    Upload(xView, x, request.X.Length);
+                    kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
+                    accelerator.Synchronize();
+                    Download(rstdView, rstd, request.Rstd.Length);
+                    accelerator.Synchronize();
+                }
+                catch (Exception) when (Drain())
+                {
+                }
+            }
         }
     }
 
@@ -117,27 +174,45 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         }
     }
 
-    /// <summary>Copies a result to the caller (called after the synchronize: only a whole result is written); nothing for empty data.</summary>
-    private static void Download<T>(ArrayView<T> view, Span<T> data)
+    private AcceleratorStream Stream => accelerator.DefaultStream;
+
+    /// <summary>Queues the copy of a result to the caller's pinned memory; nothing for empty data.</summary>
+    private unsafe void Download<T>(ArrayView<T> view, T* data, int length)
         where T : unmanaged
     {
-        if (!data.IsEmpty)
+        if (length > 0)
         {
-            view.CopyToCPU(data);
+            view.CopyToCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
         }
     }
 
-    /// <summary>The staging view of <paramref name="data"/>, copied in; empty (no buffer) for empty data.</summary>
-    private ArrayView<T> Upload<T>(Stage stage, ReadOnlySpan<T> data)
+    /// <summary>Queues the copy of the caller's pinned data into a staging view; nothing for empty data.</summary>
+    private unsafe void Upload<T>(ArrayView<T> view, T* data, int length)
         where T : unmanaged
     {
-        var view = View<T>(stage, data.Length);
-        if (!data.IsEmpty)
+        if (length > 0)
         {
-            view.CopyFromCPU(data);
+            view.CopyFromCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
+        }
+    }
+
+    /// <summary>
+    /// An exception filter that waits for the copies already queued (ignoring a failure of its own) and lets the
+    /// exception through unchanged: the caller's spans stay pinned until nothing reads or writes them.
+    /// </summary>
+    private bool Drain()
+    {
+        try
+        {
+            accelerator.Synchronize();
+        }
+#pragma warning disable CA1031 // the call is failing already; its own exception is the one to report.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
 
-        return view;
+        return false;
     }
 
     /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small; empty for 0.</summary>
