@@ -18,7 +18,8 @@ namespace IlgpuNorm.Benchmarks;
 /// what remains is the launch path. The allocation column counts what is allocated per call on the calling thread.
 /// </summary>
 /// <remarks>
-/// Rows: <c>Synchronize</c> (the floor: a synchronize with nothing queued), <c>Views</c> (<see cref="RmsNormKernels"/> on
+/// Rows: <c>Synchronize</c> (the floor: a synchronize with nothing queued), <c>ChecksOnly</c> (the validation of a
+/// call, on an empty batch), <c>Views</c> (<see cref="RmsNormKernels"/> on
 /// resident data), <c>ViewsWithOptions</c> (the options overload: bias, policy, offset), <c>FusedAdd</c> (the fused residual
 /// add on resident data), <c>HostSpans</c> (<see cref="RmsNorm"/> with host arrays on the CPU accelerator: upload, launch,
 /// download). Command: <c>dotnet run -c Release --project benchmarks/IlgpuNorm.Benchmarks -- --filter '*LaunchPath*'</c>.
@@ -30,6 +31,7 @@ public class LaunchPathBenchmarks : IDisposable
     private const int Hidden = 4096;
     private static readonly int[] Shape = [1, Hidden];
     private static readonly int[] NormalizedShape = [Hidden];
+    private static readonly int[] EmptyShape = [0, Hidden];
 
     private readonly RmsNormOptions options = new() { Device = DeviceRequest.Cpu };
     private readonly RmsNormOptions gemma = new() { Policy = RmsNormPolicy.WeightInFloat32, WeightOffset = 1f, Device = DeviceRequest.Cpu };
@@ -78,6 +80,10 @@ public class LaunchPathBenchmarks : IDisposable
     /// <summary>A synchronize with nothing queued: the floor under every other row.</summary>
     [Benchmark(Baseline = true)]
     public void Synchronize() => accelerator!.Synchronize();
+
+    /// <summary>The public edge alone: the plain call's checks on an empty batch (nothing is launched).</summary>
+    [Benchmark]
+    public void ChecksOnly() => kernels!.Compute(default(ArrayView<float>), EmptyShape, NormalizedShape, weight!.View.BaseView, output!.View.BaseView);
 
     /// <summary>The plain norm on resident views, synchronized.</summary>
     [Benchmark]
