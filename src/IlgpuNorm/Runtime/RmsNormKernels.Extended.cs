@@ -35,9 +35,8 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        RequireLength(input, problem.TotalElements, nameof(input));
-        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, stream);
+        var (type, problem) = Problem(input, shape, normalizedShape, options.Epsilon, options.NumGroups, nameof(input));
+        Enqueue(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, stream);
     }
 
     /// <summary>
@@ -70,14 +69,13 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        RequireLength(input, problem.TotalElements, nameof(input));
+        var (type, problem) = Problem(input, shape, normalizedShape, options.Epsilon, options.NumGroups, nameof(input));
         if (residual.Length != problem.TotalElements)
         {
             throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
         }
 
-        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, stream);
+        Enqueue(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, stream);
     }
 
     /// <summary>
@@ -109,24 +107,15 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
+        var type = ElementTypes.Require<T>(nameof(input));
         var (problem, extras) = RmsNorm.ValidateRows(layout, options, input.Length, residual.Length, fused: residual.Length != 0);
-        Enqueue(problem, extras, input, residual, weight, bias, output, stream);
-    }
-
-    private static void RequireLength<T>(ArrayView<T> input, long expected, string paramName)
-        where T : unmanaged
-    {
-        if (input.Length != expected)
-        {
-            throw new ArgumentException($"Expected {expected} input elements; got {input.Length}.", paramName);
-        }
+        Enqueue(type, problem, extras, input, residual, weight, bias, output, stream);
     }
 
     /// <summary>The checks every entry shares (views' accelerator, weight, bias, options, output, overlaps), then the launch.</summary>
-    private void Enqueue<T>(RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, AcceleratorStream? stream)
+    private void Enqueue<T>(ElementType type, RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, AcceleratorStream? stream)
         where T : unmanaged
     {
-        var type = ElementTypes.Require<T>(nameof(input));
         DeviceViews.RequireOn(Accelerator, input, nameof(input));
         DeviceViews.RequireOn(Accelerator, output, nameof(output));
         DeviceViews.RequireOn(Accelerator, weight, nameof(weight));

@@ -55,9 +55,8 @@ public sealed partial class RmsNormKernels : KernelSet
         AcceleratorStream? stream = null)
         where T : unmanaged
     {
-        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
-        RequireLength(input, problem.TotalElements, nameof(input));
+        var (type, problem) = Problem(input, shape, normalizedShape, epsilon, numGroups, nameof(input));
         int n = problem.NormalizedLength;
-        Enqueue(problem, new RmsNormExtras(RmsNormPolicy.TensorRtLlm, 0f, n, n, n), input, default, weight, default, output, stream);
+        Enqueue(type, problem, new RmsNormExtras(RmsNormPolicy.TensorRtLlm, 0f, n, n, n), input, default, weight, default, output, stream);
     }
 }
