@@ -66,10 +66,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
                     // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
                     Upload(views.Y, y, request.Extras.OutputRowStride != request.Problem.NormalizedLength ? request.Y.Length : 0);
                     kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
-                    accelerator.Synchronize();
-                    Download(views.Y, y, request.Y.Length);
-                    Download(views.Residual, residual, request.Residual.Length);
-                    accelerator.Synchronize();
+                    Finish(views.Y, y, request.Y.Length, views.Residual, residual, request.Residual.Length);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -94,10 +91,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
                     Upload(xView, x, request.X.Length);
                     Upload(wView, w, request.W.Length);
                     kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, xView, wView, qView, scaleView);
-                    accelerator.Synchronize();
-                    Download(qView, q, request.Q.Length);
-                    Download(scaleView, scales, request.Scales.Length);
-                    accelerator.Synchronize();
+                    Finish(qView, q, request.Q.Length, scaleView, scales, request.Scales.Length);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -123,10 +117,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
                     Upload(wView, w, request.W.Length);
                     Upload(rstdView, rstd, request.Rstd.Length);
                     kernels.Backward(Stream, request.Problem, request.Type, dyView, xView, wView, rstdView, dxView, dwView);
-                    accelerator.Synchronize();
-                    Download(dxView, dx, request.Dx.Length);
-                    Download(dwView, dw, request.Dw.Length);
-                    accelerator.Synchronize();
+                    Finish(dxView, dx, request.Dx.Length, dwView, dw, request.Dw.Length);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -148,9 +139,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
                     var (xView, rstdView) = (View<T>(Stage.Input, request.X.Length), View<float>(Stage.Floats, request.Rstd.Length));
                     Upload(xView, x, request.X.Length);
                     kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
-                    accelerator.Synchronize();
-                    Download(rstdView, rstd, request.Rstd.Length);
-                    accelerator.Synchronize();
+                    Finish(rstdView, rstd, request.Rstd.Length, default(ArrayView<byte>), null, 0);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -175,6 +164,20 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     }
 
     private AcceleratorStream Stream => accelerator.DefaultStream;
+
+    /// <summary>
+    /// Waits for the kernels (the whole result is on the device before any output is written), then copies up to two
+    /// results to the caller's pinned memory and waits for the copies.
+    /// </summary>
+    private unsafe void Finish<TA, TB>(ArrayView<TA> a, TA* aData, int aLength, ArrayView<TB> b, TB* bData, int bLength)
+        where TA : unmanaged
+        where TB : unmanaged
+    {
+        accelerator.Synchronize();
+        Download(a, aData, aLength);
+        Download(b, bData, bLength);
+        accelerator.Synchronize();
+    }
 
     /// <summary>Queues the copy of a result to the caller's pinned memory; nothing for empty data.</summary>
     private unsafe void Download<T>(ArrayView<T> view, T* data, int length)

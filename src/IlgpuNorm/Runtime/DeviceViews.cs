@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace IlgpuNorm;
 
-/// <summary>The argument checks the device-resident quantize and backward APIs share.</summary>
+/// <summary>The view checks the device-resident APIs share, and the view properties ILGPU keeps behind interfaces (read without boxing).</summary>
 internal static class DeviceViews
 {
     /// <summary>Throws unless a non-empty view lives on <paramref name="accelerator"/>.</summary>
