@@ -173,10 +173,10 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         where TA : unmanaged
         where TB : unmanaged
     {
-        accelerator.Synchronize();
+        Stream.Synchronize();
         Download(a, aData, aLength);
         Download(b, bData, bLength);
-        accelerator.Synchronize();
+        Stream.Synchronize();
     }
 
     /// <summary>Queues the copy of a result to the caller's pinned memory; nothing for empty data.</summary>
@@ -207,7 +207,7 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     {
         try
         {
-            accelerator.Synchronize();
+            Stream.Synchronize();
         }
 #pragma warning disable CA1031 // the call is failing already; its own exception is the one to report.
         catch (Exception)
