@@ -248,7 +248,7 @@ public class DispatcherFaultTests
         var y = TestData.Poisoned<float>(x.Length);
 
         // A first call stages 1600 + 1600 + 400 bytes; a bigger one must grow the input buffer, and the output's fails.
-        backend.Run<float>(problem, ElementType.Float32, x, w, y);
+        backend.Forward<float>(problem, ElementType.Float32, x, w, y);
         Assert.Equal(3600, backend.StagedBytes);
         var big = RmsNormProblem.Create([40, 100], [100], 1, 1e-6);
         var bigX = TestData.Random<float>(40 * 100, 33);
@@ -256,7 +256,7 @@ public class DispatcherFaultTests
         int allocations = 0;
         backend.StagingAllocator = bytes => ++allocations == 2 ? throw OutOfMemory(kind) : accelerator.Allocate1D<byte>(bytes);
 
-        var ex = Assert.Throws<InsufficientMemoryException>(() => backend.Run<float>(big, ElementType.Float32, bigX, w, bigY));
+        var ex = Assert.Throws<InsufficientMemoryException>(() => backend.Forward<float>(big, ElementType.Float32, bigX, w, bigY));
         Assert.Contains("16000 bytes", ex.Message, StringComparison.Ordinal);
         Assert.Contains("on cuda (Tiny GPU)", ex.Message, StringComparison.Ordinal);
         Assert.Contains($"device memory {3L << 30} bytes (3 GiB)", ex.Message, StringComparison.Ordinal);
@@ -266,7 +266,7 @@ public class DispatcherFaultTests
 
         // The device is usable again once memory is there.
         backend.StagingAllocator = null;
-        backend.Run<float>(big, ElementType.Float32, bigX, w, bigY);
+        backend.Forward<float>(big, ElementType.Float32, bigX, w, bigY);
         Check.AssertClose(bigX, [40, 100], [100], w, 1e-6, 1, bigY, "after an out-of-memory failure");
         backend.Dispose();
         Assert.Equal(0, backend.StagedBytes);
@@ -281,7 +281,7 @@ public class DispatcherFaultTests
         using var accelerator = context.CreateCPUAccelerator(0);
         using var backend = new IlgpuBackend(FakeCuda, accelerator) { StagingAllocator = _ => throw new CLException(CLError.CL_INVALID_CONTEXT) };
         var y = new float[3];
-        Assert.Throws<CLException>(() => backend.Run<float>(RmsNormProblem.Create([1, 3], [3], 1, 1e-6), ElementType.Float32, [1f, 2f, 3f], default, y));
+        Assert.Throws<CLException>(() => backend.Forward<float>(RmsNormProblem.Create([1, 3], [3], 1, 1e-6), ElementType.Float32, [1f, 2f, 3f], default, y));
         Assert.Equal(new float[3], y);
     }
 
@@ -317,7 +317,7 @@ public class DispatcherFaultTests
         dispatcher.Execute(request, ref call, static (IComputeBackend backend, ref StagedCall c) =>
         {
             var result = new float[c.Y.Length];
-            backend.Run<float>(c.Problem, ElementType.Float32, c.X, c.W, result);
+            backend.Forward<float>(c.Problem, ElementType.Float32, c.X, c.W, result);
             result.CopyTo(c.Y);
         });
     }
@@ -346,10 +346,11 @@ public class DispatcherFaultTests
 
         public DeviceInfo Info { get; } = info;
 
-        public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+        public void Forward<T>(scoped in ForwardRequest<T> request)
             where T : unmanaged
         {
             Runs++;
+            var y = request.Y;
             if (fault == "compile")
             {
                 throw new NotSupportedException("kernel did not compile for this device (injected)");
@@ -374,7 +375,7 @@ public class DispatcherFaultTests
 
         public DeviceInfo Info { get; } = info;
 
-        public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+        public void Forward<T>(scoped in ForwardRequest<T> request)
             where T : unmanaged
         {
             Runs++;

@@ -93,6 +93,18 @@ public sealed class RmsNormKernelsTests : IDisposable
     }
 
     [Fact]
+    public void Compute_EmptyBatch_TakesEmptyViews_AndWritesNothing()
+    {
+        using var kernels = new RmsNormKernels(accelerator);
+        using var weight = accelerator.Allocate1D(new float[] { 1, 2, 3, 4 });
+        using var output = accelerator.Allocate1D(new float[] { 7, 7, 7, 7 });
+        kernels.Compute(default(ArrayView<float>), [0, 4], [4], weight.View.BaseView, output.View.BaseView);
+        kernels.Compute(default(ArrayView<float>), [0, 4], [4], default, default(ArrayView<float>));
+        accelerator.Synchronize();
+        Assert.Equal([7f, 7f, 7f, 7f], output.GetAsArray1D());
+    }
+
+    [Fact]
     public void Compute_RejectsViewsOfAnotherAccelerator()
     {
         using var otherContext = Context.Create(b => b.CPU(new CPUDevice(4, 4, 1)));

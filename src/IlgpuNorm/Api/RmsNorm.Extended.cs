@@ -97,7 +97,8 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem, extras) = ValidateRows(input, layout, options, fused: false);
+        var type = ElementTypes.Require<T>(nameof(input));
+        var (problem, extras) = ValidateRows(layout, options, input.Length, residual: 0, fused: false);
         Run(type, problem, extras, input, default, fused: false, weight, bias, destination, options);
     }
 
@@ -124,14 +125,8 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem, extras) = ValidateRows(input, layout, options, fused: true);
-        long extent = layout.Extent(layout.EffectiveResidualRowStride);
-        if (residual.Length < extent)
-        {
-            throw new ArgumentException(
-                $"Expected a residual of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {layout.EffectiveResidualRowStride}); got {residual.Length}.", nameof(residual));
-        }
-
+        var type = ElementTypes.Require<T>(nameof(input));
+        var (problem, extras) = ValidateRows(layout, options, input.Length, residual.Length, fused: true);
         Run(type, problem, extras, input, residual, fused: true, weight, bias, destination, options);
     }
 
@@ -149,10 +144,12 @@ public static partial class RmsNorm
         return (type, problem);
     }
 
-    private static (ElementType Type, RmsNormProblem Problem, RmsNormExtras Extras) ValidateRows<T>(ReadOnlySpan<T> input, RmsNormRowLayout layout, RmsNormOptions options, bool fused)
-        where T : unmanaged
+    /// <summary>
+    /// Checks a strided row layout against the options and the lengths of the input and (when fused) residual buffers,
+    /// for the host and device entries alike. The parameters carry the public names they report.
+    /// </summary>
+    internal static (RmsNormProblem Problem, RmsNormExtras Extras) ValidateRows(RmsNormRowLayout layout, RmsNormOptions options, long input, long residual, bool fused)
     {
-        var type = ElementTypes.Require<T>(nameof(input));
         if (layout.Rows < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(layout), layout.Rows, "Expected layout.Rows >= 0.");
@@ -171,14 +168,22 @@ public static partial class RmsNorm
         }
 
         var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
-        long extent = layout.Extent(layout.InputRowStride);
-        if (input.Length < extent)
+        RequireExtent(input, layout, layout.InputRowStride, nameof(input));
+        if (fused)
         {
-            throw new ArgumentException(
-                $"Expected an input of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {layout.InputRowStride}); got {input.Length}.", nameof(input));
+            RequireExtent(residual, layout, layout.EffectiveResidualRowStride, nameof(residual));
         }
 
-        return (type, problem, new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride));
+        return (problem, new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride));
+    }
+
+    private static void RequireExtent(long length, RmsNormRowLayout layout, int stride, string paramName)
+    {
+        long extent = layout.Extent(stride);
+        if (length < extent)
+        {
+            throw new ArgumentException($"Expected {paramName} of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {stride}); got {length}.", paramName);
+        }
     }
 
     private static void RequireStride(int stride, int hidden, string name, string paramName)
@@ -189,9 +194,22 @@ public static partial class RmsNorm
         }
     }
 
-    /// <summary>The checks every call shares on the options: a defined policy, a finite offset, and an offset only with a weight.</summary>
-    private static void ValidateEpilogue(RmsNormOptions options, bool hasWeight)
+    /// <summary>
+    /// The checks the host and device entries share: weight and bias of the normalized length (or none), a defined
+    /// policy, a finite weight offset, and an offset only with a weight. The parameters carry the public names they report.
+    /// </summary>
+    internal static void ValidateEpilogue(RmsNormProblem problem, RmsNormExtras options, long weight, long bias)
     {
+        if (weight != 0 && weight != problem.NormalizedLength)
+        {
+            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements (the normalized size); got {weight}.", nameof(weight));
+        }
+
+        if (bias != 0 && bias != problem.NormalizedLength)
+        {
+            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements (the normalized size); got {bias}.", nameof(bias));
+        }
+
         if (!Enum.IsDefined(options.Policy))
         {
             throw new ArgumentException($"Expected options.Policy to be TensorRtLlm, WeightInFloat32 or InputDtype; got {(int)options.Policy}.", nameof(options));
@@ -202,13 +220,13 @@ public static partial class RmsNorm
             throw new ArgumentOutOfRangeException(nameof(options), options.WeightOffset, "Expected a finite options.WeightOffset.");
         }
 
-        if (options.WeightOffset != 0 && !hasWeight)
+        if (options.WeightOffset != 0 && weight == 0)
         {
             throw new ArgumentException($"options.WeightOffset = {options.WeightOffset} needs a weight (it is added to the weight); got no weight.", nameof(options));
         }
     }
 
-    /// <summary>Validates the weight, bias, destination and residual against the problem and the strides, then runs.</summary>
+    /// <summary>Validates the weight, bias, destination and residual against the problem and the strides, then runs: the one forward path of every overload.</summary>
     private static void Run<T>(
         ElementType type,
         RmsNormProblem problem,
@@ -222,17 +240,7 @@ public static partial class RmsNorm
         RmsNormOptions options)
         where T : unmanaged
     {
-        if (!weight.IsEmpty && weight.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements (the normalized size); got {weight.Length}.", nameof(weight));
-        }
-
-        if (!bias.IsEmpty && bias.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements (the normalized size); got {bias.Length}.", nameof(bias));
-        }
-
-        ValidateEpilogue(options, !weight.IsEmpty);
+        ValidateEpilogue(problem, extras, weight.Length, bias.Length);
         long inputExtent = RmsNormExtras.Extent(problem, extras.InputRowStride);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (destination.Length < outputExtent)
@@ -270,19 +278,7 @@ public static partial class RmsNorm
             return;
         }
 
-        if (!fused && bias.IsEmpty && extras.IsPlain(problem))
-        {
-            DeviceDispatcher.Shared.Execute(options.Device, problem, type, x, weight, y);
-            return;
-        }
-
-        Dispatch(type, problem, extras, x, r, weight, bias, y, options);
-    }
-
-    private static void Dispatch<T>(ElementType type, RmsNormProblem problem, RmsNormExtras extras, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, RmsNormOptions options)
-        where T : unmanaged
-    {
-        var call = new ExtendedCall<T>(problem, type, extras, x, residual, weight, bias, y);
-        DeviceDispatcher.Shared.Execute(options.Device, ref call, static (IComputeBackend backend, ref ExtendedCall<T> c) => backend.RunExtended(c));
+        var request = new ForwardRequest<T>(problem, type, extras, x, r, weight, bias, y);
+        DeviceDispatcher.Shared.Execute(options.Device, ref request, static (IComputeBackend backend, ref ForwardRequest<T> c) => backend.Forward(c));
     }
 }

@@ -48,9 +48,10 @@ public static partial class RmsNorm
         RmsNormOptions? options = null)
         where T : unmanaged
     {
-        var (type, problem) = Validate(input, shape, normalizedShape, weight, options);
+        options ??= RmsNormOptions.Default;
+        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
         var result = new T[problem.TotalElements];
-        Execute(type, problem, input, weight, result, options);
+        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, default, result, options);
         return result;
     }
 
@@ -74,69 +75,8 @@ public static partial class RmsNorm
         RmsNormOptions? options = null)
         where T : unmanaged
     {
-        var (type, problem) = Validate(input, shape, normalizedShape, weight, options);
-        if (destination.Length < problem.TotalElements)
-        {
-            throw new ArgumentException($"Expected a destination of at least {problem.TotalElements} elements; got {destination.Length}.", nameof(destination));
-        }
-
-        var target = destination[..(int)problem.TotalElements];
-        if (input.Overlaps(target, out int offset) && offset != 0)
-        {
-            throw new ArgumentException("The destination partly overlaps the input; pass the input itself for an in-place call, or a separate buffer.", nameof(destination));
-        }
-
-        if (weight.Overlaps(target))
-        {
-            throw new ArgumentException("The destination overlaps the weight.", nameof(destination));
-        }
-
-        Execute(type, problem, input, weight, target, options);
-    }
-
-    private static (ElementType Type, RmsNormProblem Problem) Validate<T>(
-        ReadOnlySpan<T> input,
-        ReadOnlySpan<int> shape,
-        ReadOnlySpan<int> normalizedShape,
-        ReadOnlySpan<T> weight,
-        RmsNormOptions? options)
-        where T : unmanaged
-    {
         options ??= RmsNormOptions.Default;
-        var type = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        if (input.Length != problem.TotalElements)
-        {
-            throw new ArgumentException(
-                $"Expected {problem.TotalElements} input elements for shape {RmsNormProblem.Format(shape)}; got {input.Length}.", nameof(input));
-        }
-
-        if (!weight.IsEmpty && weight.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException(
-                $"Expected a weight of {problem.NormalizedLength} elements (normalized shape {RmsNormProblem.Format(normalizedShape)}); got {weight.Length}.", nameof(weight));
-        }
-
-        ValidateEpilogue(options, !weight.IsEmpty);
-        return (type, problem);
-    }
-
-    private static void Execute<T>(ElementType type, RmsNormProblem problem, ReadOnlySpan<T> input, ReadOnlySpan<T> weight, Span<T> destination, RmsNormOptions? options)
-        where T : unmanaged
-    {
-        if (problem.TotalElements == 0)
-        {
-            return;
-        }
-
-        options ??= RmsNormOptions.Default;
-        var extras = RmsNormExtras.Contiguous(problem.NormalizedLength, options);
-        if (!extras.IsPlain(problem))
-        {
-            Dispatch(type, problem, extras, input, default, weight, default, destination, options);
-            return;
-        }
-
-        DeviceDispatcher.Shared.Execute(options.Device, problem, type, input, weight, destination);
+        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
+        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, default, destination, options);
     }
 }

@@ -94,9 +94,8 @@ public static class RmsNormBackward
             return;
         }
 
-        var call = new BackwardCall<T>(problem, type, dy, x, weight, rstd, dxs, dws);
-        DeviceDispatcher.Shared.Execute(options.Device, ref call, static (IComputeBackend backend, ref BackwardCall<T> c) =>
-            backend.RunBackward(c.Problem, c.Type, c.Dy, c.X, c.W, c.Rstd, c.Dx, c.Dw));
+        var request = new BackwardRequest<T>(problem, type, dy, x, weight, rstd, dxs, dws);
+        DeviceDispatcher.Shared.Execute(options.Device, ref request, static (IComputeBackend backend, ref BackwardRequest<T> r) => backend.Backward(r));
     }
 
     /// <summary>Computes the per-segment 1/rms, <c>1 / sqrt(mean(x²) + eps)</c> (float32 accumulation; float64 for float64 inputs), as float32.</summary>
@@ -124,9 +123,8 @@ public static class RmsNormBackward
             return;
         }
 
-        var call = new RstdCall<T>(problem, type, input, r);
-        DeviceDispatcher.Shared.Execute(options.Device, ref call, static (IComputeBackend backend, ref RstdCall<T> c) =>
-            backend.RunRstd(c.Problem, c.Type, c.X, c.Rstd));
+        var request = new RstdRequest<T>(problem, type, input, r);
+        DeviceDispatcher.Shared.Execute(options.Device, ref request, static (IComputeBackend backend, ref RstdRequest<T> c) => backend.Rstd(c));
     }
 
     /// <summary>

@@ -115,8 +115,7 @@ public static class RmsNormQuantized
             return;
         }
 
-        var call = new QuantizeCall<T>(problem, type, input, weight, q, s, QuantizeSettings.From(quantize));
-        DeviceDispatcher.Shared.Execute(options.Device, ref call, static (IComputeBackend backend, ref QuantizeCall<T> c) =>
-            backend.RunQuantized(c.Problem, c.Type, c.X, c.W, c.Q, c.Scales, c.Settings));
+        var request = new QuantizeRequest<T>(problem, type, input, weight, q, s, QuantizeSettings.From(quantize));
+        DeviceDispatcher.Shared.Execute(options.Device, ref request, static (IComputeBackend backend, ref QuantizeRequest<T> r) => backend.Quantize(r));
     }
 }

@@ -15,7 +15,7 @@ namespace IlgpuNorm.Host;
 /// </summary>
 internal static class HostExtendedRmsNorm
 {
-    public static void Run<T>(scoped in ExtendedCall<T> call)
+    public static void Run<T>(scoped in ForwardRequest<T> call)
         where T : unmanaged
     {
         switch (call.Type)

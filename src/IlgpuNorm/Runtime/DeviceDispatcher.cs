@@ -83,18 +83,6 @@ public sealed class DeviceDispatcher : IDisposable
     public DeviceSelection Select(DeviceRequest? request = null) => Resolve(request).Selection;
 
     /// <summary>
-    /// Runs a validated problem on the resolved device. In auto mode a device that fails during the call (a kernel
-    /// that does not compile for it, a launch that fails) is dropped, the reason logged and remembered, and the call
-    /// runs again on the next device (out of device memory: this call runs on the host and the device stays); the destination is written only by the run that succeeds.
-    /// </summary>
-    internal void Execute<T>(DeviceRequest? request, Planning.RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
-        where T : unmanaged
-    {
-        var call = new ForwardCall<T>(problem, type, x, w, y);
-        Execute(request, ref call, static (IComputeBackend backend, ref ForwardCall<T> c) => backend.Run(c.Problem, c.Type, c.X, c.W, c.Y));
-    }
-
-    /// <summary>
     /// Runs any operation on the resolved device with the same fallback as the forward pass: in auto mode a
     /// non-host device that throws (other than an <see cref="ArgumentException"/>) is demoted and the operation
     /// runs again on the next device. The operation must write the caller's outputs only once it has succeeded.

@@ -1,12 +1,13 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using IlgpuNorm.Host;
+using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm;
 
-/// <summary>The vectorized managed host path.</summary>
-internal sealed partial class HostBackend : IComputeBackend
+/// <summary>The vectorized managed host path: each request goes to the host driver of its operation and dtype.</summary>
+internal sealed class HostBackend : IComputeBackend
 {
     public static readonly DeviceInfo Description = new(
         DeviceKind.Host,
@@ -21,30 +22,124 @@ internal sealed partial class HostBackend : IComputeBackend
 
     public DeviceInfo Info => Description;
 
-    public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+    public void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
-        switch (type)
+        if (!request.IsPlain)
+        {
+            HostExtendedRmsNorm.Run(request);
+            return;
+        }
+
+        var problem = request.Problem;
+        ReadOnlySpan<T> x = request.X, w = request.W;
+        var y = request.Y;
+        switch (request.Type)
         {
             case ElementType.Float32:
-                HostRmsNorm.Run(problem, MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(w), MemoryMarshal.Cast<T, float>(y));
+                HostRmsNorm.Run(problem, Cast<T, float>(x), Cast<T, float>(w), MemoryMarshal.Cast<T, float>(y));
                 break;
             case ElementType.Float16:
-                HostRmsNorm.Run(problem, MemoryMarshal.Cast<T, Half>(x), MemoryMarshal.Cast<T, Half>(w), MemoryMarshal.Cast<T, Half>(y));
+                HostRmsNorm.Run(problem, Cast<T, Half>(x), Cast<T, Half>(w), MemoryMarshal.Cast<T, Half>(y));
                 break;
             case ElementType.BFloat16:
-                HostRmsNorm.Run(problem, MemoryMarshal.Cast<T, BFloat16>(x), MemoryMarshal.Cast<T, BFloat16>(w), MemoryMarshal.Cast<T, BFloat16>(y));
+                HostRmsNorm.Run(problem, Cast<T, BFloat16>(x), Cast<T, BFloat16>(w), MemoryMarshal.Cast<T, BFloat16>(y));
                 break;
             default:
-                HostRmsNorm.Run(problem, MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(w), MemoryMarshal.Cast<T, double>(y));
+                HostRmsNorm.Run(problem, Cast<T, double>(x), Cast<T, double>(w), MemoryMarshal.Cast<T, double>(y));
                 break;
         }
     }
 
-    public void RunExtended<T>(scoped in ExtendedCall<T> call)
-        where T : unmanaged => HostExtendedRmsNorm.Run(call);
+    public void Quantize<T>(scoped in QuantizeRequest<T> request)
+        where T : unmanaged
+    {
+        if (request.Settings.Format == QuantizeFormat.Int8)
+        {
+            Quantize<T, Int8Format>(request);
+        }
+        else
+        {
+            Quantize<T, Float8E4M3Format>(request);
+        }
+    }
+
+    public void Backward<T>(scoped in BackwardRequest<T> request)
+        where T : unmanaged
+    {
+        var problem = request.Problem;
+        ReadOnlySpan<T> dy = request.Dy, x = request.X, w = request.W;
+        var rstd = request.Rstd;
+        switch (request.Type)
+        {
+            case ElementType.Float32:
+                HostBackwardSingle.Run<float, SingleStorage>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
+                break;
+            case ElementType.Float16:
+                HostBackwardSingle.Run<ushort, HalfStorage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                break;
+            case ElementType.BFloat16:
+                HostBackwardSingle.Run<ushort, BFloat16Storage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                break;
+            default:
+                HostBackward.Run<double, double, Float64BackwardCodec>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
+                break;
+        }
+    }
+
+    public void Rstd<T>(scoped in RstdRequest<T> request)
+        where T : unmanaged
+    {
+        var problem = request.Problem;
+        var x = request.X;
+        var rstd = request.Rstd;
+        switch (request.Type)
+        {
+            case ElementType.Float32:
+                HostBackward.Rstd<float, float, Float32BackwardCodec>(problem, Cast<T, float>(x), rstd);
+                break;
+            case ElementType.Float16:
+                HostBackward.Rstd<ushort, float, SixteenBitBackwardCodec<Float16Format>>(problem, Cast<T, ushort>(x), rstd);
+                break;
+            case ElementType.BFloat16:
+                HostBackward.Rstd<ushort, float, SixteenBitBackwardCodec<BFloat16Format>>(problem, Cast<T, ushort>(x), rstd);
+                break;
+            default:
+                HostBackward.Rstd<double, double, Float64BackwardCodec>(problem, Cast<T, double>(x), rstd);
+                break;
+        }
+    }
 
     public void Dispose()
     {
     }
+
+    private static void Quantize<T, TFormat>(scoped in QuantizeRequest<T> request)
+        where T : unmanaged
+        where TFormat : struct, IQuantFormat
+    {
+        var (problem, settings) = (request.Problem, request.Settings);
+        ReadOnlySpan<T> x = request.X, w = request.W;
+        Span<byte> q = request.Q;
+        Span<float> scales = request.Scales;
+        switch (request.Type)
+        {
+            case ElementType.Float32:
+                HostQuantizeSingle.Run<float, SingleStorage, TFormat>(problem, Cast<T, float>(x), Cast<T, float>(w), q, scales, settings);
+                break;
+            case ElementType.Float16:
+                HostQuantizeSingle.Run<ushort, HalfStorage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                break;
+            case ElementType.BFloat16:
+                HostQuantizeSingle.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                break;
+            default:
+                HostQuantize.Run<double, CompensatedSum, Float64QuantCodec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
+                break;
+        }
+    }
+
+    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> span)
+        where TFrom : unmanaged
+        where TTo : unmanaged => MemoryMarshal.Cast<TFrom, TTo>(span);
 }

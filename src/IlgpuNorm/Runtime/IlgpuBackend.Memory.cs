@@ -16,7 +16,7 @@ internal sealed partial class IlgpuBackend
     {
         get
         {
-            lock (gate)
+            using (kernels.Gate.EnterScope())
             {
                 return HeldBytes();
             }
@@ -35,7 +35,7 @@ internal sealed partial class IlgpuBackend
     };
 
     /// <summary>
-    /// Allocates a staging buffer (called under <c>gate</c>, with the buffer being replaced already freed). When the device
+    /// Allocates a staging buffer (called in the kernels' scope, with the buffer being replaced already freed). When the device
     /// is out of memory, every staging buffer is freed (a later call starts from nothing) and the failure is reported as an
     /// <see cref="InsufficientMemoryException"/> naming the request, the device and the device's memory.
     /// </summary>
@@ -57,18 +57,15 @@ internal sealed partial class IlgpuBackend
         }
     }
 
-    private long HeldBytes() => Live(inputStage) + Live(weightStage) + Live(outputStage);
-
-    private static long Live(MemoryBuffer1D<byte, Stride1D.Dense>? buffer) => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0;
+    private long HeldBytes() => stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
 
     private void ReleaseStaging()
     {
-        inputStage?.Dispose();
-        weightStage?.Dispose();
-        outputStage?.Dispose();
-        inputStage = null;
-        weightStage = null;
-        outputStage = null;
+        for (int i = 0; i < stages.Length; i++)
+        {
+            stages[i]?.Dispose();
+            stages[i] = null;
+        }
     }
 
     private static string Format(long bytes) => bytes switch

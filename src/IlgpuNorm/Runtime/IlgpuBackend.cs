@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
@@ -5,146 +6,229 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm;
 
 /// <summary>
-/// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers
-/// that are kept and grown as needed (no device allocation per call once warm; freed on dispose).
+/// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers that are kept
+/// and grown as needed (no device allocation per call once warm; freed on dispose). Each request runs in the kernels'
+/// accelerator scope, and the caller's outputs are written only after the whole result is on the device.
 /// </summary>
 internal sealed partial class IlgpuBackend : IComputeBackend
 {
-    private readonly Lock gate = new();
     private readonly Accelerator accelerator;
-    private readonly RmsNormKernels kernels;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? inputStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? weightStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? outputStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? residualStage;
-    private MemoryBuffer1D<byte, Stride1D.Dense>? biasStage;
-    private bool disposed;
+    private readonly DeviceKernels kernels;
+    private readonly MemoryBuffer1D<byte, Stride1D.Dense>?[] stages = new MemoryBuffer1D<byte, Stride1D.Dense>?[(int)Stage.Count];
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
     {
         Info = info;
         this.accelerator = accelerator;
-        kernels = new RmsNormKernels(accelerator);
+        kernels = new DeviceKernels(accelerator);
+        Kernels = new RmsNormKernels(kernels);
+    }
+
+    /// <summary>The staging buffers, one per role.</summary>
+    private enum Stage
+    {
+        Input,
+        Weight,
+        Output,
+        Residual,
+        Bias,
+        Codes,
+        Floats,
+        Gradient,
+        WeightGradient,
+        Count,
     }
 
     public DeviceInfo Info { get; }
 
-    public RmsNormKernels Kernels => kernels;
+    /// <summary>The device-resident API over this backend's kernels.</summary>
+    public RmsNormKernels Kernels { get; }
 
-    public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+    // Each request pins the caller's spans for the whole call and allocates its staging views before it queues any copy,
+    // so the copies need no synchronize each: one synchronize after the kernels (the whole result is on the device
+    // before any output is written), one after the downloads; on a failure the stream is drained before the spans unpin.
+    public unsafe void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
-        lock (gate)
+        fixed (T* x = request.X, residual = request.Residual, w = request.W, b = request.B, y = request.Y)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            accelerator.Bind();
-            long total = problem.TotalElements;
-            var input = Stage<T>(ref inputStage, total);
-            var output = Stage<T>(ref outputStage, total);
-            var weight = Stage<T>(ref weightStage, w.Length);
-            input.CopyFromCPU(x[..(int)total]);
-            if (!w.IsEmpty)
+            using (kernels.Enter(this))
             {
-                weight.CopyFromCPU(w);
+                try
+                {
+                    var views = new ForwardViews<T>(View<T>(Stage.Input, request.X.Length), View<T>(Stage.Residual, request.Residual.Length),
+                        View<T>(Stage.Weight, request.W.Length), View<T>(Stage.Bias, request.B.Length), View<T>(Stage.Output, request.Y.Length));
+                    Upload(views.X, x, request.X.Length);
+                    Upload(views.Residual, residual, request.Residual.Length);
+                    Upload(views.W, w, request.W.Length);
+                    Upload(views.B, b, request.B.Length);
+
+                    // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
+                    Upload(views.Y, y, request.Extras.OutputRowStride != request.Problem.NormalizedLength ? request.Y.Length : 0);
+                    kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
+                    Finish(views.Y, y, request.Y.Length, views.Residual, residual, request.Residual.Length);
+                }
+                catch (Exception) when (Drain())
+                {
+                }
             }
-
-            Span<int> shape = [(int)problem.Rows, problem.NormalizedLength];
-            ReadOnlySpan<int> normalized = shape[1..];
-            kernels.Compute(input, shape, normalized, w.IsEmpty ? default : weight, output, problem.Epsilon, problem.NumGroups);
-            accelerator.Synchronize();
-
-            // Only now, with the whole result on the device, is the caller's destination written.
-            output.CopyToCPU(y[..(int)total]);
         }
     }
 
-    public void RunExtended<T>(scoped in ExtendedCall<T> call)
+    public unsafe void Quantize<T>(scoped in QuantizeRequest<T> request)
         where T : unmanaged
     {
-        lock (gate)
+        fixed (T* x = request.X, w = request.W)
+        fixed (byte* q = request.Q)
+        fixed (float* scales = request.Scales)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            accelerator.Bind();
-            var problem = call.Problem;
-            var extras = call.Extras;
-            int inputExtent = (int)RmsNormExtras.Extent(problem, extras.InputRowStride);
-            int outputExtent = (int)RmsNormExtras.Extent(problem, extras.OutputRowStride);
-            int residualExtent = call.Residual.IsEmpty ? 0 : (int)RmsNormExtras.Extent(problem, extras.ResidualRowStride);
-            var input = Stage<T>(ref inputStage, inputExtent);
-            var output = Stage<T>(ref outputStage, outputExtent);
-            var residual = Stage<T>(ref residualStage, residualExtent);
-            var weight = Stage<T>(ref weightStage, call.W.Length);
-            var bias = Stage<T>(ref biasStage, call.B.Length);
-            input.CopyFromCPU(call.X[..inputExtent]);
-            if (extras.OutputRowStride != problem.NormalizedLength)
+            using (kernels.Enter(this))
             {
-                // The gaps between output rows travel back with the rows: bring the caller's values along so they stay.
-                output.CopyFromCPU(call.Y[..outputExtent]);
+                try
+                {
+                    var (xView, wView) = (View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
+                    var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
+                    Upload(xView, x, request.X.Length);
+                    Upload(wView, w, request.W.Length);
+                    kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, xView, wView, qView, scaleView);
+                    Finish(qView, q, request.Q.Length, scaleView, scales, request.Scales.Length);
+                }
+                catch (Exception) when (Drain())
+                {
+                }
             }
+        }
+    }
 
-            if (residualExtent > 0)
+    public unsafe void Backward<T>(scoped in BackwardRequest<T> request)
+        where T : unmanaged
+    {
+        fixed (T* dy = request.Dy, x = request.X, w = request.W, dx = request.Dx, dw = request.Dw)
+        fixed (float* rstd = request.Rstd)
+        {
+            using (kernels.Enter(this))
             {
-                residual.CopyFromCPU(call.Residual[..residualExtent]);
+                try
+                {
+                    var (dyView, xView, wView) = (View<T>(Stage.Gradient, request.Dy.Length), View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
+                    var (rstdView, dxView, dwView) = (View<float>(Stage.Floats, request.Rstd.Length), View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
+                    Upload(dyView, dy, request.Dy.Length);
+                    Upload(xView, x, request.X.Length);
+                    Upload(wView, w, request.W.Length);
+                    Upload(rstdView, rstd, request.Rstd.Length);
+                    kernels.Backward(Stream, request.Problem, request.Type, dyView, xView, wView, rstdView, dxView, dwView);
+                    Finish(dxView, dx, request.Dx.Length, dwView, dw, request.Dw.Length);
+                }
+                catch (Exception) when (Drain())
+                {
+                }
             }
+        }
+    }
 
-            if (!call.W.IsEmpty)
+    public unsafe void Rstd<T>(scoped in RstdRequest<T> request)
+        where T : unmanaged
+    {
+        fixed (T* x = request.X)
+        fixed (float* rstd = request.Rstd)
+        {
+            using (kernels.Enter(this))
             {
-                weight.CopyFromCPU(call.W);
-            }
-
-            if (!call.B.IsEmpty)
-            {
-                bias.CopyFromCPU(call.B);
-            }
-
-            var options = new KernelLaunch(!call.W.IsEmpty)
-            {
-                HasBias = !call.B.IsEmpty,
-                HasResidual = residualExtent > 0,
-                Policy = (int)extras.Policy,
-                WeightOffset = extras.WeightOffset,
-                InputRowStride = extras.InputRowStride,
-                OutputRowStride = extras.OutputRowStride,
-                ResidualRowStride = extras.ResidualRowStride,
-            };
-            kernels.LaunchLocked(accelerator.DefaultStream, problem, call.Type, options, input, residualExtent > 0 ? residual : input, call.W.IsEmpty ? input : weight, call.B.IsEmpty ? input : bias, output);
-            accelerator.Synchronize();
-
-            // Only now, with the whole result on the device, are the caller's destination and residual written.
-            output.CopyToCPU(call.Y[..outputExtent]);
-            if (residualExtent > 0)
-            {
-                residual.CopyToCPU(call.Residual[..residualExtent]);
+                try
+                {
+                    var (xView, rstdView) = (View<T>(Stage.Input, request.X.Length), View<float>(Stage.Floats, request.Rstd.Length));
+                    Upload(xView, x, request.X.Length);
+                    kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
+                    Finish(rstdView, rstd, request.Rstd.Length, default(ArrayView<byte>), null, 0);
+                }
+                catch (Exception) when (Drain())
+                {
+                }
             }
         }
     }
 
     public void Dispose()
     {
-        lock (gate)
+        using (kernels.Gate.EnterScope())
         {
-            if (disposed)
+            if (kernels.IsDisposed)
             {
                 return;
             }
 
-            disposed = true;
+            ReleaseStaging();
             kernels.Dispose();
-            inputStage?.Dispose();
-            weightStage?.Dispose();
-            outputStage?.Dispose();
-            residualStage?.Dispose();
-            biasStage?.Dispose();
-            DisposeExtras();
             accelerator.Dispose();
         }
     }
 
-    /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small.</summary>
-    private unsafe ArrayView<T> Stage<T>(ref MemoryBuffer1D<byte, Stride1D.Dense>? buffer, long count)
+    private AcceleratorStream Stream => accelerator.DefaultStream;
+
+    /// <summary>
+    /// Waits for the kernels (the whole result is on the device before any output is written), then copies up to two
+    /// results to the caller's pinned memory and waits for the copies.
+    /// </summary>
+    private unsafe void Finish<TA, TB>(ArrayView<TA> a, TA* aData, int aLength, ArrayView<TB> b, TB* bData, int bLength)
+        where TA : unmanaged
+        where TB : unmanaged
+    {
+        Stream.Synchronize();
+        Download(a, aData, aLength);
+        Download(b, bData, bLength);
+        Stream.Synchronize();
+    }
+
+    /// <summary>Queues the copy of a result to the caller's pinned memory; nothing for empty data.</summary>
+    private unsafe void Download<T>(ArrayView<T> view, T* data, int length)
         where T : unmanaged
     {
-        long bytes = Math.Max(count, 1) * sizeof(T);
+        if (length > 0)
+        {
+            view.CopyToCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
+        }
+    }
+
+    /// <summary>Queues the copy of the caller's pinned data into a staging view; nothing for empty data.</summary>
+    private unsafe void Upload<T>(ArrayView<T> view, T* data, int length)
+        where T : unmanaged
+    {
+        if (length > 0)
+        {
+            view.CopyFromCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
+        }
+    }
+
+    /// <summary>
+    /// An exception filter that waits for the copies already queued (ignoring a failure of its own) and lets the
+    /// exception through unchanged: the caller's spans stay pinned until nothing reads or writes them.
+    /// </summary>
+    private bool Drain()
+    {
+        try
+        {
+            Stream.Synchronize();
+        }
+#pragma warning disable CA1031 // the call is failing already; its own exception is the one to report.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        return false;
+    }
+
+    /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small; empty for 0.</summary>
+    private unsafe ArrayView<T> View<T>(Stage stage, long count)
+        where T : unmanaged
+    {
+        if (count == 0)
+        {
+            return default;
+        }
+
+        ref var buffer = ref stages[(int)stage];
+        long bytes = count * sizeof(T);
         if (buffer is null || buffer.Length < bytes)
         {
             buffer?.Dispose();

@@ -35,9 +35,8 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        RequireLength(input, problem.TotalElements, nameof(input));
-        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, options, stream);
+        var (type, problem) = Problem(input, shape, normalizedShape, options.Epsilon, options.NumGroups, nameof(input));
+        Enqueue(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, output, stream);
     }
 
     /// <summary>
@@ -70,14 +69,13 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        RequireLength(input, problem.TotalElements, nameof(input));
+        var (type, problem) = Problem(input, shape, normalizedShape, options.Epsilon, options.NumGroups, nameof(input));
         if (residual.Length != problem.TotalElements)
         {
             throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
         }
 
-        Enqueue(problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, options, stream);
+        Enqueue(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, stream);
     }
 
     /// <summary>
@@ -109,87 +107,21 @@ public sealed partial class RmsNormKernels
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        if (layout.Rows < 0 || layout.Hidden <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(layout), layout, "Expected layout.Rows >= 0 and layout.Hidden > 0.");
-        }
-
-        bool fused = residual.Length != 0;
-        foreach (var (stride, name) in new[] { (layout.InputRowStride, "InputRowStride"), (layout.OutputRowStride, "OutputRowStride"), (fused ? layout.EffectiveResidualRowStride : layout.Hidden, "ResidualRowStride") })
-        {
-            if (stride < layout.Hidden)
-            {
-                throw new ArgumentOutOfRangeException(nameof(layout), stride, $"Expected layout.{name} >= layout.Hidden ({layout.Hidden}); got {stride}.");
-            }
-        }
-
-        var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
-        var extras = new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride);
-        if (input.Length < RmsNormExtras.Extent(problem, extras.InputRowStride))
-        {
-            throw new ArgumentException($"Expected an input of at least {RmsNormExtras.Extent(problem, extras.InputRowStride)} elements for {layout}; got {input.Length}.", nameof(input));
-        }
-
-        if (fused && residual.Length < RmsNormExtras.Extent(problem, extras.ResidualRowStride))
-        {
-            throw new ArgumentException($"Expected a residual of at least {RmsNormExtras.Extent(problem, extras.ResidualRowStride)} elements for {layout}; got {residual.Length}.", nameof(residual));
-        }
-
-        Enqueue(problem, extras, input, residual, weight, bias, output, options, stream);
-    }
-
-    /// <summary>Whether the last launch used the 16-byte vector kernel (tests of the variant choice).</summary>
-    internal bool LastLaunchUsedVector { get; private set; }
-
-    private static void RequireLength<T>(ArrayView<T> input, long expected, string paramName)
-        where T : unmanaged
-    {
-        if (input.Length != expected)
-        {
-            throw new ArgumentException($"Expected {expected} input elements; got {input.Length}.", paramName);
-        }
-    }
-
-    /// <summary>The checks shared by the extended entries (weight, bias, output, residual, overlaps, options), then the launch.</summary>
-    private void Enqueue<T>(RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormOptions options, AcceleratorStream? stream)
-        where T : unmanaged
-    {
         var type = ElementTypes.Require<T>(nameof(input));
-        bool hasWeight = weight.Length != 0;
-        bool hasBias = bias.Length != 0;
-        bool fused = residual.Length != 0;
-        foreach (var (view, name) in new[] { (input, nameof(input)), (output, nameof(output)), (weight, nameof(weight)), (bias, nameof(bias)), (residual, nameof(residual)) })
-        {
-            if (view.Length != 0)
-            {
-                RequireOnThisAccelerator(view, name); // an empty default view has no accelerator
-            }
-        }
-        if (hasWeight && weight.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements; got {weight.Length}.", nameof(weight));
-        }
+        var (problem, extras) = RmsNorm.ValidateRows(layout, options, input.Length, residual.Length, fused: residual.Length != 0);
+        Enqueue(type, problem, extras, input, residual, weight, bias, output, stream);
+    }
 
-        if (hasBias && bias.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements; got {bias.Length}.", nameof(bias));
-        }
-
-        if (!Enum.IsDefined(options.Policy))
-        {
-            throw new ArgumentException($"Expected options.Policy to be TensorRtLlm, WeightInFloat32 or InputDtype; got {(int)options.Policy}.", nameof(options));
-        }
-
-        if (!float.IsFinite(options.WeightOffset))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.WeightOffset, "Expected a finite options.WeightOffset.");
-        }
-
-        if (options.WeightOffset != 0 && !hasWeight)
-        {
-            throw new ArgumentException($"options.WeightOffset = {options.WeightOffset} needs a weight; got no weight.", nameof(options));
-        }
-
+    /// <summary>The checks every entry shares (views' accelerator, weight, bias, options, output, overlaps), then the launch.</summary>
+    private void Enqueue<T>(ElementType type, RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, AcceleratorStream? stream)
+        where T : unmanaged
+    {
+        DeviceViews.RequireOn(Accelerator, input, nameof(input));
+        DeviceViews.RequireOn(Accelerator, output, nameof(output));
+        DeviceViews.RequireOn(Accelerator, weight, nameof(weight));
+        DeviceViews.RequireOn(Accelerator, bias, nameof(bias));
+        DeviceViews.RequireOn(Accelerator, residual, nameof(residual));
+        RmsNorm.ValidateEpilogue(problem, extras, weight.Length, bias.Length);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (output.Length < outputExtent)
         {
@@ -208,6 +140,7 @@ public sealed partial class RmsNormKernels
             throw new ArgumentException("The output overlaps the weight or the bias.", nameof(output));
         }
 
+        bool fused = residual.Length != 0;
         var r = fused ? residual.SubView(0, RmsNormExtras.Extent(problem, extras.ResidualRowStride)) : default;
         if (fused && (Overlap(r, x) is not null || Overlap(r, y) is not null || Overlap(r, weight) is not null || Overlap(r, bias) is not null))
         {
@@ -219,21 +152,9 @@ public sealed partial class RmsNormKernels
             return;
         }
 
-        lock (gate)
+        using (Kernels.Enter(this))
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            Accelerator.Bind();
-            var launch = new KernelLaunch(hasWeight)
-            {
-                HasBias = hasBias,
-                HasResidual = fused,
-                Policy = (int)options.Policy,
-                WeightOffset = options.WeightOffset,
-                InputRowStride = extras.InputRowStride,
-                OutputRowStride = extras.OutputRowStride,
-                ResidualRowStride = extras.ResidualRowStride,
-            };
-            Launch(stream ?? Accelerator.DefaultStream, problem, type, launch, x, fused ? r : x, hasWeight ? weight : x, hasBias ? bias : x, y);
+            Kernels.Forward(stream ?? Accelerator.DefaultStream, problem, type, extras, new ForwardViews<T>(x, r, weight, bias, y));
         }
     }
 
@@ -246,15 +167,14 @@ public sealed partial class RmsNormKernels
             return null;
         }
 
-        var bufferA = ((IArrayView)a).Buffer;
-        var bufferB = ((IArrayView)b).Buffer;
-        if (bufferA is null || !ReferenceEquals(bufferA, bufferB))
+        var buffer = DeviceViews.BufferOf(a);
+        if (buffer is null || !ReferenceEquals(buffer, DeviceViews.BufferOf(b)))
         {
             return null;
         }
 
-        long startA = ((IContiguousArrayView)a).IndexInBytes;
-        long startB = ((IContiguousArrayView)b).IndexInBytes;
+        long startA = DeviceViews.IndexInBytes(a);
+        long startB = DeviceViews.IndexInBytes(b);
         bool shared = startA < startB + b.LengthInBytes && startB < startA + a.LengthInBytes;
         return shared ? startB - startA : null;
     }

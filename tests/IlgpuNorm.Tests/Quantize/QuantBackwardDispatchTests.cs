@@ -22,8 +22,8 @@ public class QuantBackwardDispatchTests
 
         var codes = new byte[6];
         var scales = new float[2];
-        var quantize = new QuantizeCall<float>(problem, ElementType.Float32, x, default, codes, scales, QuantizeSettings.From(new QuantizeOptions()));
-        dispatcher.Execute(null, ref quantize, static (IComputeBackend b, ref QuantizeCall<float> c) => b.RunQuantized(c.Problem, c.Type, c.X, c.W, c.Q, c.Scales, c.Settings));
+        var quantize = new QuantizeRequest<float>(problem, ElementType.Float32, x, default, codes, scales, QuantizeSettings.From(new QuantizeOptions()));
+        dispatcher.Execute(null, ref quantize, static (IComputeBackend b, ref QuantizeRequest<float> c) => b.Quantize(c));
         Assert.Contains((byte)127, codes); // the row's largest |v| maps to 127
         Assert.All(scales, s => Assert.True(s > 0));
         Assert.Equal(DeviceKind.Host, dispatcher.Select().Device.Kind);
@@ -44,15 +44,15 @@ public class QuantBackwardDispatchTests
 
     private static void RunBackward(DeviceDispatcher dispatcher, RmsNormProblem problem, float[] x, float[] dx)
     {
-        var call = new BackwardCall<float>(problem, ElementType.Float32, x, x, default, default, dx, default);
-        dispatcher.Execute(new DeviceRequest(DeviceKind.Cuda), ref call, static (IComputeBackend b, ref BackwardCall<float> c) => b.RunBackward(c.Problem, c.Type, c.Dy, c.X, c.W, c.Rstd, c.Dx, c.Dw));
+        var call = new BackwardRequest<float>(problem, ElementType.Float32, x, x, default, default, dx, default);
+        dispatcher.Execute(new DeviceRequest(DeviceKind.Cuda), ref call, static (IComputeBackend b, ref BackwardRequest<float> c) => b.Backward(c));
     }
 
     private sealed class ForwardOnlyBackend(DeviceInfo info) : IComputeBackend
     {
         public DeviceInfo Info { get; } = info;
 
-        public void Run<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
+        public void Forward<T>(scoped in ForwardRequest<T> request)
             where T : unmanaged => throw new NotSupportedException("forward only in this test");
 
         public void Dispose()

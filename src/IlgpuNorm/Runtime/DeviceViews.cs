@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace IlgpuNorm;
 
-/// <summary>The argument checks the device-resident quantize and backward APIs share.</summary>
+/// <summary>The view checks the device-resident APIs share, and the view properties ILGPU keeps behind interfaces (read without boxing).</summary>
 internal static class DeviceViews
 {
     /// <summary>Throws unless a non-empty view lives on <paramref name="accelerator"/>.</summary>
@@ -30,4 +30,12 @@ internal static class DeviceViews
             throw new ArgumentException($"Expected {(exact ? string.Empty : "at least ")}{expected} elements in {paramName}; got {actual}.", paramName);
         }
     }
+
+    /// <summary>The buffer a view lies in (null for none); a constrained call, so the view is not boxed.</summary>
+    public static MemoryBuffer? BufferOf<TView>(TView view)
+        where TView : struct, IArrayView => view.Buffer;
+
+    /// <summary>The view's start in its buffer, in bytes; a constrained call, so the view is not boxed.</summary>
+    public static long IndexInBytes<TView>(TView view)
+        where TView : struct, IContiguousArrayView => view.IndexInBytes;
 }

@@ -1,0 +1,75 @@
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <summary>One operation run by <see cref="DeviceDispatcher"/> on a backend, with its request passed by reference.</summary>
+/// <typeparam name="TCall">The request (usually a ref struct of spans).</typeparam>
+/// <param name="backend">The backend to run on.</param>
+/// <param name="call">The request.</param>
+internal delegate void BackendOperation<TCall>(IComputeBackend backend, ref TCall call)
+    where TCall : allows ref struct;
+
+/// <summary>
+/// A validated forward rms_norm on host spans: the plain norm, or with any of the extensions (policy, weight offset,
+/// bias, fused residual add, strided rows). The spans cover the layout's extents; the backend picks its fast path from
+/// <see cref="IsPlain"/>, as the kernel picks its own from <see cref="Kernels.RmsNormKernelParams.Plain"/>.
+/// Residual (updated in place to (T)(x + residual)), W and B are empty when absent.
+/// </summary>
+internal readonly ref struct ForwardRequest<T>(RmsNormProblem problem, ElementType type, RmsNormExtras extras, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
+    where T : unmanaged
+{
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly RmsNormExtras Extras = extras;
+    public readonly ReadOnlySpan<T> X = x, W = w, B = b;
+    public readonly Span<T> Residual = residual, Y = y;
+
+    /// <summary>The original norm: contiguous rows, no residual, bias, policy or offset.</summary>
+    public bool IsPlain => Residual.IsEmpty && B.IsEmpty && Extras.IsPlain(Problem);
+}
+
+/// <summary>The validated numbers of a quantization: the format, the static scale (0 for dynamic) and the clamp (+Inf for none).</summary>
+/// <param name="Format">The output format.</param>
+/// <param name="StaticScale">The static scale, or 0 for dynamic per-segment scales.</param>
+/// <param name="Clamp">The clamp, or +Inf.</param>
+internal readonly record struct QuantizeSettings(QuantizeFormat Format, float StaticScale, float Clamp)
+{
+    public static QuantizeSettings From(QuantizeOptions options) =>
+        new(options.Format, options.StaticScale ?? 0f, options.Clamp ?? float.PositiveInfinity);
+}
+
+/// <summary>A validated quantized rms_norm on host spans: one code byte per element, one scale per segment (Scales empty: none written).</summary>
+internal readonly ref struct QuantizeRequest<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<byte> q, Span<float> scales, QuantizeSettings settings)
+    where T : unmanaged
+{
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly ReadOnlySpan<T> X = x, W = w;
+    public readonly Span<byte> Q = q;
+    public readonly Span<float> Scales = scales;
+    public readonly QuantizeSettings Settings = settings;
+}
+
+/// <summary>
+/// A validated rms_norm backward pass on host spans. W empty: w = 1 and Dw empty (no dweight); Rstd empty: recompute
+/// the saved 1/rms per segment.
+/// </summary>
+internal readonly ref struct BackwardRequest<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<float> rstd, Span<T> dx, Span<T> dw)
+    where T : unmanaged
+{
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly ReadOnlySpan<T> Dy = dy, X = x, W = w;
+    public readonly ReadOnlySpan<float> Rstd = rstd;
+    public readonly Span<T> Dx = dx, Dw = dw;
+}
+
+/// <summary>A validated per-segment 1/rms (rstd) on host spans.</summary>
+internal readonly ref struct RstdRequest<T>(RmsNormProblem problem, ElementType type, ReadOnlySpan<T> x, Span<float> rstd)
+    where T : unmanaged
+{
+    public readonly RmsNormProblem Problem = problem;
+    public readonly ElementType Type = type;
+    public readonly ReadOnlySpan<T> X = x;
+    public readonly Span<float> Rstd = rstd;
+}

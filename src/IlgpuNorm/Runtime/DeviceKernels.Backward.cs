@@ -1,0 +1,128 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuNorm.Kernels;
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <summary>The backward kernels of one dtype: the per-row pass and the dweight column sum, over partial rows kept as bytes.</summary>
+internal abstract class BackwardKernels<T>
+    where T : unmanaged
+{
+    /// <summary>Bytes of the math type the partial rows are kept in.</summary>
+    public abstract int MathBytes { get; }
+
+    public abstract void Rows(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p);
+
+    public abstract void Columns(AcceleratorStream stream, int columns, ArrayView<byte> partials, ArrayView<T> dweight, int rows, int length);
+}
+
+/// <summary>The backward kernels compiled for a codec; compiled once, when constructed.</summary>
+internal sealed class BackwardKernels<T, TF, TCodec>(Accelerator accelerator) : BackwardKernels<T>
+    where T : unmanaged
+    where TF : unmanaged
+    where TCodec : struct, IBackwardCodec<T, TF>
+{
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<T>, ArrayView<TF>, BackwardKernelParams> rows =
+        accelerator.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<T>, ArrayView<TF>, BackwardKernelParams>(RmsNormBackwardKernel.Rows<T, TF, TCodec>);
+
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<TF>, ArrayView<T>, int, int> columns =
+        accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<TF>, ArrayView<T>, int, int>(RmsNormBackwardKernel.Columns<T, TF, TCodec>);
+
+    public override unsafe int MathBytes => sizeof(TF);
+
+    public override void Rows(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p) =>
+        rows(stream, config, dy, x, weight, rstd, dx, partials.Cast<TF>(), p);
+
+    public override void Columns(AcceleratorStream stream, int count, ArrayView<byte> partials, ArrayView<T> dweight, int partialRows, int length) =>
+        columns(stream, count, partials.Cast<TF>(), dweight, partialRows, length);
+}
+
+/// <content>The backward launch and the per-segment 1/rms (the backward kernel with only its statistics).</content>
+internal sealed partial class DeviceKernels
+{
+    /// <summary>
+    /// Launches a checked backward pass (inside <see cref="Enter"/>): an empty weight means w = 1 and no dweight, an empty
+    /// rstd means recompute it. With <paramref name="rstdOnly"/>, only rstd is written (from x).
+    /// </summary>
+    public void Backward<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> w, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<T> dw, bool rstdOnly = false)
+        where T : unmanaged
+    {
+        switch (type)
+        {
+            case ElementType.Float32:
+                LaunchBackward(stream, problem, type, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, Cast<T, float>(dx), Cast<T, float>(dw), rstdOnly);
+                break;
+            case ElementType.Float16:
+            case ElementType.BFloat16:
+                LaunchBackward(stream, problem, type, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, Cast<T, ushort>(dx), Cast<T, ushort>(dw), rstdOnly);
+                break;
+            default:
+                LaunchBackward(stream, problem, type, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, Cast<T, double>(dx), Cast<T, double>(dw), rstdOnly);
+                break;
+        }
+    }
+
+    private static object LoadBackward(Accelerator accelerator, ElementType type, int variant) => type switch
+    {
+        ElementType.Float32 => new BackwardKernels<float, float, Float32BackwardCodec>(accelerator),
+        ElementType.Float16 => new BackwardKernels<ushort, float, SixteenBitBackwardCodec<Float16Format>>(accelerator),
+        ElementType.BFloat16 => new BackwardKernels<ushort, float, SixteenBitBackwardCodec<BFloat16Format>>(accelerator),
+        _ => new BackwardKernels<double, double, Float64BackwardCodec>(accelerator),
+    };
+
+    private void LaunchBackward<TS>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, ArrayView<TS> dy, ArrayView<TS> x, ArrayView<TS> w, ArrayView<float> rstd, ArrayView<TS> dx, ArrayView<TS> dw, bool rstdOnly)
+        where TS : unmanaged
+    {
+        bool hasWeight = w.Length != 0;
+        if (problem.TotalElements == 0 && !hasWeight)
+        {
+            return;
+        }
+
+        var kernels = Kernel<BackwardKernels<TS>>(KernelOperation.Backward, type, 0, LoadBackward);
+        int n = problem.SegmentLength;
+        int length = problem.NormalizedLength;
+        bool hasRstd = rstd.Length != 0 && !rstdOnly;
+
+        // One plan for the whole call (the partial rows are indexed by slot), capped at MaxGrid groups.
+        long maxSegments = Math.Min(problem.Segments, RowChunks.RowsPerLaunch(problem.NumGroups) * problem.NumGroups);
+        var plan = LaunchPlan.Create(n, Math.Max(1, maxSegments), Limits);
+        int grid = Math.Min(plan.GridSize, RmsNormBackwardKernels.MaxGrid);
+        int partialRows = hasWeight ? grid * plan.RowsPerGroup : 0;
+        var partials = Scratch(Math.Max(1L, (long)partialRows * length) * kernels.MathBytes);
+        if (hasWeight)
+        {
+            partials.SubView(0, (long)partialRows * length * kernels.MathBytes).MemSetToZero(stream);
+        }
+
+        foreach (var chunk in new RowChunks(problem))
+        {
+            long start = chunk.FirstRow * length;
+            long elements = chunk.Rows * length;
+            var parameters = new BackwardKernelParams(n, chunk.Segments, problem.NumGroups, length, plan.ThreadsPerRow, plan.RowsPerGroup,
+                hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon);
+            var segmentRstd = rstd.Length != 0 ? rstd.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
+            kernels.Rows(stream, Config(grid, plan), dy.SubView(start, elements), x.SubView(start, elements), hasWeight ? w : x, segmentRstd,
+                dx.SubView(start, elements), partials, parameters);
+        }
+
+        if (hasWeight)
+        {
+            kernels.Columns(stream, length, partials, dw, partialRows, length);
+        }
+    }
+
+    /// <summary>The dweight scratch: kept and grown, shared by the calls of this instance.</summary>
+    private ArrayView<byte> Scratch(long bytes)
+    {
+        if (scratch is null || scratch.Length < bytes)
+        {
+            scratch?.Dispose();
+            scratch = null;
+            scratch = Accelerator.Allocate1D<byte>(bytes);
+        }
+
+        return scratch.View.BaseView;
+    }
+}

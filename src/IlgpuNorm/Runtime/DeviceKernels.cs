@@ -1,0 +1,151 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <summary>The operations whose kernels <see cref="DeviceKernels"/> caches.</summary>
+internal enum KernelOperation
+{
+    /// <summary>The forward norm; the variant is the packet width.</summary>
+    Forward,
+
+    /// <summary>The quantized norm; the variant is the <see cref="QuantizeFormat"/>.</summary>
+    Quantize,
+
+    /// <summary>The backward pass and its dweight column sum; one variant.</summary>
+    Backward,
+}
+
+/// <summary>
+/// One accelerator's kernels and the scope every launch runs in: one lock, the accelerator bound to the calling thread,
+/// the disposed check, one cache of compiled kernels keyed by (operation, dtype, variant), and the row chunks of a
+/// launch. Nothing here validates: the public device classes and <see cref="IlgpuBackend"/> pass checked requests.
+/// </summary>
+internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposable
+{
+    private readonly Dictionary<(KernelOperation, ElementType, int), object> cache = [];
+    private MemoryBuffer1D<byte, Stride1D.Dense>? scratch;
+    private MemoryBuffer1D<float, Stride1D.Dense>? standIn;
+    private bool disposed;
+
+    public Accelerator Accelerator { get; } = accelerator;
+
+    /// <summary>The lock of every launch on this accelerator (re-entrant); <see cref="Enter"/> takes it.</summary>
+    public Lock Gate { get; } = new();
+
+    public bool IsDisposed => disposed;
+
+    public DeviceLimits Limits { get; } = AcceleratorLimits.Of(accelerator);
+
+    /// <summary>A one-element float view for a kernel argument the call leaves out: some drivers reject a null buffer.</summary>
+    private ArrayView<float> StandIn => (standIn ??= Accelerator.Allocate1D<float>(1)).View.BaseView;
+
+    /// <summary>
+    /// Enters the scope of a launch: takes the lock, throws when disposed, binds the accelerator to this thread (CUDA
+    /// contexts are per thread). Dispose the result to leave.
+    /// </summary>
+    /// <param name="owner">The object named by the <see cref="ObjectDisposedException"/>.</param>
+    public Lock.Scope Enter(object owner)
+    {
+        var scope = Gate.EnterScope();
+        if (disposed)
+        {
+            scope.Dispose();
+            throw new ObjectDisposedException(owner.GetType().FullName);
+        }
+
+        Accelerator.Bind();
+        return scope;
+    }
+
+    /// <summary>Compiles every dtype's kernels of an operation now (inside <see cref="Enter"/>).</summary>
+    public void Preload(KernelOperation operation)
+    {
+        foreach (var type in Enum.GetValues<ElementType>())
+        {
+            switch (operation)
+            {
+                case KernelOperation.Forward:
+                    _ = Kernel<object>(operation, type, 1, LoadForward);
+                    _ = Kernel<object>(operation, type, LaunchPlan.VectorBytes / ElementTypes.SizeOf(type), LoadForward);
+                    break;
+                case KernelOperation.Quantize:
+                    _ = Kernel<object>(operation, type, (int)QuantizeFormat.Int8, LoadQuantize);
+                    _ = Kernel<object>(operation, type, (int)QuantizeFormat.Float8E4M3, LoadQuantize);
+                    break;
+                default:
+                    _ = Kernel<object>(operation, type, 0, LoadBackward);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Releases the kernels and buffers. Idempotent. Does not dispose the accelerator.</summary>
+    public void Dispose()
+    {
+        using (Gate.EnterScope())
+        {
+            disposed = true;
+            cache.Clear();
+            scratch?.Dispose();
+            standIn?.Dispose();
+            (scratch, standIn) = (null, null);
+        }
+    }
+
+    private static ArrayView<TTo> Cast<TFrom, TTo>(ArrayView<TFrom> view)
+        where TFrom : unmanaged
+        where TTo : unmanaged => view.Length == 0 ? default : view.Cast<TTo>();
+
+    private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
+
+    /// <summary>The cached kernel of (operation, dtype, variant), loaded by <paramref name="load"/> on first use.</summary>
+    private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant, Func<Accelerator, ElementType, int, object> load)
+        where TKernel : class
+    {
+        var key = (operation, type, variant);
+        if (!cache.TryGetValue(key, out object? kernel))
+        {
+            kernel = load(Accelerator, type, variant);
+            cache[key] = kernel;
+        }
+
+        return (TKernel)kernel;
+    }
+}
+
+/// <summary>One launch's share of a problem's rows: whole rows, few enough that the segment indices fit an int.</summary>
+/// <param name="FirstRow">The first row.</param>
+/// <param name="Rows">The number of rows.</param>
+/// <param name="Segments">Rows × num_groups.</param>
+internal readonly record struct RowChunk(long FirstRow, long Rows, int Segments);
+
+/// <summary>
+/// The row chunks of a problem, one launch each (a struct enumerator: nothing allocated). Whole rows keep each segment's
+/// weight slice at (s % num_groups).
+/// </summary>
+internal struct RowChunks(RmsNormProblem problem)
+{
+    private long next;
+
+    /// <summary>The most rows one launch takes.</summary>
+    public static long RowsPerLaunch(int groups) => Math.Max(1, (int.MaxValue - 1024) / groups);
+
+    public RowChunk Current { get; private set; }
+
+    public readonly RowChunks GetEnumerator() => this;
+
+    public bool MoveNext()
+    {
+        if (next >= problem.Rows)
+        {
+            return false;
+        }
+
+        long rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - next);
+        Current = new RowChunk(next, rows, (int)(rows * problem.NumGroups));
+        next += rows;
+        return true;
+    }
+}

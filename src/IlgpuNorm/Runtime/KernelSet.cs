@@ -1,0 +1,69 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm;
+
+/// <summary>
+/// The kernels of one operation on one ILGPU accelerator, the part <see cref="RmsNormKernels"/>,
+/// <see cref="RmsNormQuantizeKernels"/> and <see cref="RmsNormBackwardKernels"/> share: each kernel (per dtype, and per
+/// format or packet width) is compiled once, on first use or by <see cref="Preload"/>, and kept.
+/// </summary>
+/// <remarks>
+/// <para>The instance does not own the accelerator: dispose the accelerator after this object.</para>
+/// <para>Thread safety: ILGPU accelerators and streams are not thread-safe. Calls on one instance are serialized by a
+/// lock, and each call binds the accelerator to the calling thread (CUDA contexts are per thread). Launches are
+/// asynchronous on the given stream (or the accelerator's default stream): synchronize the stream before reading the
+/// results on the host.</para>
+/// </remarks>
+public abstract class KernelSet : IDisposable
+{
+    private readonly KernelOperation operation;
+
+    private protected KernelSet(DeviceKernels kernels, KernelOperation operation)
+    {
+        Kernels = kernels;
+        this.operation = operation;
+    }
+
+    /// <summary>The accelerator the kernels run on.</summary>
+    public Accelerator Accelerator => Kernels.Accelerator;
+
+    /// <summary>The accelerator scope and kernel cache the launches go through.</summary>
+    private protected DeviceKernels Kernels { get; }
+
+    /// <summary>Compiles every kernel of this set now, so no later call compiles.</summary>
+    /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
+    public void Preload()
+    {
+        using (Kernels.Enter(this))
+        {
+            Kernels.Preload(operation);
+        }
+    }
+
+    /// <summary>Releases the compiled kernels' launchers (and any scratch buffer). Idempotent. Does not dispose the accelerator.</summary>
+    public void Dispose()
+    {
+        Kernels.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Checks the input view of a call (dtype, shape, accelerator, exact length) and returns the problem.</summary>
+    private protected (ElementType Type, RmsNormProblem Problem) Problem<T>(ArrayView<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, double epsilon, int numGroups, string paramName)
+        where T : unmanaged
+    {
+        var type = ElementTypes.Require<T>(paramName);
+        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
+        DeviceViews.RequireOn(Accelerator, input, paramName);
+        DeviceViews.RequireLength(input.Length, problem.TotalElements, paramName, exact: true);
+        return (type, problem);
+    }
+
+    /// <summary>The kernels of a new set on <paramref name="accelerator"/>.</summary>
+    private protected static DeviceKernels For(Accelerator accelerator)
+    {
+        ArgumentNullException.ThrowIfNull(accelerator);
+        return new DeviceKernels(accelerator);
+    }
+}
