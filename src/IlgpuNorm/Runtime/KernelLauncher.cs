@@ -77,6 +77,7 @@ internal sealed class KernelLauncher<TS, TAcc>(
                 HasBias = options.HasBias ? 1 : 0,
                 Policy = options.Policy,
                 WeightOffset = options.WeightOffset,
+                WarpShuffle = plan.WarpShuffle,
             };
             variant.Launch(
                 stream,

@@ -248,7 +248,7 @@ public sealed class RmsNormBackwardKernels : IDisposable
             long elements = count * length;
             var config = new KernelConfig(new Index1D(grid), new Index1D(plan.GroupSize));
             var p = new BackwardKernelParams(n, segments, groups, length, plan.ThreadsPerRow, plan.RowsPerGroup,
-                hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon);
+                hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon) { WarpShuffle = plan.WarpShuffle };
             var segmentRstd = rstd.Length != 0 ? rstdView.SubView(row * groups, segments) : rstdView;
             ((RowsKernel<TS>)rows)(stream, config, dy.SubView(start, elements), x.SubView(start, elements), weight, segmentRstd,
                 dx.SubView(start, elements), partials, p);

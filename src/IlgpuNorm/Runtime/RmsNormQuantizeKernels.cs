@@ -163,7 +163,7 @@ public sealed class RmsNormQuantizeKernels : IDisposable
             var plan = LaunchPlan.Create(n, segments, limits);
             var config = new KernelConfig(new Index1D(plan.GridSize), new Index1D(plan.GroupSize));
             var p = new QuantKernelParams(n, segments, groups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon,
-                settings.StaticScale, settings.Clamp, writeScales ? 1 : 0);
+                settings.StaticScale, settings.Clamp, writeScales ? 1 : 0) { WarpShuffle = plan.WarpShuffle };
             // A one-element stand-in when no scales are written: some drivers reject a null buffer argument.
             var scaleView = writeScales ? scales.SubView(row * groups, segments) : (noScales ??= Accelerator.Allocate1D<float>(1)).View.BaseView;
             kernel(stream, config, input.SubView(start, length), weight, output.SubView(start, length), scaleView, p);
