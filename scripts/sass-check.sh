@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Machine-code checks of every kernel, without a GPU (docs/gpu.md, "Machine code").
+# Machine-code checks of every kernel, without a GPU (docs/gpu.md, "Machine code without a GPU").
 #
 # Generates the PTX of every kernel of every operation and dtype (`ilgpunorm kernels`), assembles it with NVIDIA's
-# ptxas for each architecture (sm_80 and sm_90 by default) and reads the SASS with cuobjdump. Both tools come from
-# Debian's non-free `nvidia-cuda-toolkit` package, fetched with `apt-get download` through a private apt state (the
-# machine's own sources stay as they are; nothing is installed) and unpacked with `dpkg-deb -x` into a cache that later
-# runs reuse. Fails (exit 1) when a kernel:
+# ptxas for each architecture (sm_80 and sm_90 by default) and reads the SASS with cuobjdump. The tools (ptxas,
+# cuobjdump, nvdisasm) come from Debian's non-free `nvidia-cuda-toolkit` package, fetched with `apt-get download`
+# through a private apt state (the machine's own sources stay as they are; nothing is installed) and unpacked with
+# `dpkg-deb -x` into a cache that later runs reuse. Fails (exit 1) when a kernel:
 #   - does not assemble;
-#   - contains a jump table (BRX in the SASS);
+#   - contains a jump table (BRX or BRXU in the SASS);
 #   - uses local memory or spills (a stack frame, spill stores or loads, LDL/STL in the SASS);
 #   - is a forward kernel (rms_norm.*) using more than 64 registers;
 #   - has another number of FMAs when ptxas may not contract a multiply and an add (--fmad=false): the kernels compute
@@ -22,8 +22,8 @@
 #   scripts/sass-check.sh --self-test     # proves each check fails on known-bad PTX (a jump table, a spill, a contraction)
 #   scripts/sass-check.sh --tools         # only fetch the tools, print their folder
 #
-# ILGPUNORM_CUDA_TOOLS=DIR uses ptxas, cuobjdump and nvdisasm from DIR instead. The cache is /var/cache/ilgpunorm/cuda-<version>
-# as root, else obj/cuda-tools in the repository (ignored by git). About 20 s with the cache, 30 s more to fetch.
+# ILGPUNORM_CUDA_TOOLS=DIR uses ptxas, cuobjdump and nvdisasm from DIR instead. The cache is /var/cache/ilgpunorm/cuda-tools
+# as root, else obj/cuda-tools in the repository (ignored by git). About a minute with the cache, 10 to 30 s more to fetch.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
