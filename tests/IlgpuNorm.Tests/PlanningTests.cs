@@ -113,4 +113,26 @@ public class PlanningTests
         Assert.Equal(128, problem.SegmentLength);
         Assert.Equal(15 * 512, problem.TotalElements);
     }
+
+    [Fact]
+    public void Plan_WarpShuffle_OnlyWhereTheDeviceHasItAndWarpsAreFull()
+    {
+        var cuda = H100 with { HasWarpShuffle = true };
+        Assert.Equal(32, LaunchPlan.Create(4096, 10, cuda).WarpShuffle);
+        Assert.Equal(32, LaunchPlan.Create(8, 1000, cuda).WarpShuffle);
+        Assert.Equal(0, LaunchPlan.Create(4096, 10, H100).WarpShuffle);
+        Assert.Equal(0, LaunchPlan.Create(4096, 10, Simulator).WarpShuffle);
+
+        // A group smaller than the warp would leave a warp partly empty: no shuffles then.
+        var tiny = new DeviceLimits(16, 32, 4, 2048, IsSimulator: false) { HasWarpShuffle = true };
+        Assert.Equal(0, LaunchPlan.Create(4096, 10, tiny).WarpShuffle);
+
+        // The shuffles change the barriers, never the pairing: the plan's other fields are the same either way.
+        foreach (int n in new[] { 1, 33, 4096, 262144 })
+        {
+            var with = LaunchPlan.Create(n, 77, cuda, 4);
+            var without = LaunchPlan.Create(n, 77, H100, 4);
+            Assert.Equal((without.ThreadsPerRow, without.RowsPerGroup, without.GridSize), (with.ThreadsPerRow, with.RowsPerGroup, with.GridSize));
+        }
+    }
 }

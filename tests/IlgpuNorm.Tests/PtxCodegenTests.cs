@@ -52,6 +52,41 @@ public class PtxCodegenTests
         }
     }
 
+    [Theory]
+    [InlineData(80)]
+    [InlineData(90)]
+    public void EveryKernelOfEveryOperation_HasNoJumpTable_AndReducesWithShufflesOnCuda(int sm)
+    {
+        var ptx = KernelCode.GenerateAllPtx(sm);
+        Assert.Equal(24, ptx.Count); // 8 forward, 8 quantized, 4 backward, 4 dweight sums
+        Assert.Equal(ptx.Count, ptx.Select(k => k.Name).Distinct().Count());
+        foreach (var kernel in ptx)
+        {
+            // ILGPU 1.5.3 does not unroll loops: a packet indexed in a loop became a jump table (brx.idx) per access.
+            Assert.False(kernel.Code.Contains("brx", StringComparison.Ordinal), $"{kernel.Name}: a jump table (brx.idx)");
+            Assert.DoesNotContain("atom.", kernel.Code, StringComparison.Ordinal);
+            if (kernel.Operation != "rms_norm_backward_dweight")
+            {
+                Assert.True(kernel.Code.Contains("shfl.sync.down", StringComparison.Ordinal), $"{kernel.Name}: no warp shuffle in the sum tree");
+            }
+        }
+    }
+
+    [Fact]
+    public void EveryKernelOfEveryOperation_CompilesToOpenCl_WithoutShuffles()
+    {
+        var code = KernelCode.GenerateAllOpenCL();
+        Assert.Equal(24, code.Count);
+        foreach (var kernel in code)
+        {
+            // ILGPU 1.5.3 maps OpenCL shuffles for Intel only: the kernels keep the shared-memory tree there.
+            Assert.DoesNotContain("shuffle", kernel.Code, StringComparison.Ordinal);
+            Assert.DoesNotContain("sub_group", kernel.Code, StringComparison.Ordinal);
+            Assert.DoesNotContain("mul.rn", kernel.Code, StringComparison.Ordinal);
+            Assert.Contains("kernel void", kernel.Code, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void UnknownArchitecture_Throws() =>
         Assert.Equal("smVersion", Assert.Throws<ArgumentOutOfRangeException>(() => KernelCode.GeneratePtx(42)).ParamName);

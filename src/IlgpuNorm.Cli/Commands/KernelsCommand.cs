@@ -4,16 +4,17 @@ using System.Globalization;
 namespace IlgpuNorm.Cli.Commands;
 
 /// <summary>
-/// <c>ilgpunorm kernels</c>: writes the generated PTX and OpenCL C of every kernel, for people who tune them.
+/// <c>ilgpunorm kernels</c>: writes the generated PTX and OpenCL C of every kernel of every operation (forward, quantized,
+/// backward), for people who tune them and for <c>scripts/sass-check.sh</c>.
 /// Needs no GPU and no driver: ILGPU's PTX and OpenCL backends generate the code.
 /// </summary>
 internal static class KernelsCommand
 {
     public static Command Create()
     {
-        var output = new Option<string>("--out", "-o") { Description = "The folder to write rms_norm.<dtype>.<variant>.sm_<N>.ptx and rms_norm.<dtype>.<variant>.cl into.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The folder to write <operation>.<dtype>.<variant>.sm_<N>.ptx and <operation>.<dtype>.<variant>.cl into (operations: rms_norm, rms_norm_quant_int8, rms_norm_quant_fp8, rms_norm_backward, rms_norm_backward_dweight).", Required = true };
         var sm = new Option<int>("--sm") { Description = "CUDA architecture for the PTX, e.g. 80 or 90.", DefaultValueFactory = _ => 90 };
-        var command = new Command("kernels", "Write the generated PTX and OpenCL C of every kernel (no GPU needed).") { output, sm };
+        var command = new Command("kernels", "Write the generated PTX and OpenCL C of every kernel of every operation (no GPU needed).") { output, sm };
         command.SetAction(result => Execute(result.GetRequiredValue(output), result.GetValue(sm), result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
         return command;
     }
@@ -30,14 +31,14 @@ internal static class KernelsCommand
         IReadOnlyList<GeneratedKernel> ptx;
         try
         {
-            ptx = KernelCode.GeneratePtx(sm);
+            ptx = KernelCode.GenerateAllPtx(sm);
         }
         catch (ArgumentOutOfRangeException ex)
         {
             throw new UsageException($"--sm: {ex.Message.Split(" (Parameter", 2)[0]}");
         }
 
-        var openCl = KernelCode.GenerateOpenCL();
+        var openCl = KernelCode.GenerateAllOpenCL();
         Directory.CreateDirectory(folder);
         foreach (var kernel in ptx)
         {

@@ -18,10 +18,11 @@ internal readonly struct Float32Codec : IRmsCodec<float, CompensatedSingle>
 
     public CompensatedSingle Reciprocal(CompensatedSingle denominator) => new(1f / denominator.Sum, 0);
 
-    public float Apply(float x, CompensatedSingle scale, float weight, float bias, int policy, int hasWeight, int hasBias, float offset)
+    public float Apply<TSteps>(float x, CompensatedSingle scale, float weight, float bias, int hasWeight, int hasBias, float offset)
+        where TSteps : struct, IRmsPolicySteps
     {
         // float32 is the compute type: TensorRtLlm and WeightInFloat32 are the same operations.
-        float y = policy == RmsNormKernelParams.InputDtypePolicy ? x * scale.Sum : x / scale.Sum;
+        float y = default(TSteps).MultipliesByReciprocal ? x * scale.Sum : x / scale.Sum;
         if (hasWeight != 0)
         {
             y *= offset + weight;
@@ -55,10 +56,11 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
 
     public CompensatedSum Reciprocal(CompensatedSum denominator) => new(1.0 / denominator.Sum, 0);
 
-    public double Apply(double x, CompensatedSum scale, double weight, double bias, int policy, int hasWeight, int hasBias, float offset)
+    public double Apply<TSteps>(double x, CompensatedSum scale, double weight, double bias, int hasWeight, int hasBias, float offset)
+        where TSteps : struct, IRmsPolicySteps
     {
         // float64 is both the storage and the compute type: the policies differ only in x / d against x * (1 / d).
-        double y = policy == RmsNormKernelParams.InputDtypePolicy ? x * scale.Sum : x / scale.Sum;
+        double y = default(TSteps).MultipliesByReciprocal ? x * scale.Sum : x / scale.Sum;
         if (hasWeight != 0)
         {
             y *= offset + weight;
@@ -131,39 +133,40 @@ internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, Compensate
 
     public CompensatedSingle Reciprocal(CompensatedSingle denominator) => new(Round(1f / denominator.Sum), 0);
 
-    public ushort Apply(ushort x, CompensatedSingle scale, ushort weight, ushort bias, int policy, int hasWeight, int hasBias, float offset)
+    public ushort Apply<TSteps>(ushort x, CompensatedSingle scale, ushort weight, ushort bias, int hasWeight, int hasBias, float offset)
+        where TSteps : struct, IRmsPolicySteps
     {
         TFormat format = default;
-        float w = offset + format.ToSingle(weight);
-        float b = format.ToSingle(bias);
+        TSteps steps = default;
         float y;
-        if (policy == RmsNormKernelParams.WeightInFloat32Policy)
+        if (steps.RoundsOnce)
         {
-            // float32 to the end, one rounding.
+            // WeightInFloat32: float32 to the end, one rounding.
             y = format.ToSingle(x) / scale.Sum;
             if (hasWeight != 0)
             {
-                y *= w;
+                y *= offset + format.ToSingle(weight);
             }
 
             if (hasBias != 0)
             {
-                y += b;
+                y += format.ToSingle(bias);
             }
         }
         else
         {
             // TensorRtLlm: (T)(x / d), InputDtype: (T)(x * rstd); then each step rounded to T (InputDtype's weight too).
-            bool inputDtype = policy == RmsNormKernelParams.InputDtypePolicy;
+            bool inputDtype = steps.MultipliesByReciprocal;
             y = Round(inputDtype ? format.ToSingle(x) * scale.Sum : format.ToSingle(x) / scale.Sum);
             if (hasWeight != 0)
             {
+                float w = offset + format.ToSingle(weight);
                 y = Round(y * (inputDtype ? Round(w) : w));
             }
 
             if (hasBias != 0)
             {
-                y = Round(y + b);
+                y = Round(y + format.ToSingle(bias));
             }
         }
 

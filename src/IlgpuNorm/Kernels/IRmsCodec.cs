@@ -33,9 +33,10 @@ internal interface IRmsCodec<T, TAcc>
     TAcc Reciprocal(TAcc denominator);
 
     /// <summary>
-    /// One output element under a policy (<see cref="RmsNormKernelParams.Policy"/>): <paramref name="scale"/> is the
+    /// One output element under a policy (<typeparamref name="TSteps"/>): <paramref name="scale"/> is the
     /// denominator, or the reciprocal for <see cref="IlgpuNorm.RmsNormPolicy.InputDtype"/>; the weight enters as
     /// <c>offset + widen(w)</c>; the bias is added after the weight. See <see cref="IlgpuNorm.RmsNormPolicy"/>.
     /// </summary>
-    T Apply(T x, TAcc scale, T weight, T bias, int policy, int hasWeight, int hasBias, float offset);
+    T Apply<TSteps>(T x, TAcc scale, T weight, T bias, int hasWeight, int hasBias, float offset)
+        where TSteps : struct, IRmsPolicySteps;
 }

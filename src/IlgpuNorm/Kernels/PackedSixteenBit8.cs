@@ -15,29 +15,37 @@ internal struct PackedSixteenBit8 : IPacket<ushort>
 
     public readonly int Count => 8;
 
-    public readonly ushort Get(int index)
+    // Comparisons and a shift, not a switch: with a constant lane it folds to one field and one shift.
+    public readonly ushort Get(int lane)
     {
-        uint word = (index >> 1) switch
-        {
-            0 => A,
-            1 => B,
-            2 => C,
-            _ => D,
-        };
-        return (ushort)(word >> ((index & 1) << 4));
+        int word = lane >> 1;
+        uint bits = word == 0 ? A : word == 1 ? B : word == 2 ? C : D;
+        return (ushort)(bits >> ((lane & 1) << 4));
     }
 
-    public void Set(int index, ushort value)
+    public void Map<TOp, TPacket>(TOp op, TPacket x, TPacket w, TPacket b)
+        where TOp : struct, ILaneMap<ushort>
+        where TPacket : struct, IPacket<ushort>
     {
-        int shift = (index & 1) << 4;
-        uint mask = 0xFFFFu << shift;
-        uint bits = (uint)value << shift;
-        switch (index >> 1)
-        {
-            case 0: A = (A & ~mask) | bits; break;
-            case 1: B = (B & ~mask) | bits; break;
-            case 2: C = (C & ~mask) | bits; break;
-            default: D = (D & ~mask) | bits; break;
-        }
+        A = Pack(op.Apply(x.Get(0), w.Get(0), b.Get(0)), op.Apply(x.Get(1), w.Get(1), b.Get(1)));
+        B = Pack(op.Apply(x.Get(2), w.Get(2), b.Get(2)), op.Apply(x.Get(3), w.Get(3), b.Get(3)));
+        C = Pack(op.Apply(x.Get(4), w.Get(4), b.Get(4)), op.Apply(x.Get(5), w.Get(5), b.Get(5)));
+        D = Pack(op.Apply(x.Get(6), w.Get(6), b.Get(6)), op.Apply(x.Get(7), w.Get(7), b.Get(7)));
     }
+
+    public readonly TAcc Fold<TAcc, TOp>(TOp op, TAcc acc)
+        where TAcc : unmanaged
+        where TOp : struct, ILaneFold<ushort, TAcc>
+    {
+        acc = op.Apply(acc, (ushort)A);
+        acc = op.Apply(acc, (ushort)(A >> 16));
+        acc = op.Apply(acc, (ushort)B);
+        acc = op.Apply(acc, (ushort)(B >> 16));
+        acc = op.Apply(acc, (ushort)C);
+        acc = op.Apply(acc, (ushort)(C >> 16));
+        acc = op.Apply(acc, (ushort)D);
+        return op.Apply(acc, (ushort)(D >> 16));
+    }
+
+    private static uint Pack(ushort low, ushort high) => low | ((uint)high << 16);
 }

@@ -21,4 +21,8 @@ internal readonly record struct QuantKernelParams(
     double Epsilon,
     float StaticScale,
     float Clamp,
-    int WriteScales);
+    int WriteScales)
+{
+    /// <summary>The warp size when the trees' last levels use warp shuffles (CUDA), 0 for shared memory only (<see cref="Planning.LaunchPlan.WarpShuffle"/>).</summary>
+    public int WarpShuffle { get; init; }
+}

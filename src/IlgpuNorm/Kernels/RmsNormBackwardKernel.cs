@@ -23,7 +23,11 @@ internal readonly record struct BackwardKernelParams(
     int HasWeight,
     int HasRstd,
     int RstdOnly,
-    double Epsilon);
+    double Epsilon)
+{
+    /// <summary>The warp size when the trees' last levels use warp shuffles (CUDA), 0 for shared memory only (<see cref="Planning.LaunchPlan.WarpShuffle"/>).</summary>
+    public int WarpShuffle { get; init; }
+}
 
 /// <summary>
 /// The rms_norm backward pass: dx per segment, and dweight as per-slot partial rows that a second kernel sums in a
@@ -33,7 +37,7 @@ internal readonly record struct BackwardKernelParams(
 /// <para>With r = 1/sqrt(mean(x²) + eps) and c = (1/n)·Σ_j w_j·dy_j·x_j over the segment:
 /// <c>dx_i = r·(w_i·dy_i − x_i·(r²·c))</c> (= r·w_i·dy_i − r³·x_i·c) and <c>dweight_j = Σ_segments dy_j·x_j·r</c>.</para>
 /// <para><see cref="Rows{T, TF, TCodec}"/>: the layout of <see cref="RmsNormKernel"/>. Each thread sums x² and
-/// w·dy·x over its lanes in a fixed order; two fixed shared-memory trees finish the sums. Slot
+/// w·dy·x over its lanes in a fixed order; the fixed tree of <see cref="GroupTree"/> finishes both sums. Slot
 /// <c>q = Grid.IdxX · RowsPerGroup + slot</c> owns partial row q (NormalizedLength values, zeroed before the launch) and
 /// adds dy·x·r of each segment it handles into it; a thread always owns the same columns of its slot, so nothing races.</para>
 /// <para><see cref="Columns{T, TF, TCodec}"/>: one thread per weight column sums the partial rows 0, 1, 2, … in order and
@@ -54,12 +58,10 @@ internal static class RmsNormBackwardKernel
         where TCodec : struct, IBackwardCodec<T, TF>
     {
         TCodec codec = default;
-        var squares = SharedMemory.Allocate<TF>(RmsNormKernel.MaxGroupSize);
-        var dots = SharedMemory.Allocate<TF>(RmsNormKernel.MaxGroupSize);
+        var sums = SharedMemory.Allocate<SumPair<TF>>(RmsNormKernel.MaxGroupSize);
         int tid = Group.IdxX;
         int slot = tid / p.ThreadsPerRow;
         int lane = tid - slot * p.ThreadsPerRow;
-        int rowBase = slot * p.ThreadsPerRow;
         int n = p.SegmentLength;
         int segmentsPerPass = Grid.DimX * p.RowsPerGroup;
         long partialBase = (long)(Grid.IdxX * p.RowsPerGroup + slot) * p.NormalizedLength;
@@ -96,26 +98,13 @@ internal static class RmsNormBackwardKernel
                 }
             }
 
-            squares[tid] = square;
-            dots[tid] = dot;
-            Group.Barrier();
-
-            // Phase 2: fixed-order trees.
-            for (int stride = p.ThreadsPerRow >> 1; stride > 0; stride >>= 1)
-            {
-                if (lane < stride)
-                {
-                    squares[tid] = codec.Add(squares[tid], squares[tid + stride]);
-                    dots[tid] = codec.Add(dots[tid], dots[tid + stride]);
-                }
-
-                Group.Barrier();
-            }
+            // Phase 2: fixed-order trees, both sums at each level.
+            var totals = GroupTree.Reduce(default(PairSum<T, TF, TCodec>), sums, new SumPair<TF>(square, dot), tid, lane, p.ThreadsPerRow, p.WarpShuffle);
 
             // Phase 3: r, then dx and the dweight partials (or only r).
             if (active)
             {
-                TF r = p.HasRstd != 0 ? codec.FromSingle(rstd[segment]) : codec.Rstd(squares[rowBase], n, p.Epsilon);
+                TF r = p.HasRstd != 0 ? codec.FromSingle(rstd[segment]) : codec.Rstd(totals.Squares, n, p.Epsilon);
                 if (p.RstdOnly != 0)
                 {
                     if (lane == 0)
@@ -125,7 +114,7 @@ internal static class RmsNormBackwardKernel
                 }
                 else
                 {
-                    TF k = codec.Mul(codec.Mul(r, r), codec.Mean(dots[rowBase], n));
+                    TF k = codec.Mul(codec.Mul(r, r), codec.Mean(totals.Dots, n));
                     for (int i = lane; i < n; i += p.ThreadsPerRow)
                     {
                         TF xv = codec.Load(x[offset + i]);
@@ -144,6 +133,20 @@ internal static class RmsNormBackwardKernel
             // The shared arrays are reused by the next pass.
             Group.Barrier();
         }
+    }
+
+    /// <summary>The two sums of a segment, reduced together.</summary>
+    private readonly record struct SumPair<TF>(TF Squares, TF Dots)
+        where TF : unmanaged;
+
+    /// <summary>The trees' step: each sum with the codec's addition.</summary>
+    private readonly struct PairSum<T, TF, TCodec> : ITreeOp<SumPair<TF>>
+        where T : unmanaged
+        where TF : unmanaged
+        where TCodec : struct, IBackwardCodec<T, TF>
+    {
+        public SumPair<TF> Combine(SumPair<TF> mine, SumPair<TF> other) =>
+            new(default(TCodec).Add(mine.Squares, other.Squares), default(TCodec).Add(mine.Dots, other.Dots));
     }
 
     public static void Columns<T, TF, TCodec>(Index1D column, ArrayView<TF> partialRows, ArrayView<T> dweight, int rows, int length)

@@ -18,6 +18,7 @@ internal interface IBackwardCodec<T, TF>
 
     TF Add(TF a, TF b);
 
+    /// <summary>a · b, never fused with a later addition (<see cref="Rounded"/>).</summary>
     TF Mul(TF a, TF b);
 
     TF Sub(TF a, TF b);
@@ -42,7 +43,7 @@ internal readonly struct Float32BackwardCodec : IBackwardCodec<float, float>
 
     public float Add(float a, float b) => a + b;
 
-    public float Mul(float a, float b) => a * b;
+    public float Mul(float a, float b) => Rounded.Mul(a, b);
 
     public float Sub(float a, float b) => a - b;
 
@@ -65,7 +66,7 @@ internal readonly struct SixteenBitBackwardCodec<TFormat> : IBackwardCodec<ushor
 
     public float Add(float a, float b) => a + b;
 
-    public float Mul(float a, float b) => a * b;
+    public float Mul(float a, float b) => Rounded.Mul(a, b);
 
     public float Sub(float a, float b) => a - b;
 
@@ -87,7 +88,7 @@ internal readonly struct Float64BackwardCodec : IBackwardCodec<double, double>
 
     public double Add(double a, double b) => a + b;
 
-    public double Mul(double a, double b) => a * b;
+    public double Mul(double a, double b) => Rounded.Mul(a, b);
 
     public double Sub(double a, double b) => a - b;
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 
 namespace IlgpuNorm.Kernels;
@@ -14,16 +15,18 @@ namespace IlgpuNorm.Kernels;
 /// <list type="number">
 /// <item>each thread sums the squares of packets lane, lane + ThreadsPerRow, … in that order, in blocks of
 /// <see cref="BlockLength"/> packets whose sums are then added up (two-level summation keeps long rows accurate);</item>
-/// <item>the partial sums are reduced in shared memory by a fixed binary tree (no atomics), so the
-/// result depends only on the segment's data, K and <c>ThreadsPerRow</c>, never on the batch size;</item>
+/// <item>the partial sums are reduced by a fixed binary tree (no atomics; <see cref="GroupTree"/>: shared memory, and on
+/// CUDA warp shuffles for the last five levels, in the same pairing), so the result depends only on the segment's data,
+/// K and <c>ThreadsPerRow</c>, never on the batch size or the backend;</item>
 /// <item>every thread writes its elements as x / sqrt(mean + eps), times the weight (the plain path), or under a
-/// policy with the weight offset and bias (<see cref="IRmsCodec{T, TAcc}.Apply"/>).</item>
+/// policy with the weight offset and bias (<see cref="IRmsCodec{T, TAcc}.Apply{TSteps}"/>).</item>
 /// </list>
 /// With a residual (the fused add), phase 1 first writes residual = (T)(x + residual) and sums the squares of that
 /// rounded sum; phase 3 normalizes it, reading back the packets the same thread wrote. Rows may be strided
 /// (<see cref="RmsNormKernelParams.InputRowStride"/> and the others, in packets); elements between rows are never touched.
 /// The kernel checks nothing and allocates nothing: the public API validated the arguments and the
-/// launch plan chose the configuration.
+/// launch plan chose the configuration. A packet is processed by straight-line code (<see cref="IPacket{T}.Map{TOp, TPacket}"/>,
+/// <see cref="IPacket{T}.Fold{TAcc, TOp}"/>): no lane index is ever dynamic, so no jump table is generated.
 /// </remarks>
 internal static class RmsNormKernel
 {
@@ -52,16 +55,13 @@ internal static class RmsNormKernel
         where TPacket : unmanaged, IPacket<T>
     {
         TCodec codec = default;
-        int width = default(TPacket).Count;
         var partials = SharedMemory.Allocate<TAcc>(MaxGroupSize);
         int tid = Group.IdxX;
         int slot = tid / p.ThreadsPerRow;
         int lane = tid - slot * p.ThreadsPerRow;
-        int rowBase = slot * p.ThreadsPerRow;
         int n = p.SegmentLength;
-        int packets = n / width;
+        int packets = n / default(TPacket).Count;
         int segmentsPerPass = Grid.DimX * p.RowsPerGroup;
-        int plain = p.Plain;
         int rowPackets = p.WeightGroups * packets;
         long inputStride = p.InputRowStride == 0 ? rowPackets : p.InputRowStride;
         long outputStride = p.OutputRowStride == 0 ? rowPackets : p.OutputRowStride;
@@ -80,112 +80,159 @@ internal static class RmsNormKernel
             TAcc acc = default;
             if (active)
             {
-                int i = lane;
-                while (i < packets)
-                {
-                    TAcc block = default;
-                    for (int k = 0; k < BlockLength && i < packets; k++, i += p.ThreadsPerRow)
-                    {
-                        var x = input[offset + i];
-                        if (p.HasResidual != 0)
-                        {
-                            // The fused add: the rounded sum goes back to the residual and is what gets normalized.
-                            var r = residual[residualOffset + i];
-                            for (int j = 0; j < width; j++)
-                            {
-                                r.Set(j, codec.AddResidual(x.Get(j), r.Get(j)));
-                            }
-
-                            residual[residualOffset + i] = r;
-                            x = r;
-                        }
-
-                        for (int j = 0; j < width; j++)
-                        {
-                            block = codec.AddSquare(block, x.Get(j));
-                        }
-                    }
-
-                    acc = codec.Add(acc, block);
-                }
+                acc = p.HasResidual != 0
+                    ? SumWithResidual<T, TAcc, TCodec, TPacket>(input, offset, residual, residualOffset, lane, packets, p.ThreadsPerRow)
+                    : Sum<T, TAcc, TCodec, TPacket>(input, offset, lane, packets, p.ThreadsPerRow);
             }
-
-            partials[tid] = acc;
-            Group.Barrier();
 
             // Phase 2: fixed-order tree reduction over the threads of each segment.
-            for (int stride = p.ThreadsPerRow >> 1; stride > 0; stride >>= 1)
-            {
-                if (lane < stride)
-                {
-                    partials[tid] = codec.Add(partials[tid], partials[tid + stride]);
-                }
+            TAcc total = GroupTree.Reduce(default(CodecSum<T, TAcc, TCodec>), partials, acc, tid, lane, p.ThreadsPerRow, p.WarpShuffle);
 
-                Group.Barrier();
-            }
-
-            // Phase 3: normalize and scale. Each thread reads back the residual packets it wrote in phase 1.
+            // Phase 3: normalize and scale, one loop per epilogue (uniform branches outside the loops, none inside).
+            // With the fused add each thread reads back the residual packets it wrote in phase 1.
             if (active)
             {
-                TAcc denominator = codec.Denominator(partials[rowBase], n, p.Epsilon);
+                TAcc denominator = codec.Denominator(total, n, p.Epsilon);
                 long weightOffset = (long)(segment % p.WeightGroups) * packets;
-                if (plain != 0)
+                if (p.Plain != 0)
                 {
-                    for (int i = lane; i < packets; i += p.ThreadsPerRow)
+                    if (p.HasWeight != 0)
                     {
-                        var x = p.HasResidual != 0 ? residual[residualOffset + i] : input[offset + i];
-                        TPacket y = default;
-                        if (p.HasWeight != 0)
-                        {
-                            var w = weight[weightOffset + i];
-                            for (int j = 0; j < width; j++)
-                            {
-                                y.Set(j, codec.NormalizeScale(x.Get(j), denominator, w.Get(j)));
-                            }
-                        }
-                        else
-                        {
-                            for (int j = 0; j < width; j++)
-                            {
-                                y.Set(j, codec.Normalize(x.Get(j), denominator));
-                            }
-                        }
-
-                        output[outputOffset + i] = y;
+                        Write<T, TPacket, NormalizeScaleMap<T, TAcc, TCodec>>(
+                            new(denominator), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 1, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
                     }
+                    else
+                    {
+                        Write<T, TPacket, NormalizeMap<T, TAcc, TCodec>>(
+                            new(denominator), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 0, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
+                    }
+                }
+                else if (p.Policy == RmsNormKernelParams.InputDtypePolicy)
+                {
+                    // One reciprocal per row; the elements are multiplied by it.
+                    Write<T, TPacket, PolicyMap<T, TAcc, TCodec, InputDtypeSteps>>(
+                        new(codec.Reciprocal(denominator), p.HasWeight, p.HasBias, p.WeightOffset),
+                        input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, p.HasWeight, p.HasBias, output, outputOffset, lane, packets, p.ThreadsPerRow);
+                }
+                else if (p.Policy == RmsNormKernelParams.WeightInFloat32Policy)
+                {
+                    Write<T, TPacket, PolicyMap<T, TAcc, TCodec, WeightInFloat32Steps>>(
+                        new(denominator, p.HasWeight, p.HasBias, p.WeightOffset),
+                        input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, p.HasWeight, p.HasBias, output, outputOffset, lane, packets, p.ThreadsPerRow);
                 }
                 else
                 {
-                    // Policies, offset and bias: one uniform branch per call, not per element.
-                    TAcc scale = p.Policy == RmsNormKernelParams.InputDtypePolicy ? codec.Reciprocal(denominator) : denominator;
-                    for (int i = lane; i < packets; i += p.ThreadsPerRow)
-                    {
-                        var x = p.HasResidual != 0 ? residual[residualOffset + i] : input[offset + i];
-                        TPacket w = default;
-                        TPacket b = default;
-                        if (p.HasWeight != 0)
-                        {
-                            w = weight[weightOffset + i];
-                        }
-
-                        if (p.HasBias != 0)
-                        {
-                            b = bias[weightOffset + i];
-                        }
-
-                        TPacket y = default;
-                        for (int j = 0; j < width; j++)
-                        {
-                            y.Set(j, codec.Apply(x.Get(j), scale, w.Get(j), b.Get(j), p.Policy, p.HasWeight, p.HasBias, p.WeightOffset));
-                        }
-
-                        output[outputOffset + i] = y;
-                    }
+                    Write<T, TPacket, PolicyMap<T, TAcc, TCodec, TensorRtLlmSteps>>(
+                        new(denominator, p.HasWeight, p.HasBias, p.WeightOffset),
+                        input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, p.HasWeight, p.HasBias, output, outputOffset, lane, packets, p.ThreadsPerRow);
                 }
             }
 
             // The partials are reused by the next pass.
             Group.Barrier();
+        }
+    }
+
+    /// <summary>The thread's sum of squares over packets lane, lane + step, … in blocks of <see cref="BlockLength"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TAcc Sum<T, TAcc, TCodec, TPacket>(ArrayView<TPacket> input, long offset, int lane, int packets, int step)
+        where T : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IRmsCodec<T, TAcc>
+        where TPacket : unmanaged, IPacket<T>
+    {
+        TAcc acc = default;
+        int i = lane;
+        while (i < packets)
+        {
+            TAcc block = default;
+            for (int k = 0; k < BlockLength && i < packets; k++, i += step)
+            {
+                TPacket x = input[offset + i];
+                block = x.Fold(default(SquareFold<T, TAcc, TCodec>), block);
+            }
+
+            acc = default(TCodec).Add(acc, block);
+        }
+
+        return acc;
+    }
+
+    /// <summary>As <see cref="Sum{T, TAcc, TCodec, TPacket}"/>, of residual = (T)(x + residual), which it writes back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TAcc SumWithResidual<T, TAcc, TCodec, TPacket>(ArrayView<TPacket> input, long offset, ArrayView<TPacket> residual, long residualOffset, int lane, int packets, int step)
+        where T : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IRmsCodec<T, TAcc>
+        where TPacket : unmanaged, IPacket<T>
+    {
+        TAcc acc = default;
+        int i = lane;
+        while (i < packets)
+        {
+            TAcc block = default;
+            for (int k = 0; k < BlockLength && i < packets; k++, i += step)
+            {
+                // The fused add: the rounded sum goes back to the residual and is what gets normalized.
+                TPacket x = input[offset + i];
+                TPacket r = residual[residualOffset + i];
+                TPacket sum = default;
+                sum.Map(default(ResidualAddMap<T, TAcc, TCodec>), x, r, r);
+                residual[residualOffset + i] = sum;
+                block = sum.Fold(default(SquareFold<T, TAcc, TCodec>), block);
+            }
+
+            acc = default(TCodec).Add(acc, block);
+        }
+
+        return acc;
+    }
+
+    /// <summary>
+    /// output[i] = op(x[i], weight[i], bias[i]) for the thread's packets, x being the input or, with the fused add, the
+    /// residual; the weight and bias are read only when their flag is 1. The source is chosen per load, not as a view
+    /// chosen once: ILGPU proves the 16-byte alignment of a kernel parameter's view, not of a view picked from two.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Write<T, TPacket, TOp>(
+        TOp op,
+        ArrayView<TPacket> input,
+        long offset,
+        ArrayView<TPacket> residual,
+        long residualOffset,
+        int hasResidual,
+        ArrayView<TPacket> weight,
+        ArrayView<TPacket> bias,
+        long weightOffset,
+        int loadWeight,
+        int loadBias,
+        ArrayView<TPacket> output,
+        long outputOffset,
+        int lane,
+        int packets,
+        int step)
+        where T : unmanaged
+        where TPacket : unmanaged, IPacket<T>
+        where TOp : struct, ILaneMap<T>
+    {
+        for (int i = lane; i < packets; i += step)
+        {
+            TPacket x = hasResidual != 0 ? residual[residualOffset + i] : input[offset + i];
+            TPacket w = default;
+            TPacket b = default;
+            if (loadWeight != 0)
+            {
+                w = weight[weightOffset + i];
+            }
+
+            if (loadBias != 0)
+            {
+                b = bias[weightOffset + i];
+            }
+
+            TPacket y = default;
+            y.Map(op, x, w, b);
+            output[outputOffset + i] = y;
         }
     }
 }

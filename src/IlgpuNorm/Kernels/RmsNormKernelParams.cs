@@ -47,6 +47,9 @@ internal readonly record struct RmsNormKernelParams(
     /// <summary>Added to every weight element in float32 (Gemma: 1).</summary>
     public float WeightOffset { get; init; }
 
+    /// <summary>The warp size when the last levels of the sum tree use warp shuffles (CUDA), 0 for shared memory only (<see cref="GroupTree"/>; the launch plan's <see cref="Planning.LaunchPlan.WarpShuffle"/>).</summary>
+    public int WarpShuffle { get; init; }
+
     /// <summary>1 when the call uses only the original epilogue (TensorRtLlm policy, no offset, no bias): the fast path.</summary>
     public int Plain => Policy == TensorRtLlmPolicy && WeightOffset == 0 && HasBias == 0 ? 1 : 0;
 }

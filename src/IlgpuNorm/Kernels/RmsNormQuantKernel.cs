@@ -9,7 +9,7 @@ namespace IlgpuNorm.Kernels;
 /// The layout is <see cref="RmsNormKernel"/>'s (scalar loads): <c>ThreadsPerRow</c> threads per segment,
 /// <c>RowsPerGroup</c> segments per group, the grid striding over segments. Per segment:
 /// <list type="number">
-/// <item>per-thread sums of squares in a fixed order, then a fixed shared-memory tree (as the plain kernel);</item>
+/// <item>per-thread sums of squares in a fixed order, then the fixed tree of <see cref="GroupTree"/> (as the plain kernel);</item>
 /// <item>each thread computes its values v = clamp(x / sqrt(mean + eps) · w) in float32 and their largest |v|
 /// (NaN ignored), reduced by a second fixed tree (max is exact, so the order does not even matter);</item>
 /// <item>scale = the static scale, or max(amax / qmax, min scale); lane 0 writes it; every thread writes
@@ -37,7 +37,6 @@ internal static class RmsNormQuantKernel
         int tid = Group.IdxX;
         int slot = tid / p.ThreadsPerRow;
         int lane = tid - slot * p.ThreadsPerRow;
-        int rowBase = slot * p.ThreadsPerRow;
         int n = p.SegmentLength;
         int segmentsPerPass = Grid.DimX * p.RowsPerGroup;
 
@@ -63,22 +62,11 @@ internal static class RmsNormQuantKernel
                 }
             }
 
-            partials[tid] = acc;
-            Group.Barrier();
-
             // Phase 2: fixed-order tree reduction of the sums.
-            for (int stride = p.ThreadsPerRow >> 1; stride > 0; stride >>= 1)
-            {
-                if (lane < stride)
-                {
-                    partials[tid] = codec.Add(partials[tid], partials[tid + stride]);
-                }
-
-                Group.Barrier();
-            }
+            TAcc total = GroupTree.Reduce(default(QuantCodecSum<T, TAcc, TCodec>), partials, acc, tid, lane, p.ThreadsPerRow, p.WarpShuffle);
 
             // Phase 3: the values and their largest magnitude (NaN never wins a comparison, so it is ignored).
-            TAcc denominator = codec.Denominator(partials[rowBase], n, p.Epsilon);
+            TAcc denominator = codec.Denominator(total, n, p.Epsilon);
             long weightOffset = (long)(segment % p.WeightGroups) * n;
             float amax = 0f;
             if (active)
@@ -93,23 +81,12 @@ internal static class RmsNormQuantKernel
                 }
             }
 
-            maxima[tid] = amax;
-            Group.Barrier();
-            for (int stride = p.ThreadsPerRow >> 1; stride > 0; stride >>= 1)
-            {
-                if (lane < stride)
-                {
-                    float other = maxima[tid + stride];
-                    maxima[tid] = other > maxima[tid] ? other : maxima[tid];
-                }
-
-                Group.Barrier();
-            }
+            float segmentMax = GroupTree.Reduce(default(MaxOfMagnitudes), maxima, amax, tid, lane, p.ThreadsPerRow, p.WarpShuffle);
 
             // Phase 4: the scale, then the codes.
             if (active)
             {
-                float dynamic = maxima[rowBase] / format.QMax;
+                float dynamic = segmentMax / format.QMax;
                 dynamic = dynamic > format.MinScale ? dynamic : format.MinScale;
                 float scale = p.StaticScale > 0f ? p.StaticScale : dynamic;
                 if (lane == 0 && p.WriteScales != 0)
@@ -129,6 +106,21 @@ internal static class RmsNormQuantKernel
             // The shared arrays are reused by the next pass.
             Group.Barrier();
         }
+    }
+
+    /// <summary>The sum tree's step.</summary>
+    private readonly struct QuantCodecSum<T, TAcc, TCodec> : ITreeOp<TAcc>
+        where T : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IQuantCodec<T, TAcc>
+    {
+        public TAcc Combine(TAcc mine, TAcc other) => default(TCodec).Add(mine, other);
+    }
+
+    /// <summary>The larger magnitude (a NaN never wins: the comparison is false).</summary>
+    private readonly struct MaxOfMagnitudes : ITreeOp<float>
+    {
+        public float Combine(float mine, float other) => other > mine ? other : mine;
     }
 
     /// <summary>v clamped to [-clamp, clamp]; NaN stays NaN (both comparisons are false); branch-free.</summary>

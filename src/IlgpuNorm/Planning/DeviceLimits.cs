@@ -11,4 +11,8 @@ internal readonly record struct DeviceLimits(
     int WarpSize,
     int Multiprocessors,
     int MaxThreadsPerMultiprocessor,
-    bool IsSimulator);
+    bool IsSimulator)
+{
+    /// <summary>True where the kernels may reduce within a warp with shuffles: CUDA (ILGPU 1.5.3 maps OpenCL shuffles for Intel devices only).</summary>
+    public bool HasWarpShuffle { get; init; }
+}

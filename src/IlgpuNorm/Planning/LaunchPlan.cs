@@ -24,6 +24,13 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
     /// <summary>Groups per multiprocessor the grid aims for before it starts striding.</summary>
     internal const int GpuWavesPerMultiprocessor = 4;
 
+    /// <summary>
+    /// The warp size when the sum trees do their levels below it with warp shuffles (same pairing, same bits, no barriers),
+    /// 0 for shared memory only: set on devices with <see cref="DeviceLimits.HasWarpShuffle"/> when the warp size is a power of
+    /// two that divides the group (so every warp is full). The kernels take it as their params' <c>WarpShuffle</c>.
+    /// </summary>
+    public int WarpShuffle { get; init; }
+
     /// <summary>Threads per group.</summary>
     public int GroupSize => ThreadsPerRow * RowsPerGroup;
 
@@ -61,7 +68,9 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
               Math.Max(1, limits.MaxThreadsPerMultiprocessor / (threadsPerRow * rowsPerGroup)) *
               GpuWavesPerMultiprocessor;
         int grid = (int)Math.Max(1, Math.Min(groupsNeeded, Math.Min(resident, int.MaxValue)));
-        return new LaunchPlan(threadsPerRow, rowsPerGroup, grid);
+        int groupSize = threadsPerRow * rowsPerGroup;
+        bool shuffles = limits.HasWarpShuffle && limits.WarpSize > 1 && BitOperations.IsPow2(limits.WarpSize) && groupSize % limits.WarpSize == 0;
+        return new LaunchPlan(threadsPerRow, rowsPerGroup, grid) { WarpShuffle = shuffles ? limits.WarpSize : 0 };
     }
 
     /// <summary>Bytes a thread moves per load in the vector kernels.</summary>

@@ -18,5 +18,9 @@ internal static class AcceleratorLimits
         accelerator.WarpSize,
         accelerator.NumMultiprocessors,
         accelerator.MaxNumThreadsPerMultiprocessor,
-        accelerator is CPUAccelerator || (accelerator is CLAccelerator cl && cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU)));
+        accelerator is CPUAccelerator || (accelerator is CLAccelerator cl && cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU)))
+    {
+        // Warp shuffles in the sum trees on CUDA only; OpenCL and the CPU accelerator keep shared memory.
+        HasWarpShuffle = accelerator.AcceleratorType == AcceleratorType.Cuda,
+    };
 }

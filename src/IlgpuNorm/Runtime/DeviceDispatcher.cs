@@ -125,7 +125,7 @@ public sealed class DeviceDispatcher : IDisposable
     }
 
     /// <summary>
-    /// The ILGPU kernels (and through <see cref="RmsNormKernels.Accelerator"/> the accelerator) of the device a request
+    /// The ILGPU kernels (and through <see cref="KernelSet.Accelerator"/> the accelerator) of the device a request
     /// resolves to, for device-resident work on the dispatcher's own accelerator: the same one <see cref="RmsNorm"/>
     /// uses, started once. The dispatcher owns them: do not dispose them.
     /// </summary>

@@ -101,7 +101,7 @@ internal sealed partial class DeviceKernels
             long start = chunk.FirstRow * length;
             long elements = chunk.Rows * length;
             var parameters = new BackwardKernelParams(n, chunk.Segments, problem.NumGroups, length, plan.ThreadsPerRow, plan.RowsPerGroup,
-                hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon);
+                hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon) { WarpShuffle = plan.WarpShuffle };
             var segmentRstd = rstd.Length != 0 ? rstd.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
             kernels.Rows(stream, Config(grid, plan), dy.SubView(start, elements), x.SubView(start, elements), hasWeight ? w : x, segmentRstd,
                 dx.SubView(start, elements), partials, parameters);

@@ -80,6 +80,7 @@ internal sealed partial class DeviceKernels
             var parameters = new RmsNormKernelParams(n, chunk.Segments, problem.NumGroups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon)
             {
                 InputRowStride = extras.InputRowStride / width,
+                WarpShuffle = plan.WarpShuffle,
                 OutputRowStride = extras.OutputRowStride / width,
                 ResidualRowStride = residualStride / width,
                 HasResidual = hasResidual ? 1 : 0,

@@ -61,7 +61,7 @@ internal sealed partial class DeviceKernels
             long length = chunk.Rows * problem.NormalizedLength;
             var plan = LaunchPlan.Create(n, chunk.Segments, Limits);
             var parameters = new QuantKernelParams(n, chunk.Segments, problem.NumGroups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon,
-                settings.StaticScale, settings.Clamp, writeScales ? 1 : 0);
+                settings.StaticScale, settings.Clamp, writeScales ? 1 : 0) { WarpShuffle = plan.WarpShuffle };
             var segmentScales = writeScales ? scales.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
             kernel(stream, Config(plan.GridSize, plan), x.SubView(start, length), hasWeight ? w : x, q.SubView(start, length), segmentScales, parameters);
         }

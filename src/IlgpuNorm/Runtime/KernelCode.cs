@@ -19,7 +19,24 @@ public static class KernelCode
     /// <param name="smVersion">The compute capability as major*10+minor, e.g. 80 (A100) or 90 (H100).</param>
     /// <returns>The PTX of each kernel (every dtype, scalar and vector variants).</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="smVersion"/> is not one ILGPU 1.5.3 knows.</exception>
-    public static IReadOnlyList<GeneratedKernel> GeneratePtx(int smVersion = 90)
+    public static IReadOnlyList<GeneratedKernel> GeneratePtx(int smVersion = 90) => Ptx(smVersion, everyOperation: false);
+
+    /// <summary>Generates the PTX of every kernel of every operation (forward, quantized, backward) for a CUDA architecture.</summary>
+    /// <param name="smVersion">The compute capability as major*10+minor, e.g. 80 (A100) or 90 (H100).</param>
+    /// <returns>The PTX of each kernel; <see cref="GeneratedKernel.Operation"/> tells the operation.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="smVersion"/> is not one ILGPU 1.5.3 knows.</exception>
+    public static IReadOnlyList<GeneratedKernel> GenerateAllPtx(int smVersion = 90) => Ptx(smVersion, everyOperation: true);
+
+    /// <summary>
+    /// Generates the OpenCL C of every kernel of every operation (forward, quantized, backward); the device capabilities
+    /// are those of <see cref="GenerateOpenCL"/>.
+    /// </summary>
+    /// <param name="float16">Whether the device has cl_khr_fp16.</param>
+    /// <param name="subGroups">Whether the device has sub-groups.</param>
+    /// <returns>The OpenCL C of each kernel; <see cref="GeneratedKernel.Operation"/> tells the operation.</returns>
+    public static IReadOnlyList<GeneratedKernel> GenerateAllOpenCL(bool float16 = false, bool subGroups = false) => OpenCL(float16, subGroups, everyOperation: true);
+
+    private static IReadOnlyList<GeneratedKernel> Ptx(int smVersion, bool everyOperation)
     {
         var architecture = smVersion switch
         {
@@ -34,10 +51,10 @@ public static class KernelCode
         };
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, CudaInstructionSet.ISA_80, null);
-        return [.. KernelCatalog.All.Select(k => new GeneratedKernel(
+        return [.. Kernels(everyOperation).Select(k => new GeneratedKernel(
             k.Type,
             k.Width,
-            ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(k.Method), default(KernelSpecialization))).PTXAssembly))];
+            ((PTXCompiledKernel)backend.Compile(EntryPoint(k.Method, k.ExplicitlyGrouped), default(KernelSpecialization))).PTXAssembly) { Operation = k.Operation })];
     }
 
     /// <summary>
@@ -49,14 +66,22 @@ public static class KernelCode
     /// <param name="float16">Whether the device has cl_khr_fp16.</param>
     /// <param name="subGroups">Whether the device has sub-groups.</param>
     /// <returns>The OpenCL C of each kernel (every dtype, scalar and vector variants).</returns>
-    public static IReadOnlyList<GeneratedKernel> GenerateOpenCL(bool float16 = false, bool subGroups = false)
+    public static IReadOnlyList<GeneratedKernel> GenerateOpenCL(bool float16 = false, bool subGroups = false) => OpenCL(float16, subGroups, everyOperation: false);
+
+    private static IReadOnlyList<GeneratedKernel> OpenCL(bool float16, bool subGroups, bool everyOperation)
     {
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         var capabilities = new CLCapabilityContext(float16: float16, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: subGroups);
         using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
-        return [.. KernelCatalog.All.Select(k => new GeneratedKernel(
+        return [.. Kernels(everyOperation).Select(k => new GeneratedKernel(
             k.Type,
             k.Width,
-            ((CLCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(k.Method), default(KernelSpecialization))).Source))];
+            ((CLCompiledKernel)backend.Compile(EntryPoint(k.Method, k.ExplicitlyGrouped), default(KernelSpecialization))).Source) { Operation = k.Operation })];
     }
+
+    private static IEnumerable<(string Operation, ElementType Type, int Width, System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> Kernels(bool everyOperation) =>
+        everyOperation ? KernelCatalog.EveryOperation : KernelCatalog.EveryOperation.Where(k => k.Operation == "rms_norm");
+
+    private static EntryPointDescription EntryPoint(System.Reflection.MethodInfo method, bool explicitlyGrouped) =>
+        explicitlyGrouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
 }

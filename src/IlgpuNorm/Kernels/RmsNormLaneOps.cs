@@ -1,0 +1,65 @@
+namespace IlgpuNorm.Kernels;
+
+/// <summary>acc + widen(x)² (<see cref="IRmsCodec{T, TAcc}.AddSquare"/>), folded over a packet's lanes in order.</summary>
+internal readonly struct SquareFold<T, TAcc, TCodec> : ILaneFold<T, TAcc>
+    where T : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<T, TAcc>
+{
+    public TAcc Apply(TAcc acc, T x) => default(TCodec).AddSquare(acc, x);
+}
+
+/// <summary>The fused residual add, (T)(x + residual), with the residual in the second operand.</summary>
+internal readonly struct ResidualAddMap<T, TAcc, TCodec> : ILaneMap<T>
+    where T : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<T, TAcc>
+{
+    public T Apply(T x, T w, T b) => default(TCodec).AddResidual(x, w);
+}
+
+/// <summary>The plain epilogue without a weight: (T)(x / d).</summary>
+internal readonly struct NormalizeMap<T, TAcc, TCodec>(TAcc denominator) : ILaneMap<T>
+    where T : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<T, TAcc>
+{
+    private readonly TAcc denominator = denominator;
+
+    public T Apply(T x, T w, T b) => default(TCodec).Normalize(x, denominator);
+}
+
+/// <summary>The plain epilogue with a weight: (T)((T)(x / d) · w).</summary>
+internal readonly struct NormalizeScaleMap<T, TAcc, TCodec>(TAcc denominator) : ILaneMap<T>
+    where T : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<T, TAcc>
+{
+    private readonly TAcc denominator = denominator;
+
+    public T Apply(T x, T w, T b) => default(TCodec).NormalizeScale(x, denominator, w);
+}
+
+/// <summary>The epilogue under a policy, with the weight offset and the bias (<see cref="IRmsCodec{T, TAcc}.Apply{TSteps}"/>).</summary>
+internal readonly struct PolicyMap<T, TAcc, TCodec, TSteps>(TAcc scale, int hasWeight, int hasBias, float offset) : ILaneMap<T>
+    where T : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<T, TAcc>
+    where TSteps : struct, IRmsPolicySteps
+{
+    private readonly TAcc scale = scale;
+    private readonly int hasWeight = hasWeight;
+    private readonly int hasBias = hasBias;
+    private readonly float offset = offset;
+
+    public T Apply(T x, T w, T b) => default(TCodec).Apply<TSteps>(x, scale, w, b, hasWeight, hasBias, offset);
+}
+
+/// <summary>The sum tree's step: <see cref="IRmsCodec{T, TAcc}.Add"/>.</summary>
+internal readonly struct CodecSum<T, TAcc, TCodec> : ITreeOp<TAcc>
+    where T : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<T, TAcc>
+{
+    public TAcc Combine(TAcc mine, TAcc other) => default(TCodec).Add(mine, other);
+}
