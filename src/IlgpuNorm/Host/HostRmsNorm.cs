@@ -13,13 +13,20 @@ namespace IlgpuNorm.Host;
 /// </summary>
 internal static class HostRmsNorm
 {
-    /// <summary>Each thread-pool worker gets at least this many elements (1 MiB of float32): below it, a second
-    /// thread costs more than it saves (measured on 2 cores: [16, 4096] was no faster and far noisier in parallel).</summary>
-    internal const long MinElementsPerWorker = 1 << 18;
+    /// <summary>Each thread-pool worker gets at least this many elements (<see cref="HostParallel"/>: measured on this machine).</summary>
+    internal static long MinElementsPerWorker => HostParallel.MinElementsPerWorker;
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y)
     {
         var settings = (Epsilon: (float)problem.Epsilon, Streaming: HostVectors.ShouldStream(problem.TotalElements * 2 * sizeof(float)));
+        if (!settings.Streaming)
+        {
+            // Rows from cache: the sum of the next row overlaps the normalize of this one (HostRowPipeline).
+            ForEachBlock(problem, x, w, y, static (xs, ws, ys, p, first, last, eps) =>
+                HostRowPipeline.Run(xs, ws, ys, p.SegmentLength, p.NumGroups, first, last, eps), settings.Epsilon);
+            return;
+        }
+
         ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, s) =>
         {
             float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + s.Epsilon);
@@ -131,7 +138,7 @@ internal static class HostRmsNorm
         int n = problem.SegmentLength;
         int groups = problem.NumGroups;
         long segments = problem.Segments;
-        int workers = (int)Math.Min(Math.Min(Environment.ProcessorCount, segments), problem.TotalElements / MinElementsPerWorker);
+        int workers = HostParallel.Workers(problem.TotalElements, segments);
         if (workers <= 1)
         {
             for (long s = 0; s < segments; s++)
@@ -163,6 +170,44 @@ internal static class HostRmsNorm
                     var ys = new Span<T>((T*)ya + s * n, n);
                     action(xs, ws, ys, epsilon);
                 }
+            });
+        }
+    }
+
+    private delegate void BlockAction<TEps>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, RmsNormProblem problem, long first, long last, TEps epsilon);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on contiguous blocks of segments [first, last) over the whole x, w and y: one block
+    /// on this thread for small inputs, several over the thread pool otherwise.
+    /// </summary>
+    private static unsafe void ForEachBlock<TEps>(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, BlockAction<TEps> action, TEps epsilon)
+    {
+        long segments = problem.Segments;
+        int workers = HostParallel.Workers(problem.TotalElements, segments);
+        if (workers <= 1)
+        {
+            action(x, w, y, problem, 0, segments, epsilon);
+            return;
+        }
+
+        fixed (float* px = x, py = y, pw = w)
+        {
+            nint xa = (nint)px, wa = (nint)pw, ya = (nint)py;
+            int xLength = x.Length, wLength = w.Length, yLength = y.Length;
+            int blocks = (int)Math.Min(segments, workers * 4L);
+            long perBlock = (segments + blocks - 1) / blocks;
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
+            {
+                long first = block * perBlock;
+                long last = Math.Min(segments, first + perBlock);
+                action(
+                    new ReadOnlySpan<float>((float*)xa, xLength),
+                    new ReadOnlySpan<float>((float*)wa, wLength),
+                    new Span<float>((float*)ya, yLength),
+                    problem,
+                    first,
+                    last,
+                    epsilon);
             });
         }
     }
