@@ -11,7 +11,8 @@ public class HostRowPipelineTests
     {
         { 1, 1, 1, true }, { 3, 7, 1, false }, { 4, 8, 2, true }, { 5, 15, 1, true }, { 2, 16, 1, false }, { 6, 17, 3, true },
         { 3, 31, 1, true }, { 4, 32, 2, false }, { 5, 33, 1, true }, { 3, 47, 1, true }, { 9, 100, 3, true }, { 4, 4096, 1, true },
-        { 3, 4099, 1, false }, { 2, 8193, 2, true },
+        { 3, 4099, 1, false }, { 2, 8193, 2, true }, { 4, 64, 1, false }, { 5, 64, 2, true }, { 7, 4099, 3, true }, { 6, 8193, 1, false },
+        { 8, 1000, 4, true },
     };
 
     [Theory]

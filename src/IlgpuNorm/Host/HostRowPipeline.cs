@@ -23,17 +23,44 @@ internal static class HostRowPipeline
             return;
         }
 
-        float d = Denominator(HostVectors.SumOfSquares(Row(x, first, n)), n, epsilon);
-        for (long s = first; s + 1 < last; s++)
+        long s = first;
+        float d = Denominator(HostVectors.SumOfSquares(Row(x, s, n)), n, epsilon);
+        if (last - first >= 4 && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated) && n >= 64)
         {
-            ReadOnlySpan<float> ws = w.IsEmpty ? default : w.Slice((int)(s % groups) * n, n);
-            float next = w.IsEmpty
-                ? SumNextAndNormalize<Unweighted>(Row(x, s + 1, n), Row(x, s, n), d, ws, Row(y, s, n))
-                : SumNextAndNormalize<Weighted>(Row(x, s + 1, n), Row(x, s, n), d, ws, Row(y, s, n));
-            d = Denominator(next, n, epsilon);
+            // Two rows at a time: each row's sum is still one chain per lane, but two chains of two rows run side by side,
+            // so the adds' latency binds half as hard (on AVX2 the sum alone is latency-bound).
+            float d1 = Denominator(HostVectors.SumOfSquares(Row(x, s + 1, n)), n, epsilon);
+            for (; s + 3 < last; s += 2)
+            {
+                var (next0, next1) = w.IsEmpty
+                    ? SumTwoAndNormalizeTwo<Unweighted>(x, w, y, n, groups, s, d, d1)
+                    : SumTwoAndNormalizeTwo<Weighted>(x, w, y, n, groups, s, d, d1);
+                d = Denominator(next0, n, epsilon);
+                d1 = Denominator(next1, n, epsilon);
+            }
+
+            // Rows s and s + 1 have their denominators; at most one row is left after them.
+            if (s + 2 < last)
+            {
+                HostVectors.Normalize(Row(x, s, n), d, Weight(w, s, n, groups), Row(y, s, n));
+                float next = SumNextAndNormalize(x, w, y, n, groups, s + 1, d1);
+                HostVectors.Normalize(Row(x, s + 2, n), Denominator(next, n, epsilon), Weight(w, s + 2, n, groups), Row(y, s + 2, n));
+            }
+            else
+            {
+                HostVectors.Normalize(Row(x, s, n), d, Weight(w, s, n, groups), Row(y, s, n));
+                HostVectors.Normalize(Row(x, s + 1, n), d1, Weight(w, s + 1, n, groups), Row(y, s + 1, n));
+            }
+
+            return;
         }
 
-        HostVectors.Normalize(Row(x, last - 1, n), d, w.IsEmpty ? default : w.Slice((int)((last - 1) % groups) * n, n), Row(y, last - 1, n));
+        for (; s + 1 < last; s++)
+        {
+            d = Denominator(SumNextAndNormalize(x, w, y, n, groups, s, d), n, epsilon);
+        }
+
+        HostVectors.Normalize(Row(x, last - 1, n), d, Weight(w, last - 1, n, groups), Row(y, last - 1, n));
     }
 
     /// <summary>The denominator sqrt(Σx² / n + eps) in float32, as every float32 host path computes it.</summary>
@@ -43,6 +70,148 @@ internal static class HostRowPipeline
     private static ReadOnlySpan<float> Row(ReadOnlySpan<float> x, long s, int n) => x.Slice(checked((int)(s * n)), n);
 
     private static Span<float> Row(Span<float> y, long s, int n) => y.Slice(checked((int)(s * n)), n);
+
+    private static ReadOnlySpan<float> Weight(ReadOnlySpan<float> w, long s, int n, int groups) =>
+        w.IsEmpty ? default : w.Slice((int)(s % groups) * n, n);
+
+    /// <summary>Σ x² of row s + 1, and row s normalized by <paramref name="d"/>.</summary>
+    private static float SumNextAndNormalize(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, int n, int groups, long s, float d) =>
+        w.IsEmpty
+            ? SumNextAndNormalize<Unweighted>(Row(x, s + 1, n), Row(x, s, n), d, default, Row(y, s, n))
+            : SumNextAndNormalize<Weighted>(Row(x, s + 1, n), Row(x, s, n), d, Weight(w, s, n, groups), Row(y, s, n));
+
+    /// <summary>Σ x² of rows s + 2 and s + 3, and rows s and s + 1 normalized by <paramref name="d0"/> and <paramref name="d1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (float Sum0, float Sum1) SumTwoAndNormalizeTwo<TWeight>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, int n, int groups, long s, float d0, float d1)
+        where TWeight : struct, IWeight
+    {
+        var next0 = Row(x, s + 2, n);
+        var next1 = Row(x, s + 3, n);
+        var current0 = Row(x, s, n);
+        var current1 = Row(x, s + 1, n);
+        var w0 = Weight(w, s, n, groups);
+        var w1 = Weight(w, s + 1, n, groups);
+        var y0 = Row(y, s, n);
+        var y1 = Row(y, s + 1, n);
+        ref float pn0 = ref MemoryMarshal.GetReference(next0);
+        ref float pn1 = ref MemoryMarshal.GetReference(next1);
+        ref float pc0 = ref MemoryMarshal.GetReference(current0);
+        ref float pc1 = ref MemoryMarshal.GetReference(current1);
+        ref float pw0 = ref MemoryMarshal.GetReference(w0);
+        ref float pw1 = ref MemoryMarshal.GetReference(w1);
+        ref float py0 = ref MemoryMarshal.GetReference(y0);
+        ref float py1 = ref MemoryMarshal.GetReference(y1);
+        int i = 0;
+        float sum0, sum1;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var a0 = Vector512<double>.Zero;
+            var a1 = Vector512<double>.Zero;
+            var a2 = Vector512<double>.Zero;
+            var a3 = Vector512<double>.Zero;
+            var b0 = Vector512<double>.Zero;
+            var b1 = Vector512<double>.Zero;
+            var b2 = Vector512<double>.Zero;
+            var b3 = Vector512<double>.Zero;
+            var vd0 = Vector512.Create(d0);
+            var vd1 = Vector512.Create(d1);
+            for (; i <= n - 32; i += 32)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref pn0, (nuint)i));
+                a0 += lo * lo;
+                a1 += hi * hi;
+                (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref pn0, (nuint)(i + 16)));
+                a2 += lo * lo;
+                a3 += hi * hi;
+                (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref pn1, (nuint)i));
+                b0 += lo * lo;
+                b1 += hi * hi;
+                (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref pn1, (nuint)(i + 16)));
+                b2 += lo * lo;
+                b3 += hi * hi;
+                TWeight.Apply(Vector512.LoadUnsafe(ref pc0, (nuint)i) / vd0, ref pw0, i).StoreUnsafe(ref py0, (nuint)i);
+                TWeight.Apply(Vector512.LoadUnsafe(ref pc0, (nuint)(i + 16)) / vd0, ref pw0, i + 16).StoreUnsafe(ref py0, (nuint)(i + 16));
+                TWeight.Apply(Vector512.LoadUnsafe(ref pc1, (nuint)i) / vd1, ref pw1, i).StoreUnsafe(ref py1, (nuint)i);
+                TWeight.Apply(Vector512.LoadUnsafe(ref pc1, (nuint)(i + 16)) / vd1, ref pw1, i + 16).StoreUnsafe(ref py1, (nuint)(i + 16));
+            }
+
+            sum0 = FinishSum512(a0, a1, a2, a3, ref pn0, i, n);
+            sum1 = FinishSum512(b0, b1, b2, b3, ref pn1, i, n);
+        }
+        else
+        {
+            var a0 = Vector256<double>.Zero;
+            var a1 = Vector256<double>.Zero;
+            var b0 = Vector256<double>.Zero;
+            var b1 = Vector256<double>.Zero;
+            var vd0 = Vector256.Create(d0);
+            var vd1 = Vector256.Create(d1);
+            for (; i <= n - 16; i += 16)
+            {
+                a0 = AddSquares(a0, ref pn0, i);
+                a1 = AddSquares(a1, ref pn0, i + 4);
+                b0 = AddSquares(b0, ref pn1, i);
+                b1 = AddSquares(b1, ref pn1, i + 4);
+                a0 = AddSquares(a0, ref pn0, i + 8);
+                a1 = AddSquares(a1, ref pn0, i + 12);
+                b0 = AddSquares(b0, ref pn1, i + 8);
+                b1 = AddSquares(b1, ref pn1, i + 12);
+                TWeight.Apply(Vector256.LoadUnsafe(ref pc0, (nuint)i) / vd0, ref pw0, i).StoreUnsafe(ref py0, (nuint)i);
+                TWeight.Apply(Vector256.LoadUnsafe(ref pc0, (nuint)(i + 8)) / vd0, ref pw0, i + 8).StoreUnsafe(ref py0, (nuint)(i + 8));
+                TWeight.Apply(Vector256.LoadUnsafe(ref pc1, (nuint)i) / vd1, ref pw1, i).StoreUnsafe(ref py1, (nuint)i);
+                TWeight.Apply(Vector256.LoadUnsafe(ref pc1, (nuint)(i + 8)) / vd1, ref pw1, i + 8).StoreUnsafe(ref py1, (nuint)(i + 8));
+            }
+
+            sum0 = FinishSum256(a0, a1, ref pn0, i, n);
+            sum1 = FinishSum256(b0, b1, ref pn1, i, n);
+        }
+
+        HostVectors.Normalize(current0[i..], d0, w0.IsEmpty ? default : w0[i..], y0[i..]);
+        HostVectors.Normalize(current1[i..], d1, w1.IsEmpty ? default : w1[i..], y1[i..]);
+        return (sum0, sum1);
+    }
+
+    /// <summary>The end of HostVectors.SumOfSquares' Vector512 branch from element <paramref name="i"/> (a multiple of 32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float FinishSum512(Vector512<double> a0, Vector512<double> a1, Vector512<double> a2, Vector512<double> a3, ref float p, int i, int n)
+    {
+        if (i <= n - 16)
+        {
+            var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
+            a0 += lo * lo;
+            a1 += hi * hi;
+            i += 16;
+        }
+
+        double sum = Vector512.Sum((a0 + a2) + (a1 + a3));
+        for (; i < n; i++)
+        {
+            double v = Unsafe.Add(ref p, i);
+            sum += v * v;
+        }
+
+        return (float)sum;
+    }
+
+    /// <summary>The end of HostVectors.SumOfSquares' Vector256 branch from element <paramref name="i"/> (a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float FinishSum256(Vector256<double> a0, Vector256<double> a1, ref float p, int i, int n)
+    {
+        for (; i <= n - 8; i += 8)
+        {
+            a0 = AddSquares(a0, ref p, i);
+            a1 = AddSquares(a1, ref p, i + 4);
+        }
+
+        double sum = Vector256.Sum(a0 + a1);
+        for (; i < n; i++)
+        {
+            double v = Unsafe.Add(ref p, i);
+            sum += v * v;
+        }
+
+        return (float)sum;
+    }
 
     /// <summary>Returns Σ next² (as <see cref="HostVectors.SumOfSquares(ReadOnlySpan{float})"/>) and writes y = current / d (· w).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -55,7 +224,6 @@ internal static class HostRowPipeline
         ref float py = ref MemoryMarshal.GetReference(y);
         int n = next.Length;
         int i = 0;
-        double sum;
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
         {
             // The lanes and accumulators of HostVectors.SumOfSquares' Vector512 branch, step for step.
@@ -76,24 +244,8 @@ internal static class HostRowPipeline
                 TWeight.Apply(Vector512.LoadUnsafe(ref pc, (nuint)(i + 16)) / vd, ref pw, i + 16).StoreUnsafe(ref py, (nuint)(i + 16));
             }
 
-            int normalized = i;
-            if (i <= n - 16)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref pn, (nuint)i));
-                a0 += lo * lo;
-                a1 += hi * hi;
-                i += 16;
-            }
-
-            sum = Vector512.Sum((a0 + a2) + (a1 + a3));
-            for (; i < n; i++)
-            {
-                double v = Unsafe.Add(ref pn, i);
-                sum += v * v;
-            }
-
-            HostVectors.Normalize(current[normalized..], d, w.IsEmpty ? default : w[normalized..], y[normalized..]);
-            return (float)sum;
+            HostVectors.Normalize(current[i..], d, w.IsEmpty ? default : w[i..], y[i..]);
+            return FinishSum512(a0, a1, a2, a3, ref pn, i, n);
         }
 
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
@@ -112,24 +264,8 @@ internal static class HostRowPipeline
                 TWeight.Apply(Vector256.LoadUnsafe(ref pc, (nuint)(i + 8)) / vd, ref pw, i + 8).StoreUnsafe(ref py, (nuint)(i + 8));
             }
 
-            int normalized = i;
-            if (i <= n - 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref pn, (nuint)i));
-                a0 += lo * lo;
-                a1 += hi * hi;
-                i += 8;
-            }
-
-            sum = Vector256.Sum(a0 + a1);
-            for (; i < n; i++)
-            {
-                double v = Unsafe.Add(ref pn, i);
-                sum += v * v;
-            }
-
-            HostVectors.Normalize(current[normalized..], d, w.IsEmpty ? default : w[normalized..], y[normalized..]);
-            return (float)sum;
+            HostVectors.Normalize(current[i..], d, w.IsEmpty ? default : w[i..], y[i..]);
+            return FinishSum256(a0, a1, ref pn, i, n);
         }
 
         float result = HostVectors.SumOfSquares(next);
