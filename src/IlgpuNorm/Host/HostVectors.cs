@@ -139,7 +139,7 @@ internal static class HostVectors
     public static unsafe void Normalize<T>(ReadOnlySpan<T> x, T d, ReadOnlySpan<T> w, Span<T> y, bool streaming = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (streaming && Vector512.IsHardwareAccelerated && Sse.IsSupported && x.Length >= 2 * Vector512<T>.Count)
+        if (streaming && Sse.IsSupported && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated) && x.Length >= 2 * Vector512<T>.Count)
         {
             fixed (T* px0 = x, pw0 = w, py0 = y)
             {
@@ -213,22 +213,45 @@ internal static class HostVectors
             y[i] = w is null ? v : v * w[i];
         }
 
-        var vd = Vector512.Create(d);
-        int step = Vector512<T>.Count;
-        if (w is null)
+        if (Vector512.IsHardwareAccelerated)
         {
-            for (; i <= n - step; i += step)
+            var vd = Vector512.Create(d);
+            int step = Vector512<T>.Count;
+            if (w is null)
             {
-                Sse.Prefetch0(x + n + i); // the next row, for contiguous rows; a prefetch never faults
-                Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd, y + i);
+                for (; i <= n - step; i += step)
+                {
+                    Sse.Prefetch0(x + n + i); // the next row, for contiguous rows; a prefetch never faults
+                    Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd, y + i);
+                }
+            }
+            else
+            {
+                for (; i <= n - step; i += step)
+                {
+                    Sse.Prefetch0(x + n + i);
+                    Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd * Vector512.Load(w + i), y + i);
+                }
             }
         }
         else
         {
-            for (; i <= n - step; i += step)
+            // AVX2: two 32-byte stores per 64-byte line, so every line is still written whole.
+            var vd = Vector256.Create(d);
+            int step = Vector256<T>.Count;
+            for (; i <= n - 2 * step; i += 2 * step)
             {
                 Sse.Prefetch0(x + n + i);
-                Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd * Vector512.Load(w + i), y + i);
+                var v0 = Vector256.Load(x + i) / vd;
+                var v1 = Vector256.Load(x + i + step) / vd;
+                if (w is not null)
+                {
+                    v0 *= Vector256.Load(w + i);
+                    v1 *= Vector256.Load(w + i + step);
+                }
+
+                Vector256.StoreAlignedNonTemporal(v0, y + i);
+                Vector256.StoreAlignedNonTemporal(v1, y + i + step);
             }
         }
 
