@@ -7,12 +7,13 @@ namespace IlgpuNorm.Host;
 /// <see cref="MinElementsPerWorker"/> elements, measured on this machine the first time a call is large enough to ask.
 /// </summary>
 /// <remarks>
-/// A split pays when the work saved, half of a single-threaded call on two workers, exceeds the cost of handing a block
-/// to a pool thread and waiting for it. Both are measured once: the hand-off as the median of 16 empty two-item
-/// <see cref="Parallel.For(int, int, Action{int})"/> calls, the work as the fastest of a few float32 rows normalized on
-/// this thread. A fixed 1 MiB per worker was right for one idle machine (hand-off about 5 µs) and kept [16, 4096] on
-/// one thread where an otherwise idle pool would have halved it. The environment variable
-/// <c>ILGPUNORM_HOST_MIN_PARALLEL_ELEMENTS</c> sets the threshold instead (a calibrated constant per machine).
+/// <see cref="HostBlocks"/> splits a call between the caller and pool threads; a pool thread saves work only after it
+/// wakes up and starts. Both costs are measured once: the hand-off as the median time from queueing a work item to its
+/// start (16 tries), the work as the median time of a few float32 rows normalized on this thread. A worker gets at
+/// least twice the elements it would process during one hand-off, so a split never costs more than it can save. A fixed
+/// 1 MiB per worker suited one idle machine and kept every [16, 4096]-sized call on one thread whatever the pool's
+/// latency. The environment variable <c>ILGPUNORM_HOST_MIN_PARALLEL_ELEMENTS</c> sets the threshold instead (a
+/// calibrated constant per machine).
 /// </remarks>
 internal static class HostParallel
 {
@@ -42,7 +43,16 @@ internal static class HostParallel
             return long.MaxValue / 4;
         }
 
-        double handOff = MedianTicks(16, static () => Parallel.For(0, 2, static _ => { }));
+        double handOff = MedianTicks(16, static () =>
+        {
+            var item = new Started();
+            ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
+            var spinner = default(SpinWait);
+            while (!Volatile.Read(ref item.Done))
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        });
 
         const int N = 2048;
         const int Rows = 8;
@@ -56,6 +66,13 @@ internal static class HostParallel
         double rowsTicks = MedianTicks(5, () => HostRowPipeline.Run(x, default, y, N, 1, 0, Rows, 1e-6f));
         double ticksPerElement = Math.Max(rowsTicks / x.Length, 1e-9);
         return Math.Clamp((long)(2 * handOff / ticksPerElement), Floor, Ceiling);
+    }
+
+    private sealed class Started : IThreadPoolWorkItem
+    {
+        public bool Done;
+
+        public void Execute() => Volatile.Write(ref Done, true);
     }
 
     private static double MedianTicks(int count, Action action)
