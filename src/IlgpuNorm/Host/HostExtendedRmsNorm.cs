@@ -319,8 +319,8 @@ internal static class HostExtendedRmsNorm
 
         public static float SumOfSquares(ReadOnlySpan<float> values) => HostVectors.SumOfSquares(values);
 
-        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostVectors.BFloat16ToSingle(source, destination);
+        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostSixteenBit.WidenBFloat16(source, destination);
 
-        public static void Round(ReadOnlySpan<float> source, Span<ushort> destination) => HostVectors.SingleToBFloat16(source, destination);
+        public static void Round(ReadOnlySpan<float> source, Span<ushort> destination) => HostSixteenBit.RoundBFloat16(source, destination);
     }
 }

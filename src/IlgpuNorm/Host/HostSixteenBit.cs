@@ -55,6 +55,12 @@ internal static class HostSixteenBit
     /// <summary>Rounds float32 values to bfloat16 precision, kept as float32 (Widen(Round(x)), bit for bit).</summary>
     public static void QuantizeBFloat16(ReadOnlySpan<float> x, Span<float> y) => Quantize<BFloat16Lanes>(x, y);
 
+    /// <summary>Widens bfloat16 bits to float32 (a shift).</summary>
+    public static void WidenBFloat16(ReadOnlySpan<ushort> x, Span<float> y) => Widen<BFloat16Lanes>(x, y);
+
+    /// <summary>Rounds float32 values to bfloat16 bits (nearest even; a NaN keeps its upper bits, quieted).</summary>
+    public static void RoundBFloat16(ReadOnlySpan<float> x, Span<ushort> y) => Round<BFloat16Lanes>(x, y);
+
     /// <summary>Rounds float32 values to float16 bits (nearest even).</summary>
     public static void RoundFloat16(ReadOnlySpan<float> x, Span<ushort> y) => Round<Float16Lanes>(x, y);
 
@@ -241,11 +247,21 @@ internal static class HostSixteenBit
         ref float py = ref MemoryMarshal.GetReference(y);
         int n = x.Length;
         int i = 0;
-        for (; i <= n - 32; i += 32)
+        if (Vector512.IsHardwareAccelerated)
         {
-            var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref px, (nuint)i));
-            TLanes.Widen(lo).StoreUnsafe(ref py, (nuint)i);
-            TLanes.Widen(hi).StoreUnsafe(ref py, (nuint)(i + 16));
+            for (; i <= n - 32; i += 32)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref px, (nuint)i));
+                TLanes.Widen(lo).StoreUnsafe(ref py, (nuint)i);
+                TLanes.Widen(hi).StoreUnsafe(ref py, (nuint)(i + 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                TLanes.Widen(Load8(ref px, i)).StoreUnsafe(ref py, (nuint)i);
+            }
         }
 
         for (; i < n; i++)
@@ -262,11 +278,23 @@ internal static class HostSixteenBit
         ref ushort py = ref MemoryMarshal.GetReference(y);
         int n = x.Length;
         int i = 0;
-        for (; i <= n - 32; i += 32)
+        if (Vector512.IsHardwareAccelerated)
         {
-            var lo = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)i));
-            var hi = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)(i + 16)));
-            Vector512.Narrow(lo, hi).StoreUnsafe(ref py, (nuint)i);
+            for (; i <= n - 32; i += 32)
+            {
+                var lo = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)i));
+                var hi = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)(i + 16)));
+                Vector512.Narrow(lo, hi).StoreUnsafe(ref py, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var lo = TLanes.Round(Vector256.LoadUnsafe(ref px, (nuint)i));
+                var hi = TLanes.Round(Vector256.LoadUnsafe(ref px, (nuint)(i + 8)));
+                Vector256.Narrow(lo, hi).StoreUnsafe(ref py, (nuint)i);
+            }
         }
 
         for (; i < n; i++)
