@@ -160,6 +160,7 @@ public unsafe class FusedRmsNormBenchmarks : IDisposable
         /// <summary>Creates the config.</summary>
         public Config()
         {
+            AddJob(HostBenchmarkConfig.Avx512Off(Program.SelectedJob));
             AddColumn(StatisticColumn.Median, new FusedBandwidthColumn());
             AddDiagnoser(MemoryDiagnoser.Default);
             SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Microsecond);

@@ -46,6 +46,28 @@ internal static class HostExtendedRmsNorm
     /// <summary>The per-call constants of the epilogue: the offset weight and the bias in the compute type.</summary>
     private readonly record struct Epilogue<TC>(RmsNormPolicy Policy, TC Epsilon, nint Weight, nint Bias, bool HasResidual);
 
+    /// <summary>The segments [first, last) of one call (pinned pointers: the call returns only when every block is done).</summary>
+    private readonly unsafe struct Segments<T, TC, TOps>(nint x, nint residual, nint y, int groups, int n, RmsNormExtras extras, Epilogue<TC> epilogue) : IBlockBody
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where TOps : IHostOps<T, TC>
+    {
+        public void Run(long first, long last)
+        {
+            for (long s = first; s < last; s++)
+            {
+                long row = s / groups;
+                long inGroup = (s - row * groups) * n;
+                var xs = new ReadOnlySpan<T>((T*)x + row * extras.InputRowStride + inGroup, n);
+                var rs = epilogue.HasResidual ? new Span<T>((T*)residual + row * extras.ResidualRowStride + inGroup, n) : default;
+                var ys = new Span<T>((T*)y + row * extras.OutputRowStride + inGroup, n);
+                var ws = epilogue.Weight == 0 ? default : new ReadOnlySpan<TC>((TC*)epilogue.Weight + inGroup, n);
+                var bs = epilogue.Bias == 0 ? default : new ReadOnlySpan<TC>((TC*)epilogue.Bias + inGroup, n);
+                SegmentOf<T, TC, TOps>(xs, rs, ws, bs, ys, epilogue);
+            }
+        }
+    }
+
     private static unsafe void Run<T, TC, TOps>(RmsNormProblem problem, RmsNormExtras extras, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
@@ -74,47 +96,12 @@ internal static class HostExtendedRmsNorm
                 TOps.Widen(b, bias.AsSpan(0, length));
             }
 
-            long segments = problem.Segments;
-            int groups = problem.NumGroups;
-            int workers = (int)Math.Min(Math.Min(Environment.ProcessorCount, segments), problem.TotalElements / HostRmsNorm.MinElementsPerWorker);
             fixed (T* px = x, pr = residual, py = y)
             fixed (TC* pw = weight, pb = bias)
             {
-                nint xa = (nint)px, ra = (nint)pr, ya = (nint)py;
                 var epilogue = new Epilogue<TC>(extras.Policy, TOps.Epsilon(problem.Epsilon), (nint)pw, (nint)pb, !residual.IsEmpty);
-                void Segment(long s)
-                {
-                    long row = s / groups;
-                    long inGroup = (s - row * groups) * n;
-                    var xs = new ReadOnlySpan<T>((T*)xa + row * extras.InputRowStride + inGroup, n);
-                    var rs = epilogue.HasResidual ? new Span<T>((T*)ra + row * extras.ResidualRowStride + inGroup, n) : default;
-                    var ys = new Span<T>((T*)ya + row * extras.OutputRowStride + inGroup, n);
-                    int wOffset = (int)inGroup;
-                    var ws = epilogue.Weight == 0 ? default : new ReadOnlySpan<TC>((TC*)epilogue.Weight + wOffset, n);
-                    var bs = epilogue.Bias == 0 ? default : new ReadOnlySpan<TC>((TC*)epilogue.Bias + wOffset, n);
-                    SegmentOf<T, TC, TOps>(xs, rs, ws, bs, ys, epilogue);
-                }
-
-                if (workers <= 1)
-                {
-                    for (long s = 0; s < segments; s++)
-                    {
-                        Segment(s);
-                    }
-                }
-                else
-                {
-                    int blocks = (int)Math.Min(segments, workers * 4L);
-                    long perBlock = (segments + blocks - 1) / blocks;
-                    Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
-                    {
-                        long last = Math.Min(segments, (block + 1) * perBlock);
-                        for (long s = block * perBlock; s < last; s++)
-                        {
-                            Segment(s);
-                        }
-                    });
-                }
+                var body = new Segments<T, TC, TOps>((nint)px, (nint)pr, (nint)py, problem.NumGroups, n, extras, epilogue);
+                HostBlocks.For(problem.Segments, problem.TotalElements, body);
             }
         }
         finally
@@ -332,8 +319,8 @@ internal static class HostExtendedRmsNorm
 
         public static float SumOfSquares(ReadOnlySpan<float> values) => HostVectors.SumOfSquares(values);
 
-        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostVectors.BFloat16ToSingle(source, destination);
+        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostSixteenBit.WidenBFloat16(source, destination);
 
-        public static void Round(ReadOnlySpan<float> source, Span<ushort> destination) => HostVectors.SingleToBFloat16(source, destination);
+        public static void Round(ReadOnlySpan<float> source, Span<ushort> destination) => HostSixteenBit.RoundBFloat16(source, destination);
     }
 }

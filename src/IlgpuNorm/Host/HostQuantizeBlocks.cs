@@ -12,35 +12,13 @@ internal interface IBlockBody
 /// <summary>Splits work over contiguous blocks of items on the thread pool when it is large enough to pay.</summary>
 internal static class HostBlocks
 {
-    /// <summary>Runs <paramref name="body"/>(first, last) over [0, items) in contiguous blocks: one block when the work is small.</summary>
-    /// <param name="items">Items (segments) in all.</param>
-    /// <param name="elements">Elements in all (sets the number of workers, as <see cref="HostRmsNorm.MinElementsPerWorker"/>).</param>
-    /// <param name="body">The work on [first, last).</param>
-    public static void For(long items, long elements, Action<long, long> body)
-    {
-        int workers = Workers(items, elements);
-        if (workers <= 1)
-        {
-            body(0, items);
-            return;
-        }
-
-        int blocks = (int)Math.Min(items, workers * 4L);
-        long perBlock = (items + blocks - 1) / blocks;
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
-        {
-            long first = block * perBlock;
-            body(first, Math.Min(items, first + perBlock));
-        });
-    }
-
     /// <summary>
-    /// <see cref="For(long, long, Action{long, long})"/> with a struct body and no managed allocation in steady state:
-    /// a single-threaded call (small work) runs inline; a parallel one reuses a cached thread-pool work item.
+    /// Runs <paramref name="body"/>(first, last) over [0, items) in contiguous blocks, with no managed allocation in steady
+    /// state: a single-threaded call (small work) runs inline; a parallel one is shared by the caller and pool threads.
     /// </summary>
     /// <typeparam name="TBody">The body.</typeparam>
     /// <param name="items">Items (segments) in all.</param>
-    /// <param name="elements">Elements in all (sets the number of workers, as <see cref="HostRmsNorm.MinElementsPerWorker"/>).</param>
+    /// <param name="elements">Elements in all (sets the number of workers: <see cref="HostParallel.Workers"/>).</param>
     /// <param name="body">The work on [first, last).</param>
     public static void For<TBody>(long items, long elements, in TBody body)
         where TBody : struct, IBlockBody
@@ -81,8 +59,7 @@ internal static class HostBlocks
         run.ThrowIfFailed();
     }
 
-    private static int Workers(long items, long elements) =>
-        (int)Math.Min(Math.Min(Environment.ProcessorCount, items), elements / HostRmsNorm.MinElementsPerWorker);
+    private static int Workers(long items, long elements) => HostParallel.Workers(elements, items);
 
     /// <summary>One parallel call's shared state: blocks are claimed with an interlocked counter; <see cref="Active"/>
     /// counts the participants inside <see cref="Execute"/> (incremented before a participant claims anything).</summary>

@@ -13,16 +13,23 @@ namespace IlgpuNorm.Host;
 /// </summary>
 internal static class HostRmsNorm
 {
-    /// <summary>Each thread-pool worker gets at least this many elements (1 MiB of float32): below it, a second
-    /// thread costs more than it saves (measured on 2 cores: [16, 4096] was no faster and far noisier in parallel).</summary>
-    internal const long MinElementsPerWorker = 1 << 18;
+    /// <summary>Each thread-pool worker gets at least this many elements (<see cref="HostParallel"/>: measured on this machine).</summary>
+    internal static long MinElementsPerWorker => HostParallel.MinElementsPerWorker;
 
     public static void Run(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y)
     {
         var settings = (Epsilon: (float)problem.Epsilon, Streaming: HostVectors.ShouldStream(problem.TotalElements * 2 * sizeof(float)));
+        if (!settings.Streaming)
+        {
+            // Rows from cache: the sums of the next rows overlap the normalize of these (HostRowPipeline).
+            ForEachBlock(problem, x, w, y, static (xs, ws, ys, p, first, last, eps) =>
+                HostRowPipeline.Run(xs, ws, ys, p.SegmentLength, p.NumGroups, first, last, eps), settings.Epsilon);
+            return;
+        }
+
         ForEachSegment(problem, x, w, y, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (xs, ws, ys, s) =>
         {
-            float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / xs.Length + s.Epsilon);
+            float d = HostRowPipeline.Denominator(HostVectors.SumOfSquares(xs), xs.Length, s.Epsilon);
             HostVectors.Normalize(xs, d, ws, ys, s.Streaming);
         }, settings);
     }
@@ -120,50 +127,51 @@ internal static class HostRmsNorm
 
     private delegate void SegmentAction<T, TW, TEps>(ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, TEps epsilon);
 
+    private delegate void BlockAction<T, TW, TEps>(ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, RmsNormProblem problem, long first, long last, TEps epsilon);
+
+    /// <summary>Runs <paramref name="action"/> on every segment with its weight slice (<see cref="ForEachBlock"/>).</summary>
+    private static void ForEachSegment<T, TW, TEps>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, SegmentAction<T, TW, TEps> action, TEps epsilon)
+        where T : unmanaged
+        where TW : unmanaged =>
+        ForEachBlock(problem, x, w, y, static (xs, ws, ys, p, first, last, state) =>
+        {
+            int n = p.SegmentLength;
+            for (long s = first; s < last; s++)
+            {
+                var rowWeight = ws.IsEmpty ? default : ws.Slice((int)(s % p.NumGroups) * n, n);
+                state.Action(xs.Slice(checked((int)(s * n)), n), rowWeight, ys.Slice(checked((int)(s * n)), n), state.Epsilon);
+            }
+        }, (Action: action, Epsilon: epsilon));
+
     /// <summary>
-    /// Runs <paramref name="action"/> on every segment with its weight slice; splits the segments into
-    /// contiguous blocks over the thread pool when the input is large.
+    /// Runs <paramref name="action"/> on contiguous blocks of segments [first, last), over the whole x, w and y: one block
+    /// on this thread for small inputs, several over the thread pool otherwise (<see cref="HostBlocks"/>, the one
+    /// row-parallel loop of the host paths; <see cref="HostParallel"/> decides how many workers).
     /// </summary>
-    private static unsafe void ForEachSegment<T, TW, TEps>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, SegmentAction<T, TW, TEps> action, TEps epsilon)
+    private static unsafe void ForEachBlock<T, TW, TEps>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<TW> w, Span<T> y, BlockAction<T, TW, TEps> action, TEps epsilon)
         where T : unmanaged
         where TW : unmanaged
     {
-        int n = problem.SegmentLength;
-        int groups = problem.NumGroups;
-        long segments = problem.Segments;
-        int workers = (int)Math.Min(Math.Min(Environment.ProcessorCount, segments), problem.TotalElements / MinElementsPerWorker);
-        if (workers <= 1)
+        if (HostParallel.Workers(problem.TotalElements, problem.Segments) <= 1)
         {
-            for (long s = 0; s < segments; s++)
-            {
-                int wOffset = (int)(s % groups) * n;
-                action(x.Slice(checked((int)(s * n)), n), w.IsEmpty ? default : w.Slice(wOffset, n), y.Slice((int)(s * n), n), epsilon);
-            }
-
+            action(x, w, y, problem, 0, problem.Segments, epsilon);
             return;
         }
 
-        // Spans cannot cross into lambdas: pin and pass pointers. Blocks are contiguous so no two
-        // workers write the same cache line except at block edges.
+        // Spans cannot be fields of the body: pin and pass pointers (the call returns only when every block is done).
         fixed (T* px = x, py = y)
         fixed (TW* pw = w)
         {
-            nint xa = (nint)px, wa = (nint)pw, ya = (nint)py;
-            bool hasWeight = !w.IsEmpty;
-            int blocks = (int)Math.Min(segments, workers * 4L);
-            long perBlock = (segments + blocks - 1) / blocks;
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers }, block =>
-            {
-                long first = block * perBlock;
-                long last = Math.Min(segments, first + perBlock);
-                for (long s = first; s < last; s++)
-                {
-                    var xs = new ReadOnlySpan<T>((T*)xa + s * n, n);
-                    var ws = hasWeight ? new ReadOnlySpan<TW>((TW*)wa + (s % groups) * n, n) : default;
-                    var ys = new Span<T>((T*)ya + s * n, n);
-                    action(xs, ws, ys, epsilon);
-                }
-            });
+            var body = new Block<T, TW, TEps>((nint)px, x.Length, (nint)pw, w.Length, (nint)py, y.Length, problem, action, epsilon);
+            HostBlocks.For(problem.Segments, problem.TotalElements, body);
         }
+    }
+
+    private readonly unsafe struct Block<T, TW, TEps>(nint x, int xLength, nint w, int wLength, nint y, int yLength, RmsNormProblem problem, BlockAction<T, TW, TEps> action, TEps epsilon) : IBlockBody
+        where T : unmanaged
+        where TW : unmanaged
+    {
+        public void Run(long first, long last) =>
+            action(new ReadOnlySpan<T>((T*)x, xLength), new ReadOnlySpan<TW>((TW*)w, wLength), new Span<T>((T*)y, yLength), problem, first, last, epsilon);
     }
 }

@@ -20,8 +20,8 @@ namespace IlgpuNorm.Host;
 /// </remarks>
 internal static class HostSixteenBit
 {
-    /// <summary>Whether the fused path runs here (Vector512 hardware).</summary>
-    public static bool IsAccelerated => Vector512.IsHardwareAccelerated;
+    /// <summary>Whether the fused path runs here (Vector512 or Vector256 hardware).</summary>
+    public static bool IsAccelerated => Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated;
 
     /// <summary>Σ x² of a float16 row (bits), as the float32 path sums the widened row.</summary>
     public static float SumOfSquaresFloat16(ReadOnlySpan<ushort> x) => SumOfSquares<Float16Lanes>(x);
@@ -32,7 +32,7 @@ internal static class HostSixteenBit
     /// <summary>y = (T)(x / d), then with a weight y = (T)(y · w) (w already widened to float32).</summary>
     public static void NormalizeFloat16(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<float> w, Span<ushort> y)
     {
-        if (w.IsEmpty)
+        if (w.IsEmpty || !Vector512.IsHardwareAccelerated)
         {
             Normalize<Float16Lanes>(x, d, w, y);
         }
@@ -55,6 +55,12 @@ internal static class HostSixteenBit
     /// <summary>Rounds float32 values to bfloat16 precision, kept as float32 (Widen(Round(x)), bit for bit).</summary>
     public static void QuantizeBFloat16(ReadOnlySpan<float> x, Span<float> y) => Quantize<BFloat16Lanes>(x, y);
 
+    /// <summary>Widens bfloat16 bits to float32 (a shift).</summary>
+    public static void WidenBFloat16(ReadOnlySpan<ushort> x, Span<float> y) => Widen<BFloat16Lanes>(x, y);
+
+    /// <summary>Rounds float32 values to bfloat16 bits (nearest even; a NaN keeps its upper bits, quieted).</summary>
+    public static void RoundBFloat16(ReadOnlySpan<float> x, Span<ushort> y) => Round<BFloat16Lanes>(x, y);
+
     /// <summary>Rounds float32 values to float16 bits (nearest even).</summary>
     public static void RoundFloat16(ReadOnlySpan<float> x, Span<ushort> y) => Round<Float16Lanes>(x, y);
 
@@ -62,33 +68,52 @@ internal static class HostSixteenBit
     private static float SumOfSquares<TLanes>(ReadOnlySpan<ushort> x)
         where TLanes : struct, ILanes
     {
+        // The branches, lanes and accumulators of HostVectors.SumOfSquares(ReadOnlySpan<float>), step for step.
         ref ushort p = ref MemoryMarshal.GetReference(x);
         int n = x.Length;
         int i = 0;
-        var a0 = Vector512<double>.Zero;
-        var a1 = Vector512<double>.Zero;
-        var a2 = Vector512<double>.Zero;
-        var a3 = Vector512<double>.Zero;
-        for (; i <= n - 32; i += 32)
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
         {
-            var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
-            var (l0, l1) = Vector512.Widen(TLanes.Widen(lo));
-            a0 += l0 * l0;
-            a1 += l1 * l1;
-            var (h0, h1) = Vector512.Widen(TLanes.Widen(hi));
-            a2 += h0 * h0;
-            a3 += h1 * h1;
+            var a0 = Vector512<double>.Zero;
+            var a1 = Vector512<double>.Zero;
+            var a2 = Vector512<double>.Zero;
+            var a3 = Vector512<double>.Zero;
+            for (; i <= n - 32; i += 32)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
+                var (l0, l1) = Vector512.Widen(TLanes.Widen(lo));
+                a0 += l0 * l0;
+                a1 += l1 * l1;
+                var (h0, h1) = Vector512.Widen(TLanes.Widen(hi));
+                a2 += h0 * h0;
+                a3 += h1 * h1;
+            }
+
+            if (i <= n - 16)
+            {
+                var (l0, l1) = Vector512.Widen(TLanes.Widen(Load16(ref p, i)));
+                a0 += l0 * l0;
+                a1 += l1 * l1;
+                i += 16;
+            }
+
+            sum = Vector512.Sum((a0 + a2) + (a1 + a3));
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a0 = Vector256<double>.Zero;
+            var a1 = Vector256<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(TLanes.Widen(Load8(ref p, i)));
+                a0 += lo * lo;
+                a1 += hi * hi;
+            }
+
+            sum = Vector256.Sum(a0 + a1);
         }
 
-        if (i <= n - 16)
-        {
-            var (l0, l1) = Vector512.Widen(TLanes.Widen(Load16(ref p, i)));
-            a0 += l0 * l0;
-            a1 += l1 * l1;
-            i += 16;
-        }
-
-        double sum = n >= 16 ? Vector512.Sum((a0 + a2) + (a1 + a3)) : 0;
         for (; i < n; i++)
         {
             double v = TLanes.Widen(Unsafe.Add(ref p, i));
@@ -112,19 +137,42 @@ internal static class HostSixteenBit
         // 16 lanes a step. With a weight, (T)(x/d) is rounded to the format in float32 (Quantize: the value Round then
         // Widen would give, in a third of the operations), multiplied and rounded once to bits. Loops with more conversions
         // did not get them all inlined (the JIT's inlining budget) and ran 3-4x slower.
-        if (w.IsEmpty)
+        if (Vector512.IsHardwareAccelerated)
         {
-            for (; i <= n - 16; i += 16)
+            if (w.IsEmpty)
             {
-                Store16(TLanes.Round(TLanes.Widen(Load16(ref px, i)) / vd), ref py, i);
+                for (; i <= n - 16; i += 16)
+                {
+                    Store16(TLanes.Round(TLanes.Widen(Load16(ref px, i)) / vd), ref py, i);
+                }
+            }
+            else
+            {
+                for (; i <= n - 16; i += 16)
+                {
+                    var q = TLanes.Quantize(TLanes.Widen(Load16(ref px, i)) / vd);
+                    Store16(TLanes.Round(q * Vector512.LoadUnsafe(ref pw, (nuint)i)), ref py, i);
+                }
             }
         }
         else
         {
-            for (; i <= n - 16; i += 16)
+            // 8 lanes a step: the same operations on Vector256 (AVX2).
+            var vd8 = Vector256.Create(d);
+            if (w.IsEmpty)
             {
-                var q = TLanes.Quantize(TLanes.Widen(Load16(ref px, i)) / vd);
-                Store16(TLanes.Round(q * Vector512.LoadUnsafe(ref pw, (nuint)i)), ref py, i);
+                for (; i <= n - 8; i += 8)
+                {
+                    Store8(TLanes.Round(TLanes.Widen(Load8(ref px, i)) / vd8), ref py, i);
+                }
+            }
+            else
+            {
+                for (; i <= n - 8; i += 8)
+                {
+                    var q = TLanes.Quantize(TLanes.Widen(Load8(ref px, i)) / vd8);
+                    Store8(TLanes.Round(q * Vector256.LoadUnsafe(ref pw, (nuint)i)), ref py, i);
+                }
             }
         }
 
@@ -138,7 +186,7 @@ internal static class HostSixteenBit
     /// <summary>
     /// The weighted float16 row, written out in one body: the generic loop's three conversion calls exceeded the JIT's
     /// inlining budget for float16 (two stayed calls, 0.55 ns per element); here nothing needs inlining. The same
-    /// operations as <see cref="Float16Lanes.Widen(Vector512{uint})"/>, <see cref="Float16Lanes.Quantize"/> and
+    /// operations as <see cref="Float16Lanes.Widen(Vector512{uint})"/>, <see cref="Float16Lanes.Quantize(Vector512{float})"/> and
     /// <see cref="Float16Lanes.Round(Vector512{float})"/>, so the same bits (tests compare it with the buffered path).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -199,11 +247,21 @@ internal static class HostSixteenBit
         ref float py = ref MemoryMarshal.GetReference(y);
         int n = x.Length;
         int i = 0;
-        for (; i <= n - 32; i += 32)
+        if (Vector512.IsHardwareAccelerated)
         {
-            var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref px, (nuint)i));
-            TLanes.Widen(lo).StoreUnsafe(ref py, (nuint)i);
-            TLanes.Widen(hi).StoreUnsafe(ref py, (nuint)(i + 16));
+            for (; i <= n - 32; i += 32)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref px, (nuint)i));
+                TLanes.Widen(lo).StoreUnsafe(ref py, (nuint)i);
+                TLanes.Widen(hi).StoreUnsafe(ref py, (nuint)(i + 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                TLanes.Widen(Load8(ref px, i)).StoreUnsafe(ref py, (nuint)i);
+            }
         }
 
         for (; i < n; i++)
@@ -220,11 +278,23 @@ internal static class HostSixteenBit
         ref ushort py = ref MemoryMarshal.GetReference(y);
         int n = x.Length;
         int i = 0;
-        for (; i <= n - 32; i += 32)
+        if (Vector512.IsHardwareAccelerated)
         {
-            var lo = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)i));
-            var hi = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)(i + 16)));
-            Vector512.Narrow(lo, hi).StoreUnsafe(ref py, (nuint)i);
+            for (; i <= n - 32; i += 32)
+            {
+                var lo = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)i));
+                var hi = TLanes.Round(Vector512.LoadUnsafe(ref px, (nuint)(i + 16)));
+                Vector512.Narrow(lo, hi).StoreUnsafe(ref py, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var lo = TLanes.Round(Vector256.LoadUnsafe(ref px, (nuint)i));
+                var hi = TLanes.Round(Vector256.LoadUnsafe(ref px, (nuint)(i + 8)));
+                Vector256.Narrow(lo, hi).StoreUnsafe(ref py, (nuint)i);
+            }
         }
 
         for (; i < n; i++)
@@ -257,6 +327,14 @@ internal static class HostSixteenBit
         Vector512.WidenLower(Vector256.LoadUnsafe(ref p, (nuint)i).ToVector512Unsafe());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Load8(ref ushort p, int i) =>
+        Vector256.WidenLower(Vector128.LoadUnsafe(ref p, (nuint)i).ToVector256Unsafe());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8(Vector256<uint> bits, ref ushort p, int i) =>
+        Vector256.Narrow(bits, bits).GetLower().StoreUnsafe(ref p, (nuint)i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store16(Vector512<uint> bits, ref ushort p, int i) =>
         Vector512.Narrow(bits, bits).GetLower().StoreUnsafe(ref p, (nuint)i);
 
@@ -269,6 +347,12 @@ internal static class HostSixteenBit
 
         /// <summary>The value rounded to the format (nearest even) and widened back: Widen(Round(value)), bit for bit.</summary>
         static abstract Vector512<float> Quantize(Vector512<float> value);
+
+        static abstract Vector256<float> Widen(Vector256<uint> bits);
+
+        static abstract Vector256<uint> Round(Vector256<float> value);
+
+        static abstract Vector256<float> Quantize(Vector256<float> value);
 
         static abstract float Widen(ushort bits);
 
@@ -326,6 +410,48 @@ internal static class HostSixteenBit
             return Vector512.ConditionalSelect(overflow, sign | Vector512.Create(0x7F80_0000u), rounded).AsSingle();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen(Vector256<uint> h)
+        {
+            var magnitude = (h & Vector256.Create(0x7FFFu)) << 13;
+            var finite = (magnitude.AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle()).AsUInt32();
+            var special = magnitude | Vector256.Create(0x7F80_0000u);
+            var isSpecial = Vector256.GreaterThanOrEqual(magnitude.AsInt32(), Vector256.Create(0x7C00 << 13)).AsUInt32();
+            var sign = (h & Vector256.Create(0x8000u)) << 16;
+            return (Vector256.ConditionalSelect(isSpecial, special, finite) | sign).AsSingle();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Round(Vector256<float> value)
+        {
+            // As the Vector512 overload; the magnitudes are below 2^31, so the compares are signed (one AVX2 instruction).
+            const int DenormMagic = ((127 - 15) + (23 - 10) + 1) << 23;
+            var bits = value.AsUInt32();
+            var sign = (bits >> 16) & Vector256.Create(0x8000u);
+            var f = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
+
+            var big = Vector256.ConditionalSelect(Vector256.GreaterThan(f, Vector256.Create(0x7F80_0000)), Vector256.Create(0x7E00), Vector256.Create(0x7C00));
+            var small = (f.AsSingle() + Vector256.Create(DenormMagic).AsSingle()).AsInt32() - Vector256.Create(DenormMagic);
+            var normal = (f + Vector256.Create(((15 - 127) << 23) + 0xFFF) + ((f >> 13) & Vector256<int>.One)) >> 13;
+
+            var o = Vector256.ConditionalSelect(Vector256.LessThan(f, Vector256.Create(113 << 23)), small, normal);
+            o = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(f, Vector256.Create((127 + 16) << 23)), big, o);
+            return o.AsUInt32() | sign;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Quantize(Vector256<float> value)
+        {
+            var bits = value.AsUInt32();
+            var exponent = Vector256.Min(Vector256.Max(((bits >> 23) & Vector256.Create(0xFFu)).AsInt32(), Vector256.Create(127 - 14)), Vector256.Create(127 + 15)).AsUInt32();
+            var c = (((exponent + Vector256.Create(13u)) << 23) | Vector256.Create(0x40_0000u)).AsSingle();
+            var sign = bits & Vector256.Create(0x8000_0000u);
+            var rounded = ((value + c) - c).AsUInt32() | sign;
+            var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
+            var overflow = (Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x477F_F000)) & Vector256.LessThanOrEqual(magnitude, Vector256.Create(0x7F80_0000))).AsUInt32();
+            return Vector256.ConditionalSelect(overflow, sign | Vector256.Create(0x7F80_0000u), rounded).AsSingle();
+        }
+
         public static float Widen(ushort bits) => HalfBits.HalfToSingle(bits);
 
         public static ushort Round(float value) => HalfBits.SingleToHalf(value);
@@ -355,6 +481,29 @@ internal static class HostSixteenBit
             var nan = (bits | Vector512.Create(0x40_0000u)) & Vector512.Create(0xFFFF_0000u);
             var isNaN = Vector512.GreaterThan(bits & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
             return Vector512.ConditionalSelect(isNaN, nan, rounded).AsSingle();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen(Vector256<uint> bits) => (bits << 16).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Round(Vector256<float> value)
+        {
+            var bits = value.AsUInt32();
+            var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+            var nan = (bits >> 16) | Vector256.Create(0x40u);
+            var isNaN = Vector256.GreaterThan((bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(), Vector256.Create(0x7F80_0000)).AsUInt32();
+            return Vector256.ConditionalSelect(isNaN, nan, rounded);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Quantize(Vector256<float> value)
+        {
+            var bits = value.AsUInt32();
+            var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) & Vector256.Create(0xFFFF_0000u);
+            var nan = (bits | Vector256.Create(0x40_0000u)) & Vector256.Create(0xFFFF_0000u);
+            var isNaN = Vector256.GreaterThan((bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(), Vector256.Create(0x7F80_0000)).AsUInt32();
+            return Vector256.ConditionalSelect(isNaN, nan, rounded).AsSingle();
         }
 
         public static float Widen(ushort bits) => HalfBits.BFloat16ToSingle(bits);

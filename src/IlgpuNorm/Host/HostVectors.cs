@@ -139,7 +139,7 @@ internal static class HostVectors
     public static unsafe void Normalize<T>(ReadOnlySpan<T> x, T d, ReadOnlySpan<T> w, Span<T> y, bool streaming = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (streaming && Vector512.IsHardwareAccelerated && Sse.IsSupported && x.Length >= 2 * Vector512<T>.Count)
+        if (streaming && Sse.IsSupported && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated) && x.Length >= 2 * Vector512<T>.Count)
         {
             fixed (T* px0 = x, pw0 = w, py0 = y)
             {
@@ -213,22 +213,45 @@ internal static class HostVectors
             y[i] = w is null ? v : v * w[i];
         }
 
-        var vd = Vector512.Create(d);
-        int step = Vector512<T>.Count;
-        if (w is null)
+        if (Vector512.IsHardwareAccelerated)
         {
-            for (; i <= n - step; i += step)
+            var vd = Vector512.Create(d);
+            int step = Vector512<T>.Count;
+            if (w is null)
             {
-                Sse.Prefetch0(x + n + i); // the next row, for contiguous rows; a prefetch never faults
-                Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd, y + i);
+                for (; i <= n - step; i += step)
+                {
+                    Sse.Prefetch0(x + n + i); // the next row, for contiguous rows; a prefetch never faults
+                    Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd, y + i);
+                }
+            }
+            else
+            {
+                for (; i <= n - step; i += step)
+                {
+                    Sse.Prefetch0(x + n + i);
+                    Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd * Vector512.Load(w + i), y + i);
+                }
             }
         }
         else
         {
-            for (; i <= n - step; i += step)
+            // AVX2: two 32-byte stores per 64-byte line, so every line is still written whole.
+            var vd = Vector256.Create(d);
+            int step = Vector256<T>.Count;
+            for (; i <= n - 2 * step; i += 2 * step)
             {
                 Sse.Prefetch0(x + n + i);
-                Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) / vd * Vector512.Load(w + i), y + i);
+                var v0 = Vector256.Load(x + i) / vd;
+                var v1 = Vector256.Load(x + i + step) / vd;
+                if (w is not null)
+                {
+                    v0 *= Vector256.Load(w + i);
+                    v1 *= Vector256.Load(w + i + step);
+                }
+
+                Vector256.StoreAlignedNonTemporal(v0, y + i);
+                Vector256.StoreAlignedNonTemporal(v1, y + i + step);
             }
         }
 
@@ -268,62 +291,5 @@ internal static class HostVectors
         }
 
         return Fallback;
-    }
-
-    /// <summary>Exact bfloat16 bits → float32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BFloat16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        ref ushort ps = ref MemoryMarshal.GetReference(source);
-        ref uint pd = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(destination));
-        int n = source.Length;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref ps, (nuint)i));
-                (lo << 16).StoreUnsafe(ref pd, (nuint)i);
-                (hi << 16).StoreUnsafe(ref pd, (nuint)(i + 8));
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref pd, i) = (uint)Unsafe.Add(ref ps, i) << 16;
-        }
-    }
-
-    /// <summary>float32 → bfloat16 bits, round to nearest even; NaN stays a quiet NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SingleToBFloat16(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        ref uint ps = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
-        ref ushort pd = ref MemoryMarshal.GetReference(destination);
-        int n = source.Length;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16)
-            {
-                var lo = RoundToBFloat16(Vector256.LoadUnsafe(ref ps, (nuint)i));
-                var hi = RoundToBFloat16(Vector256.LoadUnsafe(ref ps, (nuint)(i + 8)));
-                Vector256.Narrow(lo, hi).StoreUnsafe(ref pd, (nuint)i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref pd, i) = BFloat16.RoundToBits(BitConverter.UInt32BitsToSingle(Unsafe.Add(ref ps, i)));
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> RoundToBFloat16(Vector256<uint> bits)
-    {
-        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
-        var nan = (bits >> 16) | Vector256.Create(0x40u);
-        var isNaN = Vector256.GreaterThan(bits & Vector256.Create(0x7FFF_FFFFu), Vector256.Create(0x7F80_0000u));
-        return Vector256.ConditionalSelect(isNaN, nan, rounded);
     }
 }

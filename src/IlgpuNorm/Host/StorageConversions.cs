@@ -37,7 +37,7 @@ internal readonly struct HalfStorage : IStorageConversions<ushort>
 /// <summary>bfloat16 bits.</summary>
 internal readonly struct BFloat16Storage : IStorageConversions<ushort>
 {
-    public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostVectors.BFloat16ToSingle(source, destination);
+    public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination) => HostSixteenBit.WidenBFloat16(source, destination);
 
-    public static void Narrow(ReadOnlySpan<float> source, Span<ushort> destination) => HostVectors.SingleToBFloat16(source, destination);
+    public static void Narrow(ReadOnlySpan<float> source, Span<ushort> destination) => HostSixteenBit.RoundBFloat16(source, destination);
 }
