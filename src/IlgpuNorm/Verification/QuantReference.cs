@@ -91,36 +91,22 @@ public static class QuantReference
         where T : unmanaged
     {
         var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
-        int n = problem.SegmentLength;
-        double eps = typeof(T) == typeof(double) ? epsilon : (float)epsilon;
+        var denominators = ReferenceRows.Denominators(input, problem, compensated: false);
         var values = new double[problem.TotalElements];
-        for (long s = 0; s < problem.Segments; s++)
+        for (int i = 0; i < values.Length; i++)
         {
-            int offset = (int)(s * n);
-            double sum = 0;
-            for (int i = 0; i < n; i++)
+            double v = Elements.ToDouble(input[i]) / denominators[i / problem.SegmentLength];
+            if (!weight.IsEmpty)
             {
-                double v = Elements.ToDouble(input[offset + i]);
-                sum += v * v;
+                v *= Elements.ToDouble(weight[(int)(i % problem.NormalizedLength)]);
             }
 
-            double denominator = Math.Sqrt(sum / n + eps);
-            int wOffset = (int)(s % problem.NumGroups) * n;
-            for (int i = 0; i < n; i++)
+            if (clamp is { } c && !double.IsNaN(v))
             {
-                double v = Elements.ToDouble(input[offset + i]) / denominator;
-                if (!weight.IsEmpty)
-                {
-                    v *= Elements.ToDouble(weight[wOffset + i]);
-                }
-
-                if (clamp is { } c && !double.IsNaN(v))
-                {
-                    v = Math.Clamp(v, -c, c);
-                }
-
-                values[offset + i] = v;
+                v = Math.Clamp(v, -c, c);
             }
+
+            values[i] = v;
         }
 
         return values;

@@ -34,7 +34,7 @@ public static class RmsNormPolicyReference
         var sum = new T[input.Length];
         for (int i = 0; i < sum.Length; i++)
         {
-            sum[i] = Elements.FromDouble<T>(InCompute<T>(Elements.ToDouble(input[i]) + Elements.ToDouble(residual[i])));
+            sum[i] = Elements.FromDouble<T>(default(PolicySteps).InCompute<T>(Elements.ToDouble(input[i]) + Elements.ToDouble(residual[i])));
         }
 
         return sum;
@@ -52,11 +52,11 @@ public static class RmsNormPolicyReference
     public static T[] Compute<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, RmsNormOptions options)
         where T : unmanaged
     {
-        var (problem, denominators) = Prepare(input, shape, normalizedShape, weight, bias, options);
+        var (problem, denominators, steps) = Prepare(input, shape, normalizedShape, weight, bias, options);
         var output = new T[input.Length];
         for (int i = 0; i < output.Length; i++)
         {
-            output[i] = Element(input, weight, bias, options, problem, denominators, i, 0);
+            output[i] = steps.Element(input, weight, bias, problem, denominators, i, 0);
         }
 
         return output;
@@ -76,7 +76,7 @@ public static class RmsNormPolicyReference
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(options);
-        var (problem, denominators) = Prepare(input, shape, normalizedShape, weight, bias, options);
+        var (problem, denominators, steps) = Prepare(input, shape, normalizedShape, weight, bias, options);
         if (actual.Length != input.Length)
         {
             return $"expected {input.Length} elements, got {actual.Length}";
@@ -89,13 +89,13 @@ public static class RmsNormPolicyReference
             bool ok = false;
             for (long k = -budget; k <= budget && !ok; k++)
             {
-                double want = Elements.ToDouble(Element(input, weight, bias, options, problem, denominators, i, k));
+                double want = Elements.ToDouble(steps.Element(input, weight, bias, problem, denominators, i, k));
                 ok = want.Equals(got) || (want == 0 && got == 0);
             }
 
             if (!ok)
             {
-                var expected = Element(input, weight, bias, options, problem, denominators, i, 0);
+                var expected = steps.Element(input, weight, bias, problem, denominators, i, 0);
                 long distance = Ulp.Distance(actual[i], expected);
                 return $"element {i}: got {got:R}, expected {Elements.ToDouble(expected):R} ({(distance == long.MaxValue ? "inf" : distance)} ulp), " +
                     $"and no core within {budget} ulp gives it under {options.Policy}";
@@ -105,127 +105,11 @@ public static class RmsNormPolicyReference
         return null;
     }
 
-    private static (RmsNormProblem Problem, double[] Denominators) Prepare<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, RmsNormOptions options)
+    private static (RmsNormProblem Problem, double[] Denominators, PolicySteps Steps) Prepare<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, RmsNormOptions options)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(options);
-        _ = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        if (input.Length != problem.TotalElements)
-        {
-            throw new ArgumentException($"Expected {problem.TotalElements} input elements; got {input.Length}.", nameof(input));
-        }
-
-        if ((!weight.IsEmpty && weight.Length != problem.NormalizedLength) || (!bias.IsEmpty && bias.Length != problem.NormalizedLength))
-        {
-            throw new ArgumentException($"Expected a weight and a bias of {problem.NormalizedLength} elements or none; got {weight.Length} and {bias.Length}.", nameof(weight));
-        }
-
-        int n = problem.SegmentLength;
-        double eps = typeof(T) == typeof(double) ? options.Epsilon : (float)options.Epsilon;
-        var denominators = new double[problem.Segments];
-        for (long s = 0; s < problem.Segments; s++)
-        {
-            int offset = (int)(s * n);
-            double sum = 0, compensation = 0;
-            for (int i = 0; i < n; i++)
-            {
-                double v = Elements.ToDouble(input[offset + i]);
-                double square = v * v;
-                double t = sum + square;
-                compensation += Math.Abs(sum) >= Math.Abs(square) ? (sum - t) + square : (square - t) + sum;
-                sum = t;
-            }
-
-            sum = double.IsFinite(sum) ? sum + compensation : sum;
-            denominators[s] = Math.Sqrt(sum / n + eps);
-        }
-
-        return (problem, denominators);
+        var problem = ReferenceRows.Validate(input, shape, normalizedShape, weight, bias, options.NumGroups, options.Epsilon);
+        return (problem, ReferenceRows.Denominators(input, problem, compensated: true), new PolicySteps(options.Policy, options.WeightOffset, Wide: false));
     }
-
-    /// <summary>Element <paramref name="i"/> with the core moved <paramref name="step"/> representable values from its nearest rounding.</summary>
-    private static T Element<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, RmsNormOptions options, RmsNormProblem problem, double[] denominators, int i, long step)
-        where T : unmanaged
-    {
-        int n = problem.SegmentLength;
-        long segment = i / n;
-        int wi = (int)(i % problem.NormalizedLength);
-        double x = Elements.ToDouble(input[i]);
-        double d = denominators[segment];
-        bool hasWeight = !weight.IsEmpty;
-        bool hasBias = !bias.IsEmpty;
-        double w = hasWeight ? InCompute<T>(options.WeightOffset + Elements.ToDouble(weight[wi])) : 1;
-        double b = hasBias ? Elements.ToDouble(bias[wi]) : 0;
-        double y;
-        switch (options.Policy)
-        {
-            case RmsNormPolicy.WeightInFloat32:
-                y = StepCompute<T>(InCompute<T>(x / d), step);
-                if (hasWeight)
-                {
-                    y = InCompute<T>(y * w);
-                }
-
-                if (hasBias)
-                {
-                    y = InCompute<T>(y + b);
-                }
-
-                break;
-            case RmsNormPolicy.InputDtype:
-                double rstd = StepT<T>(1 / d, step);
-                y = ToT<T>(InCompute<T>(x * rstd));
-                if (hasWeight)
-                {
-                    y = ToT<T>(InCompute<T>(y * ToT<T>(w)));
-                }
-
-                if (hasBias)
-                {
-                    y = ToT<T>(InCompute<T>(y + b));
-                }
-
-                break;
-            default:
-                y = StepT<T>(x / d, step);
-                if (hasWeight)
-                {
-                    y = ToT<T>(InCompute<T>(y * w));
-                }
-
-                if (hasBias)
-                {
-                    y = ToT<T>(InCompute<T>(y + b));
-                }
-
-                break;
-        }
-
-        return Elements.FromDouble<T>(y);
-    }
-
-    /// <summary>A float64 result of one operation, rounded as the compute type of T rounds it (float32, or float64 for float64).</summary>
-    private static double InCompute<T>(double value) => typeof(T) == typeof(double) ? value : (float)value;
-
-    /// <summary>A compute-type value rounded to T and widened back.</summary>
-    private static double ToT<T>(double value)
-        where T : unmanaged => Elements.ToDouble(Elements.FromDouble<T>(value));
-
-    /// <summary>value rounded to T, then moved <paramref name="step"/> representable values of T.</summary>
-    private static double StepT<T>(double value, long step)
-        where T : unmanaged
-    {
-        T v = Elements.FromDouble<T>(InCompute<T>(value));
-        for (long k = 0; k < Math.Abs(step); k++)
-        {
-            v = Ulp.Next(v, down: step < 0);
-        }
-
-        return Elements.ToDouble(v);
-    }
-
-    /// <summary>value rounded to the compute type, then moved <paramref name="step"/> representable values of it.</summary>
-    private static double StepCompute<T>(double value, long step) =>
-        typeof(T) == typeof(double) ? StepT<double>(value, step) : StepT<float>(value, step);
 }

@@ -1,5 +1,3 @@
-using IlgpuNorm.Planning;
-
 namespace IlgpuNorm.Verification;
 
 /// <summary>
@@ -20,49 +18,13 @@ public static class RmsNormReference
     public static T[] Compute<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight, double epsilon = RmsNormOptions.DefaultEpsilon, int numGroups = 1)
         where T : unmanaged
     {
-        _ = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
-        if (input.Length != problem.TotalElements)
-        {
-            throw new ArgumentException($"Expected {problem.TotalElements} input elements; got {input.Length}.", nameof(input));
-        }
-
-        if (!weight.IsEmpty && weight.Length != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected {problem.NormalizedLength} weight elements; got {weight.Length}.", nameof(weight));
-        }
-
+        var problem = ReferenceRows.Validate(input, shape, normalizedShape, weight, default, numGroups, epsilon);
+        var denominators = ReferenceRows.Denominators(input, problem, compensated: true);
+        var steps = new PolicySteps(RmsNormPolicy.TensorRtLlm, 0, Wide: true);
         var output = new T[problem.TotalElements];
-        int n = problem.SegmentLength;
-        double eps = typeof(T) == typeof(double) ? epsilon : (float)epsilon;
-        for (long s = 0; s < problem.Segments; s++)
+        for (int i = 0; i < output.Length; i++)
         {
-            int offset = (int)(s * n);
-            // Neumaier-compensated: the reference must be more accurate than the float64 path it checks.
-            double sum = 0, compensation = 0;
-            for (int i = 0; i < n; i++)
-            {
-                double v = Elements.ToDouble(input[offset + i]);
-                double square = v * v;
-                double t = sum + square;
-                compensation += Math.Abs(sum) >= Math.Abs(square) ? (sum - t) + square : (square - t) + sum;
-                sum = t;
-            }
-
-            sum = double.IsFinite(sum) ? sum + compensation : sum; // ±Inf/NaN: the compensation is meaningless
-
-            double denominator = Math.Sqrt(sum / n + eps);
-            int wOffset = (int)(s % problem.NumGroups) * n;
-            for (int i = 0; i < n; i++)
-            {
-                T y = Elements.FromDouble<T>(Elements.ToDouble(input[offset + i]) / denominator);
-                if (!weight.IsEmpty)
-                {
-                    y = Elements.FromDouble<T>(Elements.ToDouble(y) * Elements.ToDouble(weight[wOffset + i]));
-                }
-
-                output[offset + i] = y;
-            }
+            output[i] = steps.Element(input, weight, default, problem, denominators, i, 0);
         }
 
         return output;

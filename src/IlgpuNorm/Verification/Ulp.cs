@@ -1,6 +1,9 @@
 namespace IlgpuNorm.Verification;
 
 /// <summary>Distances in units in the last place (ulp) of the element type.</summary>
+/// <remarks>One helper for every dtype: a finite value maps to its ordinal (the count of representable magnitudes below it,
+/// negated below zero), computed from the dtype's mantissa width and least normal exponent in <see cref="Tolerance"/>'s table;
+/// that is the value's bits without the sign bit.</remarks>
 public static class Ulp
 {
     /// <summary>
@@ -27,7 +30,8 @@ public static class Ulp
             return a == e ? 0 : long.MaxValue;
         }
 
-        return Math.Abs(Ordinal<T>(a) - Ordinal<T>(e));
+        var format = Tolerance.Format(ElementTypes.Require<T>(nameof(actual)));
+        return Math.Abs(Ordinal(a, format.Mantissa, format.MinExponent) - Ordinal(e, format.Mantissa, format.MinExponent));
     }
 
     /// <summary>The next representable value of <typeparamref name="T"/> above (or below) <paramref name="value"/>.</summary>
@@ -36,61 +40,37 @@ public static class Ulp
     /// <param name="down">True for the next value below.</param>
     /// <returns>The neighbour; NaN and infinities are returned unchanged.</returns>
     public static T Next<T>(T value, bool down)
+        where T : unmanaged => Step(value, down ? -1 : 1);
+
+    /// <summary><paramref name="value"/> moved <paramref name="step"/> representable values (past the largest finite one: infinity).</summary>
+    internal static T Step<T>(T value, long step)
         where T : unmanaged
     {
         double v = Elements.ToDouble(value);
-        if (!double.IsFinite(v))
+        if (!double.IsFinite(v) || step == 0)
         {
             return value;
         }
 
-        if (typeof(T) == typeof(double))
-        {
-            return Elements.FromDouble<T>(down ? Math.BitDecrement(v) : Math.BitIncrement(v));
-        }
+        var (mantissa, minExponent, _) = Tolerance.Format(ElementTypes.Require<T>(nameof(value)));
+        long ordinal = Ordinal(v, mantissa, minExponent) + step;
+        long magnitude = Math.Abs(ordinal);
+        long biased = magnitude >> mantissa;
+        double next = biased == 0
+            ? Math.ScaleB(magnitude, minExponent - mantissa)
+            : Math.ScaleB((magnitude & ((1L << mantissa) - 1)) | (1L << mantissa), minExponent + (int)biased - 1 - mantissa);
 
-        if (typeof(T) == typeof(float))
-        {
-            return Elements.FromDouble<T>(down ? MathF.BitDecrement((float)v) : MathF.BitIncrement((float)v));
-        }
-
-        // 16-bit types: step the ordinal.
-        long ordinal = Ordinal<T>(v) + (down ? -1 : 1);
-        ushort bits = (ushort)(ordinal < 0 ? 0x8000 | -ordinal : ordinal);
-        double next = typeof(T) == typeof(BFloat16) ? BFloat16.BitsToSingle(bits) : (double)BitConverter.UInt16BitsToHalf(bits);
-        return Elements.FromDouble<T>(next);
+        // Landing on zero: float and double keep the sign they came from (as Math.BitIncrement), the 16-bit types give +0.
+        bool signedZero = ordinal == 0 && (typeof(T) == typeof(double) || typeof(T) == typeof(float));
+        return Elements.FromDouble<T>(signedZero ? Math.CopySign(0, v) : ordinal < 0 ? -next : next);
     }
 
-    /// <summary>Maps a value of T to an integer that counts representable values (monotonic, −0 = +0).</summary>
-    private static long Ordinal<T>(double value)
-        where T : unmanaged
+    /// <summary>The ordinal of a finite value: its bits without the sign bit, negated below zero (−0 = +0 = 0).</summary>
+    private static long Ordinal(double value, int mantissa, int minExponent)
     {
-        long bits;
-        long signBit;
-        if (typeof(T) == typeof(double))
-        {
-            bits = BitConverter.DoubleToInt64Bits(value) & long.MaxValue;
-            signBit = BitConverter.DoubleToInt64Bits(value) < 0 ? 1 : 0;
-        }
-        else if (typeof(T) == typeof(float))
-        {
-            uint u = BitConverter.SingleToUInt32Bits((float)value);
-            bits = u & 0x7FFF_FFFF;
-            signBit = u >> 31;
-        }
-        else if (typeof(T) == typeof(BFloat16))
-        {
-            ushort u = ((BFloat16)(float)value).RawValue;
-            bits = u & 0x7FFF;
-            signBit = u >> 15;
-        }
-        else
-        {
-            ushort u = BitConverter.HalfToUInt16Bits((Half)value);
-            bits = u & 0x7FFF;
-            signBit = u >> 15;
-        }
-
-        return signBit != 0 ? -bits : bits;
+        double a = Math.Abs(value);
+        int exponent = Math.Max(Math.ILogB(a), minExponent);
+        long ordinal = ((long)(exponent - minExponent) << mantissa) + (long)Math.ScaleB(a, mantissa - exponent);
+        return value < 0 ? -ordinal : ordinal;
     }
 }
