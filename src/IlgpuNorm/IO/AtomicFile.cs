@@ -14,8 +14,8 @@ public static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
-        string temporary = TempPath(full);
-        bool moved = false;
+        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' names no file.", nameof(path));
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -25,37 +25,19 @@ public static class AtomicFile
             }
 
             File.Move(temporary, full, overwrite: true);
-            moved = true;
         }
-        finally
+        catch
         {
-            if (!moved)
+            try
             {
-                DeleteQuietly(temporary);
+                File.Delete(temporary);
             }
-        }
-    }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // The write's own failure is the one to report.
+            }
 
-    /// <summary>A unique temporary path beside <paramref name="full"/>.</summary>
-    /// <param name="full">The destination's full path.</param>
-    /// <returns>The temporary path.</returns>
-    internal static string TempPath(string full)
-    {
-        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{full}' names no file.", nameof(full));
-        return Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-    }
-
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            throw;
         }
     }
 }

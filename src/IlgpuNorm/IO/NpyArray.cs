@@ -29,12 +29,7 @@ public sealed class NpyArray
         ArgumentNullException.ThrowIfNull(descr);
         ArgumentNullException.ThrowIfNull(data);
         int itemSize = NpyDescr.ItemSize(descr);
-        if (itemSize == 0)
-        {
-            throw new ArgumentException(char.ToUpperInvariant(NpyDescr.Unsupported(descr)[0]) + NpyDescr.Unsupported(descr)[1..] + ".", nameof(descr));
-        }
-
-        long count = ElementCount(shape, nameof(shape));
+        long count = itemSize > 0 ? ElementCount(shape, nameof(shape)) : throw new ArgumentException(NpyDescr.Unsupported(descr), nameof(descr));
         if (count * itemSize != data.Length)
         {
             throw new ArgumentException(
@@ -51,7 +46,7 @@ public sealed class NpyArray
     public string Descr { get; }
 
     /// <summary>The element type the descriptor stands for (<c>&lt;u2</c> is <see cref="ElementType.BFloat16"/>).</summary>
-    public ElementType ElementType => NpyDescr.ElementTypeOf(Descr);
+    public ElementType ElementType => NpyDescr.Find(Descr)!.Value.Type;
 
     /// <summary>The shape, C order; empty for a scalar.</summary>
     public ReadOnlySpan<int> Shape => shape;
@@ -84,7 +79,7 @@ public sealed class NpyArray
         }
 
         byte[] bytes = MemoryMarshal.AsBytes(values).ToArray();
-        NpyEndian.ToLittleEndian(bytes, NpyDescr.ItemSize(descr));
+        NpyDescr.ToLittleEndian(bytes, NpyDescr.ItemSize(descr));
         return new NpyArray(descr, shape, bytes);
     }
 
@@ -104,7 +99,7 @@ public sealed class NpyArray
         }
 
         T[] values = MemoryMarshal.Cast<byte, T>(data).ToArray();
-        NpyEndian.ToLittleEndian(MemoryMarshal.AsBytes(values.AsSpan()), NpyDescr.ItemSize(Descr));
+        NpyDescr.ToLittleEndian(MemoryMarshal.AsBytes(values.AsSpan()), NpyDescr.ItemSize(Descr));
         return values;
     }
 

@@ -1,6 +1,6 @@
 namespace IlgpuNorm.IO;
 
-/// <summary>The dtype descriptors IlgpuNorm reads and writes, and the CLR types they map to.</summary>
+/// <summary>The dtype descriptors IlgpuNorm reads and writes, the CLR types they map to, and their byte order.</summary>
 internal static class NpyDescr
 {
     public const string Float32 = "<f4";
@@ -8,23 +8,18 @@ internal static class NpyDescr
     public const string Float64 = "<f8";
     public const string UInt16 = "<u2";
 
-    /// <summary>The size in bytes of one element of a supported descr, or 0 when the descr is not supported.</summary>
-    public static int ItemSize(string descr) => descr switch
+    /// <summary>The element type and item size of a supported descr (<c>&lt;u2</c> is read as bfloat16 bits), or null.</summary>
+    public static (ElementType Type, int Size)? Find(string descr) => descr switch
     {
-        Float32 => 4,
-        Float16 or UInt16 => 2,
-        Float64 => 8,
-        _ => 0,
+        Float32 => (ElementType.Float32, 4),
+        Float16 => (ElementType.Float16, 2),
+        Float64 => (ElementType.Float64, 8),
+        UInt16 => (ElementType.BFloat16, 2),
+        _ => null,
     };
 
-    /// <summary>The element type a supported descr stands for (<c>&lt;u2</c> is read as bfloat16 bits).</summary>
-    public static ElementType ElementTypeOf(string descr) => descr switch
-    {
-        Float32 => ElementType.Float32,
-        Float16 => ElementType.Float16,
-        UInt16 => ElementType.BFloat16,
-        _ => ElementType.Float64,
-    };
+    /// <summary>The size in bytes of one element of a supported descr, or 0 when the descr is not supported.</summary>
+    public static int ItemSize(string descr) => Find(descr)?.Size ?? 0;
 
     /// <summary>The descr of <typeparamref name="T"/>, or null when T has no supported descr.</summary>
     public static string? Of<T>()
@@ -42,9 +37,18 @@ internal static class NpyDescr
             $"Element type {typeof(T).Name} has no .npy descr here; expected float (<f4), System.Half (<f2), double (<f8), BFloat16 or ushort (<u2).",
             paramName);
 
-    /// <summary>Why a descr read from a file is rejected.</summary>
+    /// <summary>Why a descr is rejected, as a sentence.</summary>
     public static string Unsupported(string descr) =>
         descr.Length > 0 && descr[0] == '>'
-            ? $"big-endian descr '{descr}' is not supported; expected little-endian <f4, <f2, <f8 or <u2"
-            : $"unsupported descr '{descr}'; expected <f4, <f2, <f8 or <u2";
+            ? $"Big-endian descr '{descr}' is not supported; expected little-endian <f4, <f2, <f8 or <u2."
+            : $"Unsupported descr '{descr}'; expected <f4, <f2, <f8 or <u2.";
+
+    /// <summary>Swaps each element's bytes on a big-endian host (files are little-endian); the swap serves both directions.</summary>
+    public static void ToLittleEndian(Span<byte> bytes, int itemSize)
+    {
+        for (int i = 0; !BitConverter.IsLittleEndian && i < bytes.Length; i += itemSize)
+        {
+            bytes.Slice(i, itemSize).Reverse();
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace IlgpuNorm.IO;
@@ -68,23 +67,18 @@ public static class NpyFile
                 $"Bad magic: expected a file starting with \\x93NUMPY; got {Convert.ToHexString(prefix[..magicSeen])} (hex).");
         }
 
-        if (got == 0)
-        {
-            throw new NpyFormatException("Truncated header: the file is empty.");
-        }
-
         if (got < 8)
         {
-            throw new NpyFormatException($"Truncated header: the file ends after {got} bytes, before the magic string and version (8 bytes).");
+            throw new NpyFormatException(got == 0
+                ? "Truncated header: the file is empty."
+                : $"Truncated header: the file ends after {got} bytes, before the magic string and version (8 bytes).");
         }
 
-        byte major = prefix[6];
-        byte minor = prefix[7];
-        int lengthSize = (major, minor) switch
+        int lengthSize = (prefix[6], prefix[7]) switch
         {
             (1, 0) => 2,
             (2, 0) => 4,
-            _ => throw new NpyFormatException($"Unsupported format version {major}.{minor}; expected 1.0 or 2.0."),
+            _ => throw new NpyFormatException($"Unsupported format version {prefix[6]}.{prefix[7]}; expected 1.0 or 2.0."),
         };
 
         got = stream.ReadAtLeast(prefix[8..(8 + lengthSize)], lengthSize, throwOnEndOfStream: false);
@@ -96,23 +90,13 @@ public static class NpyFile
         long headerLength = lengthSize == 2
             ? BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..])
             : BinaryPrimitives.ReadUInt32LittleEndian(prefix[8..]);
-        long? remaining = stream.CanSeek ? stream.Length - stream.Position : null;
-        if (headerLength > remaining)
-        {
-            throw new NpyFormatException($"Header length {headerLength} runs past the end of the file: only {remaining} bytes follow the length field.");
-        }
-
         if (headerLength > MaxHeaderLength)
         {
             throw new NpyFormatException($"Header length {headerLength} exceeds the limit of {MaxHeaderLength} bytes.");
         }
 
-        byte[] headerBytes = ReadUpTo(stream, (int)headerLength);
-        if (headerBytes.Length < headerLength)
-        {
-            throw new NpyFormatException($"Header length {headerLength} runs past the end of the file: only {headerBytes.Length} bytes follow the length field.");
-        }
-
+        byte[] headerBytes = ReadExactly(stream, (int)headerLength, last: false, got =>
+            new NpyFormatException($"Header length {headerLength} runs past the end of the file: only {got} bytes follow the length field."));
         var (descr, shape) = NpyHeader.Parse(Encoding.Latin1.GetString(headerBytes));
         int itemSize = NpyDescr.ItemSize(descr);
         long count = 1;
@@ -127,18 +111,7 @@ public static class NpyFile
         }
 
         long expected = count * itemSize;
-        remaining = stream.CanSeek ? stream.Length - stream.Position : null;
-        if (remaining is { } known && known != expected)
-        {
-            throw DataSizeMismatch(descr, shape, expected, known);
-        }
-
-        byte[] data = ReadUpTo(stream, (int)expected);
-        if (data.Length < expected)
-        {
-            throw DataSizeMismatch(descr, shape, expected, data.Length);
-        }
-
+        byte[] data = ReadExactly(stream, (int)expected, last: true, got => DataSizeMismatch(descr, shape, expected, got));
         if (stream.ReadByte() >= 0)
         {
             throw new NpyFormatException(
@@ -201,46 +174,46 @@ public static class NpyFile
     public static byte[] EncodeHeader(string descr, ReadOnlySpan<int> shape)
     {
         ArgumentException.ThrowIfNullOrEmpty(descr);
-        byte[] dict = Encoding.Latin1.GetBytes(NpyHeader.Format(descr, shape));
-        int headerLength = dict.Length + 1; // the final newline
-        int prefixLength = Magic.Length + 2 + 2;
-        int padding = Alignment - ((prefixLength + headerLength) % Alignment);
-        byte major = 1;
-        if (headerLength + padding > ushort.MaxValue)
-        {
-            major = 2;
-            prefixLength = Magic.Length + 2 + 4;
-            padding = Alignment - ((prefixLength + headerLength) % Alignment);
-        }
-
-        byte[] bytes = new byte[prefixLength + headerLength + padding];
+        byte[] dict = Encoding.Latin1.GetBytes(NpyHeader.Format(descr, shape) + "\n");
+        int Padding(int prefix) => Alignment - ((prefix + dict.Length) % Alignment);
+        bool version2 = dict.Length + Padding(Magic.Length + 4) > ushort.MaxValue;
+        int prefixLength = Magic.Length + (version2 ? 6 : 4);
+        int headerLength = dict.Length + Padding(prefixLength);
+        byte[] bytes = new byte[prefixLength + headerLength];
         Magic.CopyTo(bytes);
-        bytes[6] = major;
-        bytes[7] = 0;
-        if (major == 1)
+        bytes[6] = version2 ? (byte)2 : (byte)1;
+        if (version2)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)(headerLength + padding));
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)headerLength);
         }
         else
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)(headerLength + padding));
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)headerLength);
         }
 
-        dict.CopyTo(bytes, prefixLength);
-        bytes.AsSpan(prefixLength + dict.Length, padding).Fill((byte)' ');
+        bytes.AsSpan(prefixLength).Fill((byte)' ');
+        dict.AsSpan(0, dict.Length - 1).CopyTo(bytes.AsSpan(prefixLength));
         bytes[^1] = (byte)'\n';
         return bytes;
     }
-
-    /// <summary>Removes a temporary file after a failed write without hiding the failure that got us here.</summary>
 
     private static NpyFormatException DataSizeMismatch(string descr, int[] shape, long expected, long actual) =>
         new($"Data size does not match the shape: shape {NpyHeader.FormatShape(shape)} of {descr} needs {expected} bytes; " +
             $"the file holds {actual} ({(actual < expected ? "too short" : "too long")}).");
 
-    /// <summary>Reads up to <paramref name="count"/> bytes, growing the buffer as data arrives (a header cannot make it allocate more than the stream holds).</summary>
-    private static byte[] ReadUpTo(Stream stream, int count)
+    /// <summary>
+    /// Reads <paramref name="count"/> bytes or throws <paramref name="wrongSize"/>(the bytes there): up front when the stream's
+    /// length is known (then also when more than <paramref name="count"/> follow and this is the <paramref name="last"/> block).
+    /// Otherwise the buffer grows as data arrives, so a header cannot make it allocate more than the stream holds.
+    /// </summary>
+    private static byte[] ReadExactly(Stream stream, int count, bool last, Func<long, NpyFormatException> wrongSize)
     {
+        long? remaining = stream.CanSeek ? stream.Length - stream.Position : null;
+        if (remaining < count || (last && remaining > count))
+        {
+            throw wrongSize(remaining!.Value);
+        }
+
         const int Chunk = 1 << 20;
         byte[] buffer = new byte[Math.Min(count, Chunk)];
         int filled = 0;
@@ -254,15 +227,10 @@ public static class NpyFile
             int read = stream.Read(buffer, filled, buffer.Length - filled);
             if (read == 0)
             {
-                break;
+                throw wrongSize(filled);
             }
 
             filled += read;
-        }
-
-        if (filled < buffer.Length)
-        {
-            Array.Resize(ref buffer, filled);
         }
 
         return buffer;

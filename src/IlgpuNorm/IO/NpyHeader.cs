@@ -21,37 +21,28 @@ internal static class NpyHeader
     public static (string Descr, int[] Shape) Parse(string text)
     {
         var dict = new Parser(text).ParseHeader();
-        foreach (string key in RequiredKeys)
+        if (RequiredKeys.FirstOrDefault(key => !dict.ContainsKey(key)) is { } missing)
         {
-            if (!dict.ContainsKey(key))
-            {
-                throw new NpyFormatException($"Header is missing key '{key}' (expected 'descr', 'fortran_order' and 'shape'): {Quote(text)}");
-            }
+            throw new NpyFormatException($"Header is missing key '{missing}' (expected 'descr', 'fortran_order' and 'shape'): {Quote(text)}");
         }
 
-        foreach (string key in dict.Keys)
+        if (dict.Keys.FirstOrDefault(key => !RequiredKeys.Contains(key)) is { } extra)
         {
-            if (Array.IndexOf(RequiredKeys, key) < 0)
-            {
-                throw new NpyFormatException($"Header has unexpected key '{key}' (expected only 'descr', 'fortran_order' and 'shape'): {Quote(text)}");
-            }
+            throw new NpyFormatException($"Header has unexpected key '{extra}' (expected only 'descr', 'fortran_order' and 'shape'): {Quote(text)}");
         }
 
         string descr = dict["descr"] as string
             ?? throw new NpyFormatException($"Unsupported descr {Describe(dict["descr"])} (structured or non-string dtype); expected <f4, <f2, <f8 or <u2.");
         if (NpyDescr.ItemSize(descr) == 0)
         {
-            throw new NpyFormatException(char.ToUpperInvariant(NpyDescr.Unsupported(descr)[0]) + NpyDescr.Unsupported(descr)[1..] + ".");
+            throw new NpyFormatException(NpyDescr.Unsupported(descr));
         }
 
-        switch (dict["fortran_order"])
+        if (dict["fortran_order"] is not false)
         {
-            case false:
-                break;
-            case true:
-                throw new NpyFormatException("Fortran-order arrays ('fortran_order': True) are not supported; save a C-order array (numpy.ascontiguousarray).");
-            default:
-                throw new NpyFormatException($"Header value 'fortran_order' must be True or False; got {Describe(dict["fortran_order"])}.");
+            throw new NpyFormatException(dict["fortran_order"] is true
+                ? "Fortran-order arrays ('fortran_order': True) are not supported; save a C-order array (numpy.ascontiguousarray)."
+                : $"Header value 'fortran_order' must be True or False; got {Describe(dict["fortran_order"])}.");
         }
 
         if (dict["shape"] is not PyTuple tuple)
@@ -78,43 +69,13 @@ internal static class NpyHeader
     /// sorted, <c>repr</c> of each value, a trailing <c>", }"</c>, then spaces that leave room for the first axis
     /// to grow to 21 digits (none for rank 0). Padding to 64 bytes and the newline are added by the caller.
     /// </summary>
-    public static string Format(string descr, ReadOnlySpan<int> shape)
-    {
-        var text = new StringBuilder("{'descr': '").Append(descr).Append("', 'fortran_order': False, 'shape': ");
-        AppendTuple(text, shape);
-        text.Append(", }");
-        if (shape.Length > 0)
-        {
-            int digits = shape[0].ToString(CultureInfo.InvariantCulture).Length;
-            text.Append(' ', GrowthAxisMaxDigits - digits);
-        }
-
-        return text.ToString();
-    }
+    public static string Format(string descr, ReadOnlySpan<int> shape) =>
+        $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {FormatShape(shape)}, }}" +
+        (shape.IsEmpty ? string.Empty : new string(' ', GrowthAxisMaxDigits - shape[0].ToString(CultureInfo.InvariantCulture).Length));
 
     /// <summary>A shape as Python writes a tuple: <c>()</c>, <c>(5,)</c>, <c>(2, 3)</c>.</summary>
-    public static string FormatShape(ReadOnlySpan<int> shape) => AppendTuple(new StringBuilder(), shape).ToString();
-
-    private static StringBuilder AppendTuple(StringBuilder text, ReadOnlySpan<int> shape)
-    {
-        text.Append('(');
-        for (int i = 0; i < shape.Length; i++)
-        {
-            if (i > 0)
-            {
-                text.Append(", ");
-            }
-
-            text.Append(shape[i].ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (shape.Length == 1)
-        {
-            text.Append(',');
-        }
-
-        return text.Append(')');
-    }
+    public static string FormatShape(ReadOnlySpan<int> shape) =>
+        $"({string.Join(", ", shape.ToArray().Select(dim => dim.ToString(CultureInfo.InvariantCulture)))}{(shape.Length == 1 ? "," : string.Empty)})";
 
     private static string Quote(string header)
     {
@@ -165,173 +126,98 @@ internal static class NpyHeader
         {
             SkipWhitespace();
             char c = Peek();
-            switch (c)
+            if (c is '{' or '(' or '[')
             {
-                case '{':
-                    return ParseDict();
-                case '(':
-                    var items = ParseSequence('(', ')', out bool isTuple);
-                    return isTuple ? new PyTuple(items) : items[0];
-                case '[':
-                    return new PyList(ParseSequence('[', ']', out _));
-                case '\'' or '"':
-                    return ParseString();
-                case '-' or '+' or (>= '0' and <= '9'):
-                    return ParseInteger();
-                case (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or '_':
-                    string name = ParseName();
-                    return name switch
-                    {
-                        "True" => true,
-                        "False" => false,
-                        "None" => null,
-                        _ => throw Error($"unknown name '{name}'"),
-                    };
-                case '\0':
-                    throw Error("the header ends where a value was expected");
-                default:
-                    throw Error($"unexpected character '{c}'");
+                position++;
+                return ParseItems(c);
             }
+
+            if (c is '\'' or '"')
+            {
+                return ParseString();
+            }
+
+            int start = position;
+            while (Peek() is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-' or '+')
+            {
+                position++;
+            }
+
+            string word = text[start..position];
+            string digits = word.EndsWith('L') || word.EndsWith('l') ? word[..^1] : word; // 12L: Python 2's long, written by old NumPy versions
+            return word switch
+            {
+                "" => throw Error(c == '\0' ? "the header ends where a value was expected" : $"unexpected character '{c}'"),
+                "True" => true,
+                "False" => false,
+                "None" => null,
+                _ => long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value)
+                    ? value
+                    : throw Error($"unknown name or invalid integer '{word}'", start),
+            };
         }
 
-        private Dictionary<string, object?> ParseDict()
+        /// <summary>The items of a dict, tuple or list after its opening bracket; <c>(x)</c> is just x in Python, <c>()</c> and <c>(x,)</c> are tuples.</summary>
+        private object? ParseItems(char open)
         {
-            Expect('{');
-            var dict = new Dictionary<string, object?>(StringComparer.Ordinal);
-            while (true)
-            {
-                SkipWhitespace();
-                if (TryTake('}'))
-                {
-                    return dict;
-                }
-
-                if (Peek() is not ('\'' or '"'))
-                {
-                    throw Error("expected a string key or '}'");
-                }
-
-                string key = ParseString();
-                SkipWhitespace();
-                Expect(':');
-                object? value = ParseValue();
-                if (!dict.TryAdd(key, value))
-                {
-                    throw Error($"duplicate key '{key}'");
-                }
-
-                SkipWhitespace();
-                if (TryTake(','))
-                {
-                    continue;
-                }
-
-                SkipWhitespace();
-                Expect('}');
-                return dict;
-            }
-        }
-
-        private List<object?> ParseSequence(char open, char close, out bool isTuple)
-        {
-            Expect(open);
+            char close = open switch { '{' => '}', '(' => ')', _ => ']' };
+            var dict = open == '{' ? new Dictionary<string, object?>(StringComparer.Ordinal) : null;
             var items = new List<object?>();
             bool sawComma = false;
-            while (true)
+            while (!TryTake(close))
             {
-                SkipWhitespace();
-                if (TryTake(close))
+                if (dict is null)
                 {
+                    items.Add(ParseValue());
+                }
+                else
+                {
+                    string key = Peek() is '\'' or '"' ? ParseString() : throw Error("expected a string key or '}'");
+                    Expect(':');
+                    if (!dict.TryAdd(key, ParseValue()))
+                    {
+                        throw Error($"duplicate key '{key}'");
+                    }
+                }
+
+                if (!TryTake(','))
+                {
+                    Expect(close);
                     break;
                 }
 
-                items.Add(ParseValue());
-                SkipWhitespace();
-                if (TryTake(','))
-                {
-                    sawComma = true;
-                    continue;
-                }
-
-                Expect(close);
-                break;
+                sawComma = true;
             }
 
-            // (x) is just x in Python; () and (x,) are tuples.
-            isTuple = items.Count != 1 || sawComma;
-            return items;
+            return open switch
+            {
+                '{' => dict,
+                '[' => new PyList(items),
+                _ => items.Count != 1 || sawComma ? new PyTuple(items) : items[0],
+            };
         }
 
         private string ParseString()
         {
             char quote = text[position++];
             var value = new StringBuilder();
-            while (true)
+            while (position < text.Length && text[position] != quote)
             {
-                if (position >= text.Length)
+                position += text[position] == '\\' ? 1 : 0; // an escape: the next character as it is
+                if (position < text.Length)
                 {
-                    throw Error("unterminated string");
+                    value.Append(text[position++]);
                 }
-
-                char c = text[position++];
-                if (c == quote)
-                {
-                    return value.ToString();
-                }
-
-                if (c == '\\')
-                {
-                    if (position >= text.Length)
-                    {
-                        throw Error("unterminated string");
-                    }
-
-                    c = text[position++];
-                }
-
-                value.Append(c);
-            }
-        }
-
-        private long ParseInteger()
-        {
-            int start = position;
-            if (Peek() is '-' or '+')
-            {
-                position++;
             }
 
-            while (Peek() is >= '0' and <= '9')
-            {
-                position++;
-            }
-
-            string digits = text[start..position];
-            if (Peek() is 'L' or 'l')
-            {
-                position++; // Python 2 long suffix, written by old NumPy versions
-            }
-
-            return long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value)
-                ? value
-                : throw Error($"invalid or out-of-range integer '{digits}'", start);
-        }
-
-        private string ParseName()
-        {
-            int start = position;
-            while (Peek() is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_')
-            {
-                position++;
-            }
-
-            return text[start..position];
+            return position++ < text.Length ? value.ToString() : throw Error("unterminated string", position - 1);
         }
 
         private char Peek() => position < text.Length ? text[position] : '\0';
 
         private bool TryTake(char c)
         {
+            SkipWhitespace();
             if (Peek() != c)
             {
                 return false;
@@ -343,7 +229,6 @@ internal static class NpyHeader
 
         private void Expect(char c)
         {
-            SkipWhitespace();
             if (!TryTake(c))
             {
                 throw Error(position >= text.Length ? $"the header ends where '{c}' was expected" : $"expected '{c}'");

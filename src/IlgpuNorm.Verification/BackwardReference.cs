@@ -45,9 +45,9 @@ public static class BackwardReference
         var type = ElementTypes.Require<T>(nameof(x));
         var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
         int n = problem.SegmentLength;
-        double eps = type == ElementType.Float64 ? epsilon : (float)epsilon;
         double u = type == ElementType.Float64 && !savedRstd ? Math.ScaleB(1.0, -53) : Math.ScaleB(1.0, -24);
         double k = 16 + 2 * Math.Sqrt(n);
+        var denominators = ReferenceRows.Denominators(x, problem, compensated: false);
         var dx = new double[problem.TotalElements];
         var dxBound = new double[problem.TotalElements];
         var dw = new double[weight.Length];
@@ -56,18 +56,16 @@ public static class BackwardReference
         {
             int offset = (int)(s * n);
             int wOffset = (int)(s % problem.NumGroups) * n;
-            double sum = 0, dot = 0, dotMagnitude = 0;
+            double dot = 0, dotMagnitude = 0;
             for (int i = 0; i < n; i++)
             {
-                double xv = Elements.ToDouble(x[offset + i]);
                 double wv = weight.IsEmpty ? 1 : Elements.ToDouble(weight[wOffset + i]);
-                double term = wv * Elements.ToDouble(dy[offset + i]) * xv;
-                sum += xv * xv;
+                double term = wv * Elements.ToDouble(dy[offset + i]) * Elements.ToDouble(x[offset + i]);
                 dot += term;
                 dotMagnitude += Math.Abs(term);
             }
 
-            double r = 1 / Math.Sqrt(sum / n + eps);
+            double r = 1 / denominators[s];
             double c = dot / n;
             for (int i = 0; i < n; i++)
             {
@@ -111,13 +109,7 @@ public static class BackwardReference
     /// <returns>The spacing.</returns>
     public static double Spacing(ElementType type, double magnitude)
     {
-        var (mantissa, minExponent) = type switch
-        {
-            ElementType.Float16 => (10, -14),
-            ElementType.BFloat16 => (7, -126),
-            ElementType.Float32 => (23, -126),
-            _ => (52, -1022),
-        };
+        var (mantissa, minExponent, _) = Tolerance.Format(type);
         int exponent = magnitude > 0 && double.IsFinite(magnitude) ? Math.Max(Math.ILogB(magnitude), minExponent) : minExponent;
         return Math.ScaleB(1.0, exponent - mantissa);
     }

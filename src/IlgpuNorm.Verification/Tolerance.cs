@@ -21,10 +21,15 @@ public static class Tolerance
     /// <summary>The ulp budget of a dtype at the rounding to the input dtype.</summary>
     /// <param name="type">The element type.</param>
     /// <returns>4, 1, 1 or 4.</returns>
-    public static long UlpBudget(ElementType type) => type switch
+    public static long UlpBudget(ElementType type) => Format(type).Budget;
+
+    /// <summary>The dtype table: mantissa bits, least normal exponent (for ulp and spacing) and ulp budget.</summary>
+    internal static (int Mantissa, int MinExponent, long Budget) Format(ElementType type) => type switch
     {
-        ElementType.Float16 or ElementType.BFloat16 => 1,
-        _ => 4,
+        ElementType.Float16 => (10, -14, 1),
+        ElementType.BFloat16 => (7, -126, 1),
+        ElementType.Float32 => (23, -126, 4),
+        _ => (52, -1022, 4),
     };
 
     /// <summary>
@@ -61,15 +66,9 @@ public static class Tolerance
 
         double wd = Elements.ToDouble(w);
         double actualValue = Elements.ToDouble(actual);
-        T candidate = expectedUnweighted;
-        for (long k = 0; k < budget; k++)
+        for (long k = -budget; k <= budget; k++)
         {
-            candidate = Ulp.Next(candidate, down: true);
-        }
-
-        for (long k = -budget; k <= budget; k++, candidate = Ulp.Next(candidate, down: false))
-        {
-            double product = Elements.ToDouble(Elements.FromDouble<T>(Elements.ToDouble(candidate) * wd));
+            double product = Elements.ToDouble(Elements.FromDouble<T>(Elements.ToDouble(Ulp.Step(expectedUnweighted, k)) * wd));
             if (product.Equals(actualValue) || (product == 0 && actualValue == 0))
             {
                 return true;
