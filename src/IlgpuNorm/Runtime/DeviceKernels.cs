@@ -94,10 +94,6 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
         }
     }
 
-    private static ArrayView<TTo> Cast<TFrom, TTo>(ArrayView<TFrom> view)
-        where TFrom : unmanaged
-        where TTo : unmanaged => view.Length == 0 ? default : view.Cast<TTo>();
-
     private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
 
     /// <summary>The cached kernel of (operation, dtype, variant), loaded by <paramref name="load"/> on first use.</summary>
