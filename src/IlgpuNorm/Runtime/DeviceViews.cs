@@ -22,15 +22,6 @@ internal static class DeviceViews
         }
     }
 
-    /// <summary>Throws unless a length is <paramref name="expected"/> (or at least that when not <paramref name="exact"/>).</summary>
-    public static void RequireLength(long actual, long expected, string paramName, bool exact)
-    {
-        if (exact ? actual != expected : actual < expected)
-        {
-            throw new ArgumentException($"Expected {(exact ? string.Empty : "at least ")}{expected} elements in {paramName}; got {actual}.", paramName);
-        }
-    }
-
     /// <summary>The buffer a view lies in (null for none); a constrained call, so the view is not boxed.</summary>
     public static MemoryBuffer? BufferOf<TView>(TView view)
         where TView : struct, IArrayView => view.Buffer;
