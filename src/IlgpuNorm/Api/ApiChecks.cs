@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Api;
 
 /// <summary>The checks every public entry (host spans and device views alike) shares; each throws with the public parameter's name.</summary>
 internal static class ApiChecks

@@ -1,4 +1,6 @@
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 

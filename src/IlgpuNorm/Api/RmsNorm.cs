@@ -1,3 +1,4 @@
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm;

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 

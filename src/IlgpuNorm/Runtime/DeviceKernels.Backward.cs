@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The backward kernels of one dtype: the per-row pass and the dweight column sum, over partial rows kept as bytes.</summary>
 internal abstract class BackwardKernels

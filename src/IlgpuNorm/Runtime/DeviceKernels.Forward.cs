@@ -5,7 +5,7 @@ using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The views of a forward launch; an empty residual, weight or bias view means none.</summary>
 internal readonly record struct ForwardViews<T>(ArrayView<T> X, ArrayView<T> Residual, ArrayView<T> W, ArrayView<T> B, ArrayView<T> Y)

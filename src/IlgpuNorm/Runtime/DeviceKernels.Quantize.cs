@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>One compiled instance of <see cref="RmsNormQuantKernel"/> for a dtype and a format; launched on views of any element type of that size.</summary>
 internal abstract class QuantizeKernel

@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The operations whose kernels <see cref="DeviceKernels"/> caches.</summary>
 internal enum KernelOperation

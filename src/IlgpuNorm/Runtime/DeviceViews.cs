@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The view checks the device-resident APIs share, and the view properties ILGPU keeps behind interfaces (read without boxing).</summary>
 internal static class DeviceViews

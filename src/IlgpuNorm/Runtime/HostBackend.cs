@@ -4,7 +4,7 @@ using IlgpuNorm.Host;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The vectorized managed host path: each request goes to the host driver of its operation and dtype.</summary>
 internal sealed class HostBackend : IComputeBackend

@@ -1,6 +1,8 @@
 using ILGPU;
 using ILGPU.Runtime;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 

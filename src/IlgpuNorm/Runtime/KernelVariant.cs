@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Kernels;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>One compiled instance of <see cref="RmsNormKernel"/> for a dtype and a packet width; launched on views of any element type of that size.</summary>
 internal abstract class KernelVariant
