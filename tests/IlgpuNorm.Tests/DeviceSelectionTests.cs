@@ -1,3 +1,4 @@
+using IlgpuNorm.Runtime;
 using Xunit;
 
 namespace IlgpuNorm.Tests;

@@ -4,6 +4,7 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 using IlgpuNorm.Tests.Support;
 using Xunit;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
+using IlgpuNorm.Runtime;
 using IlgpuNorm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -52,11 +52,11 @@ public sealed class WarpShuffleTreeTests : IDisposable
         var plan = LaunchPlan.Create(n, rows, Limits, width);
         Assert.Equal(Warp, plan.WarpShuffle);
         float[] shared = width == 4
-            ? Forward<float, CompensatedSingle, Float32Codec, Packet4<float>>(x, w, rows, n, plan, 0)
-            : Forward<float, CompensatedSingle, Float32Codec, Packet1<float>>(x, w, rows, n, plan, 0);
+            ? Forward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(x, w, rows, n, plan, 0)
+            : Forward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(x, w, rows, n, plan, 0);
         float[] shuffled = width == 4
-            ? Forward<float, CompensatedSingle, Float32Codec, Packet4<float>>(x, w, rows, n, plan, Warp)
-            : Forward<float, CompensatedSingle, Float32Codec, Packet1<float>>(x, w, rows, n, plan, Warp);
+            ? Forward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(x, w, rows, n, plan, Warp)
+            : Forward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(x, w, rows, n, plan, Warp);
         AssertSameBits(shared, shuffled);
 
         // Not vacuous: the result is the norm (the first row against a float64 reference).
@@ -77,8 +77,8 @@ public sealed class WarpShuffleTreeTests : IDisposable
         var w = TestData.Random<float>(n, 22).Select(HalfBits.SingleToBFloat16).ToArray();
         var plan = LaunchPlan.Create(n, rows, Limits, 8);
         AssertSameBits(
-            Forward<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, PackedSixteenBit8>(x, w, rows, n, plan, 0),
-            Forward<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, PackedSixteenBit8>(x, w, rows, n, plan, Warp));
+            Forward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(x, w, rows, n, plan, 0),
+            Forward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(x, w, rows, n, plan, Warp));
 
         var xd = TestData.Random<double>(rows * n, 23);
         var wd = TestData.Random<double>(n, 24);
@@ -142,7 +142,7 @@ public sealed class WarpShuffleTreeTests : IDisposable
     private (byte[] Codes, float[] Scales) Quantize(float[] x, float[] w, int rows, int n, LaunchPlan plan, int warpShuffle)
     {
         var kernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<byte>, ArrayView<float>, QuantKernelParams>(
-            RmsNormQuantKernel.Run<float, CompensatedSingle, Float32QuantCodec, Int8Format>);
+            RmsNormQuantKernel.Run<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>);
         using var input = accelerator.Allocate1D(x);
         using var weight = accelerator.Allocate1D(w);
         using var codes = accelerator.Allocate1D<byte>(x.Length);
@@ -156,7 +156,7 @@ public sealed class WarpShuffleTreeTests : IDisposable
     private (float[] Dx, float[] Partials) Backward(float[] dy, float[] x, float[] w, int rows, int n, LaunchPlan plan, int warpShuffle)
     {
         var kernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BackwardKernelParams>(
-            RmsNormBackwardKernel.Rows<float, float, Float32BackwardCodec>);
+            RmsNormBackwardKernel.Rows<float, float, SingleBackwardCodec<float, Float32Format>>);
         using var g = accelerator.Allocate1D(dy);
         using var input = accelerator.Allocate1D(x);
         using var weight = accelerator.Allocate1D(w);

@@ -1,4 +1,6 @@
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -28,7 +30,7 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
+        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
         Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, bias, destination, options);
     }
 
@@ -66,12 +68,8 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
-        if (residual.Length != problem.TotalElements)
-        {
-            throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
-        }
-
+        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
+        ApiChecks.Residual(residual.Length, problem);
         Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, fused: true, weight, bias, destination, options);
     }
 
@@ -98,7 +96,7 @@ public static partial class RmsNorm
     {
         options ??= RmsNormOptions.Default;
         var type = ElementTypes.Require<T>(nameof(input));
-        var (problem, extras) = ValidateRows(layout, options, input.Length, residual: 0, fused: false);
+        var (problem, extras) = ApiChecks.Rows(layout, options, input.Length, residual: 0, fused: false);
         Run(type, problem, extras, input, default, fused: false, weight, bias, destination, options);
     }
 
@@ -126,104 +124,8 @@ public static partial class RmsNorm
     {
         options ??= RmsNormOptions.Default;
         var type = ElementTypes.Require<T>(nameof(input));
-        var (problem, extras) = ValidateRows(layout, options, input.Length, residual.Length, fused: true);
+        var (problem, extras) = ApiChecks.Rows(layout, options, input.Length, residual.Length, fused: true);
         Run(type, problem, extras, input, residual, fused: true, weight, bias, destination, options);
-    }
-
-    private static (ElementType Type, RmsNormProblem Problem) ValidateShaped<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, RmsNormOptions options)
-        where T : unmanaged
-    {
-        var type = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        if (input.Length != problem.TotalElements)
-        {
-            throw new ArgumentException(
-                $"Expected {problem.TotalElements} input elements for shape {RmsNormProblem.Format(shape)}; got {input.Length}.", nameof(input));
-        }
-
-        return (type, problem);
-    }
-
-    /// <summary>
-    /// Checks a strided row layout against the options and the lengths of the input and (when fused) residual buffers,
-    /// for the host and device entries alike. The parameters carry the public names they report.
-    /// </summary>
-    internal static (RmsNormProblem Problem, RmsNormExtras Extras) ValidateRows(RmsNormRowLayout layout, RmsNormOptions options, long input, long residual, bool fused)
-    {
-        if (layout.Rows < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(layout), layout.Rows, "Expected layout.Rows >= 0.");
-        }
-
-        if (layout.Hidden <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(layout), layout.Hidden, "Expected layout.Hidden > 0.");
-        }
-
-        RequireStride(layout.InputRowStride, layout.Hidden, "InputRowStride", nameof(layout));
-        RequireStride(layout.OutputRowStride, layout.Hidden, "OutputRowStride", nameof(layout));
-        if (fused)
-        {
-            RequireStride(layout.EffectiveResidualRowStride, layout.Hidden, "ResidualRowStride", nameof(layout));
-        }
-
-        var problem = RmsNormProblem.Create([layout.Rows, layout.Hidden], [layout.Hidden], options.NumGroups, options.Epsilon, nameof(layout), nameof(layout));
-        RequireExtent(input, layout, layout.InputRowStride, nameof(input));
-        if (fused)
-        {
-            RequireExtent(residual, layout, layout.EffectiveResidualRowStride, nameof(residual));
-        }
-
-        return (problem, new RmsNormExtras(options.Policy, options.WeightOffset, layout.InputRowStride, layout.OutputRowStride, layout.EffectiveResidualRowStride));
-    }
-
-    private static void RequireExtent(long length, RmsNormRowLayout layout, int stride, string paramName)
-    {
-        long extent = layout.Extent(stride);
-        if (length < extent)
-        {
-            throw new ArgumentException($"Expected {paramName} of at least {extent} elements ({layout.Rows} rows of {layout.Hidden}, stride {stride}); got {length}.", paramName);
-        }
-    }
-
-    private static void RequireStride(int stride, int hidden, string name, string paramName)
-    {
-        if (stride < hidden)
-        {
-            throw new ArgumentOutOfRangeException(paramName, stride, $"Expected layout.{name} >= layout.Hidden ({hidden}); got {stride}.");
-        }
-    }
-
-    /// <summary>
-    /// The checks the host and device entries share: weight and bias of the normalized length (or none), a defined
-    /// policy, a finite weight offset, and an offset only with a weight. The parameters carry the public names they report.
-    /// </summary>
-    internal static void ValidateEpilogue(RmsNormProblem problem, RmsNormExtras options, long weight, long bias)
-    {
-        if (weight != 0 && weight != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements (the normalized size); got {weight}.", nameof(weight));
-        }
-
-        if (bias != 0 && bias != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements (the normalized size); got {bias}.", nameof(bias));
-        }
-
-        if (!Enum.IsDefined(options.Policy))
-        {
-            throw new ArgumentException($"Expected options.Policy to be TensorRtLlm, WeightInFloat32 or InputDtype; got {(int)options.Policy}.", nameof(options));
-        }
-
-        if (!float.IsFinite(options.WeightOffset))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.WeightOffset, "Expected a finite options.WeightOffset.");
-        }
-
-        if (options.WeightOffset != 0 && weight == 0)
-        {
-            throw new ArgumentException($"options.WeightOffset = {options.WeightOffset} needs a weight (it is added to the weight); got no weight.", nameof(options));
-        }
     }
 
     /// <summary>Validates the weight, bias, destination and residual against the problem and the strides, then runs: the one forward path of every overload.</summary>
@@ -240,7 +142,7 @@ public static partial class RmsNorm
         RmsNormOptions options)
         where T : unmanaged
     {
-        ValidateEpilogue(problem, extras, weight.Length, bias.Length);
+        ApiChecks.Epilogue(problem, extras, weight.Length, bias.Length);
         long inputExtent = RmsNormExtras.Extent(problem, extras.InputRowStride);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (destination.Length < outputExtent)

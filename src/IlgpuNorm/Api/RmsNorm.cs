@@ -1,3 +1,4 @@
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm;
@@ -49,7 +50,7 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
+        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
         var result = new T[problem.TotalElements];
         Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, default, result, options);
         return result;
@@ -76,7 +77,7 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var (type, problem) = ValidateShaped(input, shape, normalizedShape, options);
+        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
         Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, default, destination, options);
     }
 }

@@ -1,5 +1,6 @@
-using System.Runtime.InteropServices;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -50,27 +51,12 @@ public static class RmsNormBackward
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var type = ElementTypes.Require<T>(nameof(x));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        ApiChecks.Input(x.Length, problem, shape, nameof(x));
-        ApiChecks.Input(dy.Length, problem, shape, nameof(dy));
-        ApiChecks.Weight(weight.Length, problem, normalizedShape, nameof(weight));
-        ApiChecks.AtLeast(dx.Length, problem.TotalElements, nameof(dx));
-        if (weight.IsEmpty && !dweight.IsEmpty)
-        {
-            throw new ArgumentException($"Expected an empty dweight without a weight; got {dweight.Length} elements.", nameof(dweight));
-        }
-
-        if (!weight.IsEmpty)
-        {
-            ApiChecks.AtLeast(dweight.Length, problem.NormalizedLength, nameof(dweight));
-        }
-
-        if (!rstd.IsEmpty && rstd.Length != problem.Segments)
-        {
-            throw new ArgumentException($"Expected rstd of {problem.Segments} elements (rows × num_groups) or none; got {rstd.Length}.", nameof(rstd));
-        }
-
+        var (type, problem) = ApiChecks.Shaped<T>(x.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(x));
+        ApiChecks.Length(dy.Length, problem.TotalElements, nameof(dy), exact: true);
+        ApiChecks.Weight(weight.Length, problem);
+        ApiChecks.Length(dx.Length, problem.TotalElements, nameof(dx));
+        ApiChecks.Dweight(weight.Length, dweight.Length, problem);
+        ApiChecks.Rstd(rstd.Length, problem);
         var dxs = dx[..(int)problem.TotalElements];
         var dws = weight.IsEmpty ? Span<T>.Empty : dweight[..weight.Length];
         if (dy.Overlaps(dxs, out int offset) && offset != 0)
@@ -78,16 +64,14 @@ public static class RmsNormBackward
             throw new ArgumentException("Expected dx to be dy itself (in place) or separate; it partly overlaps dy.", nameof(dx));
         }
 
-        var dxBytes = MemoryMarshal.AsBytes(dxs);
-        var dwBytes = MemoryMarshal.AsBytes(dws);
-        ApiChecks.NoOverlap(dxBytes, MemoryMarshal.AsBytes(x), nameof(dx), "x");
-        ApiChecks.NoOverlap(dxBytes, MemoryMarshal.AsBytes(weight), nameof(dx), "weight");
-        ApiChecks.NoOverlap(dxBytes, MemoryMarshal.AsBytes(rstd), nameof(dx), "rstd");
-        ApiChecks.NoOverlap(dwBytes, MemoryMarshal.AsBytes(x), nameof(dweight), "x");
-        ApiChecks.NoOverlap(dwBytes, MemoryMarshal.AsBytes(dy), nameof(dweight), "dy");
-        ApiChecks.NoOverlap(dwBytes, MemoryMarshal.AsBytes(weight), nameof(dweight), "weight");
-        ApiChecks.NoOverlap(dwBytes, dxBytes, nameof(dweight), "dx");
-        ApiChecks.NoOverlap(dwBytes, MemoryMarshal.AsBytes(rstd), nameof(dweight), "rstd");
+        ApiChecks.NoOverlap<T, T>(dxs, x, nameof(dx), "x");
+        ApiChecks.NoOverlap<T, T>(dxs, weight, nameof(dx), "weight");
+        ApiChecks.NoOverlap<T, float>(dxs, rstd, nameof(dx), "rstd");
+        ApiChecks.NoOverlap<T, T>(dws, x, nameof(dweight), "x");
+        ApiChecks.NoOverlap<T, T>(dws, dy, nameof(dweight), "dy");
+        ApiChecks.NoOverlap<T, T>(dws, weight, nameof(dweight), "weight");
+        ApiChecks.NoOverlap<T, T>(dws, dxs, nameof(dweight), "dx");
+        ApiChecks.NoOverlap<T, float>(dws, rstd, nameof(dweight), "rstd");
         if (problem.TotalElements == 0)
         {
             dws.Clear(); // the sum over no rows
@@ -112,12 +96,10 @@ public static class RmsNormBackward
         where T : unmanaged
     {
         options ??= RmsNormOptions.Default;
-        var type = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        ApiChecks.Input(input.Length, problem, shape, nameof(input));
-        ApiChecks.AtLeast(rstd.Length, problem.Segments, nameof(rstd));
+        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
+        ApiChecks.Length(rstd.Length, problem.Segments, nameof(rstd));
         var r = rstd[..(int)problem.Segments];
-        ApiChecks.NoOverlap(MemoryMarshal.AsBytes(r), MemoryMarshal.AsBytes(input), nameof(rstd), "input");
+        ApiChecks.NoOverlap<float, T>(r, input, nameof(rstd), "input");
         if (problem.Segments == 0)
         {
             return;
@@ -154,11 +136,11 @@ public static class RmsNormBackward
     {
         options ??= RmsNormOptions.Default;
         var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        ApiChecks.AtLeast(rstd.Length, problem.Segments, nameof(rstd));
-        ApiChecks.NoOverlap(MemoryMarshal.AsBytes(destination), MemoryMarshal.AsBytes(input), nameof(destination), "input");
-        ApiChecks.NoOverlap(MemoryMarshal.AsBytes(rstd), MemoryMarshal.AsBytes(input), nameof(rstd), "input");
-        ApiChecks.NoOverlap(MemoryMarshal.AsBytes(rstd), MemoryMarshal.AsBytes(destination), nameof(rstd), "destination");
-        ApiChecks.NoOverlap(MemoryMarshal.AsBytes(rstd), MemoryMarshal.AsBytes(weight), nameof(rstd), "weight");
+        ApiChecks.Length(rstd.Length, problem.Segments, nameof(rstd));
+        ApiChecks.NoOverlap<T, T>(destination, input, nameof(destination), "input");
+        ApiChecks.NoOverlap<float, T>(rstd, input, nameof(rstd), "input");
+        ApiChecks.NoOverlap<float, T>(rstd, destination, nameof(rstd), "destination");
+        ApiChecks.NoOverlap<float, T>(rstd, weight, nameof(rstd), "weight");
         ComputeRstd(input, shape, normalizedShape, rstd, options);
         RmsNorm.Compute(input, shape, normalizedShape, weight, destination, options);
     }

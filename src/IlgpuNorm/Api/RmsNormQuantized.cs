@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -90,26 +92,21 @@ public static class RmsNormQuantized
         ArgumentNullException.ThrowIfNull(quantize);
         quantize.Validate(nameof(quantize));
         options ??= RmsNormOptions.Default;
-        var type = ElementTypes.Require<T>(nameof(input));
-        var problem = RmsNormProblem.Create(shape, normalizedShape, options.NumGroups, options.Epsilon);
-        ApiChecks.Input(input.Length, problem, shape, nameof(input));
-        ApiChecks.Weight(weight.Length, problem, normalizedShape, nameof(weight));
-        ApiChecks.AtLeast(destination.Length, problem.TotalElements, nameof(destination));
+        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
+        ApiChecks.Weight(weight.Length, problem);
+        ApiChecks.Length(destination.Length, problem.TotalElements, nameof(destination));
         if (quantize.StaticScale is null || !scales.IsEmpty)
         {
-            ApiChecks.AtLeast(scales.Length, problem.Segments, nameof(scales));
+            ApiChecks.Length(scales.Length, problem.Segments, nameof(scales));
         }
 
         var q = destination[..(int)problem.TotalElements];
         var s = scales.IsEmpty ? scales : scales[..(int)problem.Segments];
-        var inputBytes = MemoryMarshal.AsBytes(input);
-        var weightBytes = MemoryMarshal.AsBytes(weight);
-        var scaleBytes = MemoryMarshal.AsBytes(s);
-        ApiChecks.NoOverlap(q, inputBytes, nameof(destination), "input");
-        ApiChecks.NoOverlap(q, weightBytes, nameof(destination), "weight");
-        ApiChecks.NoOverlap(scaleBytes, inputBytes, nameof(scales), "input");
-        ApiChecks.NoOverlap(scaleBytes, weightBytes, nameof(scales), "weight");
-        ApiChecks.NoOverlap(scaleBytes, q, nameof(scales), "destination");
+        ApiChecks.NoOverlap<byte, T>(q, input, nameof(destination), "input");
+        ApiChecks.NoOverlap<byte, T>(q, weight, nameof(destination), "weight");
+        ApiChecks.NoOverlap<float, T>(s, input, nameof(scales), "input");
+        ApiChecks.NoOverlap<float, T>(s, weight, nameof(scales), "weight");
+        ApiChecks.NoOverlap<float, byte>(s, q, nameof(scales), "destination");
         if (problem.TotalElements == 0)
         {
             return;

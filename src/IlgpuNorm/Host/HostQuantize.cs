@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm.Host;
 

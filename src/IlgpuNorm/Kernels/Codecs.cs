@@ -1,48 +1,10 @@
 namespace IlgpuNorm.Kernels;
 
-/// <summary>float32: accumulate, divide and scale in float32.</summary>
-internal readonly struct Float32Codec : IRmsCodec<float, CompensatedSingle>
-{
-    public CompensatedSingle AddSquare(CompensatedSingle acc, float x) => acc.Add(x * x);
-
-    public CompensatedSingle Add(CompensatedSingle a, CompensatedSingle b) => a.Add(b.Sum).Add(b.Error);
-
-    public CompensatedSingle Denominator(CompensatedSingle sumOfSquares, int n, double epsilon) =>
-        new(MathF.Sqrt(sumOfSquares.Value / n + (float)epsilon), 0);
-
-    public float Normalize(float x, CompensatedSingle denominator) => x / denominator.Sum;
-
-    public float NormalizeScale(float x, CompensatedSingle denominator, float weight) => x / denominator.Sum * weight;
-
-    public float AddResidual(float x, float residual) => x + residual;
-
-    public CompensatedSingle Reciprocal(CompensatedSingle denominator) => new(1f / denominator.Sum, 0);
-
-    public float Apply<TSteps>(float x, CompensatedSingle scale, float weight, float bias, int hasWeight, int hasBias, float offset)
-        where TSteps : struct, IRmsPolicySteps
-    {
-        // float32 is the compute type: TensorRtLlm and WeightInFloat32 are the same operations.
-        float y = default(TSteps).MultipliesByReciprocal ? x * scale.Sum : x / scale.Sum;
-        if (hasWeight != 0)
-        {
-            y *= offset + weight;
-        }
-
-        if (hasBias != 0)
-        {
-            y += bias;
-        }
-
-        return y;
-    }
-
-}
-
 /// <summary>
 /// float64: all math in float64. The sum of squares is compensated (Neumaier), so a row's float64 result
 /// is as accurate as the division and square root allow, whatever the row length.
 /// </summary>
-internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
+internal readonly struct Float64Codec : IQuantCodec<double, CompensatedSum>
 {
     public CompensatedSum AddSquare(CompensatedSum acc, double x) => acc.Add(x * x);
 
@@ -77,18 +39,33 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
     public CompensatedSum Denominator(CompensatedSum sumOfSquares, int n, double epsilon) =>
         new(Math.Sqrt(sumOfSquares.Value / n + epsilon), 0);
 
+    public float Value(double x, CompensatedSum denominator, double w, int hasWeight)
+    {
+        double y = x / denominator.Sum;
+        return (float)(hasWeight != 0 ? y * w : y);
+    }
 }
 
-/// <summary>How a 16-bit float format widens to float32 and rounds back (instance methods: ILGPU inlines them).</summary>
-internal interface ISixteenBitFormat
+/// <summary>How a storage type widens to float32 and rounds back (instance methods: ILGPU inlines them).</summary>
+/// <typeparam name="TS">The storage type.</typeparam>
+internal interface IStorageFormat<TS>
+    where TS : unmanaged
 {
-    float ToSingle(ushort bits);
+    float ToSingle(TS bits);
 
-    ushort FromSingle(float value);
+    TS FromSingle(float value);
+}
+
+/// <summary>float32 itself: both conversions are the identity, so <see cref="SingleCodec{TS, TFormat}"/> does plain float32 math.</summary>
+internal readonly struct Float32Format : IStorageFormat<float>
+{
+    public float ToSingle(float bits) => bits;
+
+    public float FromSingle(float value) => value;
 }
 
 /// <summary>IEEE float16 bits.</summary>
-internal readonly struct Float16Format : ISixteenBitFormat
+internal readonly struct Float16Format : IStorageFormat<ushort>
 {
     public float ToSingle(ushort bits) => HalfBits.HalfToSingle(bits);
 
@@ -96,7 +73,7 @@ internal readonly struct Float16Format : ISixteenBitFormat
 }
 
 /// <summary>bfloat16 bits.</summary>
-internal readonly struct BFloat16Format : ISixteenBitFormat
+internal readonly struct BFloat16Format : IStorageFormat<ushort>
 {
     public float ToSingle(ushort bits) => HalfBits.BFloat16ToSingle(bits);
 
@@ -104,14 +81,17 @@ internal readonly struct BFloat16Format : ISixteenBitFormat
 }
 
 /// <summary>
-/// float16 or bfloat16 as bits: float32 math, rounded to the format, then times the weight rounded again.
-/// The product of two 16-bit values is exact in float32 (short of float32 underflow for bfloat16), so one
-/// rounding gives the correctly rounded product in the format.
+/// float32 math over a storage format: float32 itself (each rounding is the identity), or float16 / bfloat16 bits,
+/// rounded to the format, then times the weight rounded again. The product of two 16-bit values is exact in float32
+/// (short of float32 underflow for bfloat16), so one rounding gives the correctly rounded product in the format.
 /// </summary>
-internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, CompensatedSingle>
-    where TFormat : struct, ISixteenBitFormat
+/// <typeparam name="TS">The storage type.</typeparam>
+/// <typeparam name="TFormat">Its conversions to and from float32.</typeparam>
+internal readonly struct SingleCodec<TS, TFormat> : IQuantCodec<TS, CompensatedSingle>
+    where TS : unmanaged
+    where TFormat : struct, IStorageFormat<TS>
 {
-    public CompensatedSingle AddSquare(CompensatedSingle acc, ushort x)
+    public CompensatedSingle AddSquare(CompensatedSingle acc, TS x)
     {
         float v = default(TFormat).ToSingle(x);
         return acc.Add(v * v);
@@ -122,18 +102,18 @@ internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, Compensate
     public CompensatedSingle Denominator(CompensatedSingle sumOfSquares, int n, double epsilon) =>
         new(MathF.Sqrt(sumOfSquares.Value / n + (float)epsilon), 0);
 
-    public ushort Normalize(ushort x, CompensatedSingle denominator) =>
+    public TS Normalize(TS x, CompensatedSingle denominator) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(x) / denominator.Sum);
 
-    public ushort NormalizeScale(ushort x, CompensatedSingle denominator, ushort weight) =>
+    public TS NormalizeScale(TS x, CompensatedSingle denominator, TS weight) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
 
-    public ushort AddResidual(ushort x, ushort residual) =>
+    public TS AddResidual(TS x, TS residual) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(x) + default(TFormat).ToSingle(residual));
 
     public CompensatedSingle Reciprocal(CompensatedSingle denominator) => new(Round(1f / denominator.Sum), 0);
 
-    public ushort Apply<TSteps>(ushort x, CompensatedSingle scale, ushort weight, ushort bias, int hasWeight, int hasBias, float offset)
+    public TS Apply<TSteps>(TS x, CompensatedSingle scale, TS weight, TS bias, int hasWeight, int hasBias, float offset)
         where TSteps : struct, IRmsPolicySteps
     {
         TFormat format = default;
@@ -176,4 +156,10 @@ internal readonly struct SixteenBitCodec<TFormat> : IRmsCodec<ushort, Compensate
     /// <summary>Rounds a float32 to the format and widens it back.</summary>
     private static float Round(float value) => default(TFormat).ToSingle(default(TFormat).FromSingle(value));
 
+    /// <summary>Widened exactly, float32 math; the value is not rounded to the storage type.</summary>
+    public float Value(TS x, CompensatedSingle denominator, TS w, int hasWeight)
+    {
+        float y = default(TFormat).ToSingle(x) / denominator.Sum;
+        return hasWeight != 0 ? y * default(TFormat).ToSingle(w) : y;
+    }
 }

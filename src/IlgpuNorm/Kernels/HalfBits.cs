@@ -57,18 +57,9 @@ internal static class HalfBits
         return (ushort)(o | sign);
     }
 
-    /// <summary>Exact bfloat16 → float32.</summary>
-    public static float BFloat16ToSingle(ushort b) => Interop.IntAsFloat((uint)b << 16);
+    /// <summary>Exact bfloat16 → float32 (<see cref="BFloat16.BitsToSingle"/>).</summary>
+    public static float BFloat16ToSingle(ushort b) => BFloat16.BitsToSingle(b);
 
-    /// <summary>float32 → bfloat16, round to nearest even; NaN stays a quiet NaN.</summary>
-    public static ushort SingleToBFloat16(float value)
-    {
-        uint bits = Interop.FloatAsInt(value);
-        if ((bits & 0x7FFF_FFFFu) > 0x7F80_0000u)
-        {
-            return (ushort)((bits >> 16) | 0x0040u);
-        }
-
-        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-    }
+    /// <summary>float32 → bfloat16, round to nearest even; NaN stays a quiet NaN (<see cref="BFloat16.RoundToBits"/>).</summary>
+    public static ushort SingleToBFloat16(float value) => BFloat16.RoundToBits(value);
 }

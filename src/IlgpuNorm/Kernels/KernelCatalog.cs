@@ -6,39 +6,50 @@ namespace IlgpuNorm.Kernels;
 /// <summary>Every kernel instance IlgpuNorm compiles, by operation, dtype and packet width, for code dumps and code-generation checks.</summary>
 internal static class KernelCatalog
 {
-    public static IReadOnlyList<(ElementType Type, int Width, MethodInfo Method)> All { get; } =
-    [
-        (ElementType.Float32, 1, Of<Packet1<float>>(RmsNormKernel.Run<float, CompensatedSingle, Float32Codec, Packet1<float>>)),
-        (ElementType.Float32, 4, Of<Packet4<float>>(RmsNormKernel.Run<float, CompensatedSingle, Float32Codec, Packet4<float>>)),
-        (ElementType.Float16, 1, Of<Packet1<ushort>>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet1<ushort>>)),
-        (ElementType.Float16, 8, Of<PackedSixteenBit8>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, PackedSixteenBit8>)),
-        (ElementType.BFloat16, 1, Of<Packet1<ushort>>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>)),
-        (ElementType.BFloat16, 8, Of<PackedSixteenBit8>(RmsNormKernel.Run<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, PackedSixteenBit8>)),
-        (ElementType.Float64, 1, Of<Packet1<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet1<double>>)),
-        (ElementType.Float64, 2, Of<Packet2<double>>(RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet2<double>>)),
-    ];
-
     /// <summary>
-    /// Every kernel of every operation: the forward kernels of <see cref="All"/> (operation <c>rms_norm</c>), the quantized
-    /// ones (<c>rms_norm_quant_int8</c>, <c>rms_norm_quant_fp8</c>), the backward rows (<c>rms_norm_backward</c>) and the
+    /// The forward kernels (operation <c>rms_norm</c>, one per dtype and packet width), the quantized ones
+    /// (<c>rms_norm_quant_int8</c>, <c>rms_norm_quant_fp8</c>), the backward rows (<c>rms_norm_backward</c>) and the
     /// dweight column sums (<c>rms_norm_backward_dweight</c>, the only implicitly grouped kernel).
     /// </summary>
     public static IReadOnlyList<(string Operation, ElementType Type, int Width, MethodInfo Method, bool ExplicitlyGrouped)> EveryOperation { get; } =
     [
-        .. All.Select(k => ("rms_norm", k.Type, k.Width, k.Method, true)),
-        .. QuantBackwardKernelCatalog.Grouped.Select(k => (Operation(k.Name), k.Type, 1, k.Method, true)),
-        .. QuantBackwardKernelCatalog.Columns.Select(k => (Operation(k.Name), k.Type, 1, k.Method, false)),
+        Forward<Packet1<float>>(ElementType.Float32, 1, RmsNormKernel.Run<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>),
+        Forward<Packet4<float>>(ElementType.Float32, 4, RmsNormKernel.Run<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>),
+        Forward<Packet1<ushort>>(ElementType.Float16, 1, RmsNormKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>),
+        Forward<PackedSixteenBit8>(ElementType.Float16, 8, RmsNormKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>),
+        Forward<Packet1<ushort>>(ElementType.BFloat16, 1, RmsNormKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>),
+        Forward<PackedSixteenBit8>(ElementType.BFloat16, 8, RmsNormKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>),
+        Forward<Packet1<double>>(ElementType.Float64, 1, RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet1<double>>),
+        Forward<Packet2<double>>(ElementType.Float64, 2, RmsNormKernel.Run<double, CompensatedSum, Float64Codec, Packet2<double>>),
+        Quant<float>("int8", ElementType.Float32, RmsNormQuantKernel.Run<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>),
+        Quant<float>("fp8", ElementType.Float32, RmsNormQuantKernel.Run<float, CompensatedSingle, SingleCodec<float, Float32Format>, Float8E4M3Format>),
+        Quant<ushort>("int8", ElementType.Float16, RmsNormQuantKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Int8Format>),
+        Quant<ushort>("fp8", ElementType.Float16, RmsNormQuantKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Float8E4M3Format>),
+        Quant<ushort>("int8", ElementType.BFloat16, RmsNormQuantKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Int8Format>),
+        Quant<ushort>("fp8", ElementType.BFloat16, RmsNormQuantKernel.Run<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Float8E4M3Format>),
+        Quant<double>("int8", ElementType.Float64, RmsNormQuantKernel.Run<double, CompensatedSum, Float64Codec, Int8Format>),
+        Quant<double>("fp8", ElementType.Float64, RmsNormQuantKernel.Run<double, CompensatedSum, Float64Codec, Float8E4M3Format>),
+        Rows<float, float>(ElementType.Float32, RmsNormBackwardKernel.Rows<float, float, SingleBackwardCodec<float, Float32Format>>),
+        Rows<ushort, float>(ElementType.Float16, RmsNormBackwardKernel.Rows<ushort, float, SingleBackwardCodec<ushort, Float16Format>>),
+        Rows<ushort, float>(ElementType.BFloat16, RmsNormBackwardKernel.Rows<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>),
+        Rows<double, double>(ElementType.Float64, RmsNormBackwardKernel.Rows<double, double, Float64BackwardCodec>),
+        Columns<float, float>(ElementType.Float32, RmsNormBackwardKernel.Columns<float, float, SingleBackwardCodec<float, Float32Format>>),
+        Columns<ushort, float>(ElementType.Float16, RmsNormBackwardKernel.Columns<ushort, float, SingleBackwardCodec<ushort, Float16Format>>),
+        Columns<ushort, float>(ElementType.BFloat16, RmsNormBackwardKernel.Columns<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>),
+        Columns<double, double>(ElementType.Float64, RmsNormBackwardKernel.Columns<double, double, Float64BackwardCodec>),
     ];
 
-    /// <summary>"quant-int8-f32" → rms_norm_quant_int8, "backward-f16" → rms_norm_backward, "columns-f64" → rms_norm_backward_dweight.</summary>
-    private static string Operation(string catalogName) => catalogName.Split('-') switch
-    {
-        ["quant", var format, _] => "rms_norm_quant_" + format,
-        ["backward", _] => "rms_norm_backward",
-        ["columns", _] => "rms_norm_backward_dweight",
-        _ => throw new ArgumentException($"Unknown kernel name {catalogName}.", nameof(catalogName)),
-    };
+    private static (string, ElementType, int, MethodInfo, bool) Forward<TPacket>(ElementType type, int width, Action<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel)
+        where TPacket : unmanaged => ("rms_norm", type, width, kernel.Method, true);
 
-    private static MethodInfo Of<TPacket>(Action<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel)
-        where TPacket : unmanaged => kernel.Method;
+    private static (string, ElementType, int, MethodInfo, bool) Quant<T>(string format, ElementType type, Action<ArrayView<T>, ArrayView<T>, ArrayView<byte>, ArrayView<float>, QuantKernelParams> kernel)
+        where T : unmanaged => ("rms_norm_quant_" + format, type, 1, kernel.Method, true);
+
+    private static (string, ElementType, int, MethodInfo, bool) Rows<T, TF>(ElementType type, Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<T>, ArrayView<TF>, BackwardKernelParams> kernel)
+        where T : unmanaged
+        where TF : unmanaged => ("rms_norm_backward", type, 1, kernel.Method, true);
+
+    private static (string, ElementType, int, MethodInfo, bool) Columns<T, TF>(ElementType type, Action<Index1D, ArrayView<TF>, ArrayView<T>, int, int> kernel)
+        where T : unmanaged
+        where TF : unmanaged => ("rms_norm_backward_dweight", type, 1, kernel.Method, false);
 }

@@ -34,35 +34,14 @@ internal interface IBackwardCodec<T, TF>
     float ToSingle(TF v);
 }
 
-/// <summary>float32.</summary>
-internal readonly struct Float32BackwardCodec : IBackwardCodec<float, float>
+/// <summary>float32 math over a storage format (float32 itself, float16 or bfloat16 bits).</summary>
+internal readonly struct SingleBackwardCodec<TS, TFormat> : IBackwardCodec<TS, float>
+    where TS : unmanaged
+    where TFormat : struct, IStorageFormat<TS>
 {
-    public float Load(float x) => x;
+    public float Load(TS x) => default(TFormat).ToSingle(x);
 
-    public float Store(float v) => v;
-
-    public float Add(float a, float b) => a + b;
-
-    public float Mul(float a, float b) => Rounded.Mul(a, b);
-
-    public float Sub(float a, float b) => a - b;
-
-    public float Rstd(float sumOfSquares, int n, double epsilon) => 1f / MathF.Sqrt(sumOfSquares / n + (float)epsilon);
-
-    public float Mean(float sum, int n) => sum / n;
-
-    public float FromSingle(float v) => v;
-
-    public float ToSingle(float v) => v;
-}
-
-/// <summary>float16 / bfloat16 bits with float32 math.</summary>
-internal readonly struct SixteenBitBackwardCodec<TFormat> : IBackwardCodec<ushort, float>
-    where TFormat : struct, ISixteenBitFormat
-{
-    public float Load(ushort x) => default(TFormat).ToSingle(x);
-
-    public ushort Store(float v) => default(TFormat).FromSingle(v);
+    public TS Store(float v) => default(TFormat).FromSingle(v);
 
     public float Add(float a, float b) => a + b;
 

@@ -63,7 +63,7 @@ internal static class RmsNormQuantKernel
             }
 
             // Phase 2: fixed-order tree reduction of the sums.
-            TAcc total = GroupTree.Reduce(default(QuantCodecSum<T, TAcc, TCodec>), partials, acc, tid, lane, p.ThreadsPerRow, p.WarpShuffle);
+            TAcc total = GroupTree.Reduce(default(CodecSum<T, TAcc, TCodec>), partials, acc, tid, lane, p.ThreadsPerRow, p.WarpShuffle);
 
             // Phase 3: the values and their largest magnitude (NaN never wins a comparison, so it is ignored).
             TAcc denominator = codec.Denominator(total, n, p.Epsilon);
@@ -106,15 +106,6 @@ internal static class RmsNormQuantKernel
             // The shared arrays are reused by the next pass.
             Group.Barrier();
         }
-    }
-
-    /// <summary>The sum tree's step.</summary>
-    private readonly struct QuantCodecSum<T, TAcc, TCodec> : ITreeOp<TAcc>
-        where T : unmanaged
-        where TAcc : unmanaged
-        where TCodec : struct, IQuantCodec<T, TAcc>
-    {
-        public TAcc Combine(TAcc mine, TAcc other) => default(TCodec).Add(mine, other);
     }
 
     /// <summary>The larger magnitude (a NaN never wins: the comparison is false).</summary>

@@ -50,7 +50,7 @@ public readonly struct BFloat16 : IEquatable<BFloat16>, IComparable<BFloat16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort RoundToBits(float value)
     {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
+        uint bits = ILGPU.Interop.FloatAsInt(value);
         if ((bits & 0x7FFF_FFFFu) > 0x7F80_0000u)
         {
             return (ushort)((bits >> 16) | 0x0040u); // quiet NaN, sign and payload top kept
@@ -64,7 +64,7 @@ public readonly struct BFloat16 : IEquatable<BFloat16>, IComparable<BFloat16>
     /// <param name="bits">The bfloat16 bits.</param>
     /// <returns>The float32 value.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float BitsToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+    public static float BitsToSingle(ushort bits) => ILGPU.Interop.IntAsFloat((uint)bits << 16);
 
     /// <summary>Rounds a float32 to the nearest bfloat16, ties to even.</summary>
     /// <param name="value">The value.</param>

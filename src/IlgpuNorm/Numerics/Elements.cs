@@ -15,8 +15,7 @@ public static class Elements
     {
         if (typeof(T) == typeof(float)) return Unsafe.As<T, float>(ref value);
         if (typeof(T) == typeof(double)) return Unsafe.As<T, double>(ref value);
-        if (typeof(T) == typeof(Half)) return (double)Unsafe.As<T, Half>(ref value);
-        if (typeof(T) == typeof(ILGPU.Half)) return (double)Unsafe.As<T, Half>(ref value);
+        if (typeof(T) == typeof(Half) || typeof(T) == typeof(ILGPU.Half)) return (double)Unsafe.As<T, Half>(ref value);
         if (typeof(T) == typeof(BFloat16)) return Unsafe.As<T, BFloat16>(ref value);
         throw new NotSupportedException($"Element type {typeof(T).Name} is not supported.");
     }

@@ -3,7 +3,7 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>Reads an accelerator's <see cref="DeviceLimits"/> for the launch plans (one place for every kernel set).</summary>
 internal static class AcceleratorLimits

@@ -1,6 +1,6 @@
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>One operation run by <see cref="DeviceDispatcher"/> on a backend, with its request passed by reference.</summary>
 /// <typeparam name="TCall">The request (usually a ref struct of spans).</typeparam>

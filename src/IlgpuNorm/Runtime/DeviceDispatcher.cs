@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ILGPU.Runtime.CPU;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 

@@ -1,4 +1,4 @@
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The <c>ILGPUNORM_DEVICE</c> environment variable, as a pure function of its value.</summary>
 internal static class DeviceEnvironment

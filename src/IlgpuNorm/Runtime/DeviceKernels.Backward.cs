@@ -3,39 +3,40 @@ using ILGPU.Runtime;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The backward kernels of one dtype: the per-row pass and the dweight column sum, over partial rows kept as bytes.</summary>
-internal abstract class BackwardKernels<T>
-    where T : unmanaged
+internal abstract class BackwardKernels
 {
     /// <summary>Bytes of the math type the partial rows are kept in.</summary>
     public abstract int MathBytes { get; }
 
-    public abstract void Rows(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p);
+    public abstract void Rows<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p)
+        where T : unmanaged;
 
-    public abstract void Columns(AcceleratorStream stream, int columns, ArrayView<byte> partials, ArrayView<T> dweight, int rows, int length);
+    public abstract void Columns<T>(AcceleratorStream stream, int columns, ArrayView<byte> partials, ArrayView<T> dweight, int rows, int length)
+        where T : unmanaged;
 }
 
 /// <summary>The backward kernels compiled for a codec; compiled once, when constructed.</summary>
-internal sealed class BackwardKernels<T, TF, TCodec>(Accelerator accelerator) : BackwardKernels<T>
-    where T : unmanaged
+internal sealed class BackwardKernels<TS, TF, TCodec>(Accelerator accelerator) : BackwardKernels
+    where TS : unmanaged
     where TF : unmanaged
-    where TCodec : struct, IBackwardCodec<T, TF>
+    where TCodec : struct, IBackwardCodec<TS, TF>
 {
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<T>, ArrayView<TF>, BackwardKernelParams> rows =
-        accelerator.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<T>, ArrayView<TF>, BackwardKernelParams>(RmsNormBackwardKernel.Rows<T, TF, TCodec>);
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TS>, ArrayView<TS>, ArrayView<TS>, ArrayView<float>, ArrayView<TS>, ArrayView<TF>, BackwardKernelParams> rows =
+        accelerator.LoadKernel<ArrayView<TS>, ArrayView<TS>, ArrayView<TS>, ArrayView<float>, ArrayView<TS>, ArrayView<TF>, BackwardKernelParams>(RmsNormBackwardKernel.Rows<TS, TF, TCodec>);
 
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<TF>, ArrayView<T>, int, int> columns =
-        accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<TF>, ArrayView<T>, int, int>(RmsNormBackwardKernel.Columns<T, TF, TCodec>);
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<TF>, ArrayView<TS>, int, int> columns =
+        accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<TF>, ArrayView<TS>, int, int>(RmsNormBackwardKernel.Columns<TS, TF, TCodec>);
 
     public override unsafe int MathBytes => sizeof(TF);
 
-    public override void Rows(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p) =>
-        rows(stream, config, dy, x, weight, rstd, dx, partials.Cast<TF>(), p);
+    public override void Rows<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p) =>
+        rows(stream, config, dy.Cast<TS>(), x.Cast<TS>(), weight.Cast<TS>(), rstd, dx.Cast<TS>(), partials.Cast<TF>(), p);
 
-    public override void Columns(AcceleratorStream stream, int count, ArrayView<byte> partials, ArrayView<T> dweight, int partialRows, int length) =>
-        columns(stream, count, partials.Cast<TF>(), dweight, partialRows, length);
+    public override void Columns<T>(AcceleratorStream stream, int count, ArrayView<byte> partials, ArrayView<T> dweight, int partialRows, int length) =>
+        columns(stream, count, partials.Cast<TF>(), dweight.Cast<TS>(), partialRows, length);
 }
 
 /// <content>The backward launch and the per-segment 1/rms (the backward kernel with only its statistics).</content>
@@ -48,39 +49,13 @@ internal sealed partial class DeviceKernels
     public void Backward<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> w, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<T> dw, bool rstdOnly = false)
         where T : unmanaged
     {
-        switch (type)
-        {
-            case ElementType.Float32:
-                LaunchBackward(stream, problem, type, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, Cast<T, float>(dx), Cast<T, float>(dw), rstdOnly);
-                break;
-            case ElementType.Float16:
-            case ElementType.BFloat16:
-                LaunchBackward(stream, problem, type, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, Cast<T, ushort>(dx), Cast<T, ushort>(dw), rstdOnly);
-                break;
-            default:
-                LaunchBackward(stream, problem, type, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, Cast<T, double>(dx), Cast<T, double>(dw), rstdOnly);
-                break;
-        }
-    }
-
-    private static object LoadBackward(Accelerator accelerator, ElementType type, int variant) => type switch
-    {
-        ElementType.Float32 => new BackwardKernels<float, float, Float32BackwardCodec>(accelerator),
-        ElementType.Float16 => new BackwardKernels<ushort, float, SixteenBitBackwardCodec<Float16Format>>(accelerator),
-        ElementType.BFloat16 => new BackwardKernels<ushort, float, SixteenBitBackwardCodec<BFloat16Format>>(accelerator),
-        _ => new BackwardKernels<double, double, Float64BackwardCodec>(accelerator),
-    };
-
-    private void LaunchBackward<TS>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, ArrayView<TS> dy, ArrayView<TS> x, ArrayView<TS> w, ArrayView<float> rstd, ArrayView<TS> dx, ArrayView<TS> dw, bool rstdOnly)
-        where TS : unmanaged
-    {
         bool hasWeight = w.Length != 0;
         if (problem.TotalElements == 0 && !hasWeight)
         {
             return;
         }
 
-        var kernels = Kernel<BackwardKernels<TS>>(KernelOperation.Backward, type, 0, LoadBackward);
+        var kernels = Kernel<BackwardKernels>(KernelOperation.Backward, type, 0, LoadBackward);
         int n = problem.SegmentLength;
         int length = problem.NormalizedLength;
         bool hasRstd = rstd.Length != 0 && !rstdOnly;
@@ -112,6 +87,14 @@ internal sealed partial class DeviceKernels
             kernels.Columns(stream, length, partials, dw, partialRows, length);
         }
     }
+
+    private static object LoadBackward(Accelerator accelerator, ElementType type, int variant) => type switch
+    {
+        ElementType.Float32 => new BackwardKernels<float, float, SingleBackwardCodec<float, Float32Format>>(accelerator),
+        ElementType.Float16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(accelerator),
+        ElementType.BFloat16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(accelerator),
+        _ => new BackwardKernels<double, double, Float64BackwardCodec>(accelerator),
+    };
 
     /// <summary>The dweight scratch: kept and grown, shared by the calls of this instance.</summary>
     private ArrayView<byte> Scratch(long bytes)

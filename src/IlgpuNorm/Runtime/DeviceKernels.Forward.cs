@@ -5,7 +5,7 @@ using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The views of a forward launch; an empty residual, weight or bias view means none.</summary>
 internal readonly record struct ForwardViews<T>(ArrayView<T> X, ArrayView<T> Residual, ArrayView<T> W, ArrayView<T> B, ArrayView<T> Y)
@@ -18,49 +18,8 @@ internal sealed partial class DeviceKernels
     public bool LastForwardUsedVector { get; private set; }
 
     /// <summary>Launches a checked forward (inside <see cref="Enter"/>); the views cover the layout's extents.</summary>
-    public void Forward<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, RmsNormExtras extras, in ForwardViews<T> views)
+    public void Forward<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, RmsNormExtras extras, in ForwardViews<T> v)
         where T : unmanaged
-    {
-        switch (type)
-        {
-            case ElementType.Float32:
-                LaunchForward(stream, problem, type, extras, Cast<T, float>(views));
-                break;
-            case ElementType.Float16:
-            case ElementType.BFloat16:
-                LaunchForward(stream, problem, type, extras, Cast<T, ushort>(views));
-                break;
-            default:
-                LaunchForward(stream, problem, type, extras, Cast<T, double>(views));
-                break;
-        }
-    }
-
-    private static ForwardViews<TTo> Cast<TFrom, TTo>(in ForwardViews<TFrom> v)
-        where TFrom : unmanaged
-        where TTo : unmanaged =>
-        new(Cast<TFrom, TTo>(v.X), Cast<TFrom, TTo>(v.Residual), Cast<TFrom, TTo>(v.W), Cast<TFrom, TTo>(v.B), Cast<TFrom, TTo>(v.Y));
-
-    /// <summary>The kernel instance of a dtype and packet width.</summary>
-    private static object LoadForward(Accelerator accelerator, ElementType type, int width) => (type, width > 1) switch
-    {
-        (ElementType.Float32, false) => new KernelVariant<float, CompensatedSingle, Float32Codec, Packet1<float>>(accelerator),
-        (ElementType.Float32, true) => new KernelVariant<float, CompensatedSingle, Float32Codec, Packet4<float>>(accelerator),
-        (ElementType.Float16, false) => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, Packet1<ushort>>(accelerator),
-        (ElementType.Float16, true) => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<Float16Format>, PackedSixteenBit8>(accelerator),
-        (ElementType.BFloat16, false) => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, Packet1<ushort>>(accelerator),
-        (ElementType.BFloat16, true) => new KernelVariant<ushort, CompensatedSingle, SixteenBitCodec<BFloat16Format>, PackedSixteenBit8>(accelerator),
-        (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(accelerator),
-        _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(accelerator),
-    };
-
-    /// <summary>The view of rows [first, first + count) of a strided layout: from the first row's start to the last row's end.</summary>
-    private static ArrayView<TS> Rows<TS>(ArrayView<TS> view, RowChunk chunk, long stride, long rowLength)
-        where TS : unmanaged =>
-        view.SubView(chunk.FirstRow * stride, (chunk.Rows - 1) * stride + rowLength);
-
-    private void LaunchForward<TS>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, RmsNormExtras extras, ForwardViews<TS> v)
-        where TS : unmanaged
     {
         bool hasResidual = v.Residual.Length != 0;
         bool hasWeight = v.W.Length != 0;
@@ -70,7 +29,7 @@ internal sealed partial class DeviceKernels
         var residual = hasResidual ? v.Residual : v.X;
         int residualStride = hasResidual ? extras.ResidualRowStride : extras.InputRowStride;
         int width = VectorWidth(problem, extras, residualStride, v);
-        var kernel = Kernel<KernelVariant<TS>>(KernelOperation.Forward, type, width, LoadForward);
+        var kernel = Kernel<KernelVariant>(KernelOperation.Forward, type, width, LoadForward);
         LastForwardUsedVector = width > 1;
         int n = problem.SegmentLength;
         long rowLength = problem.NormalizedLength;
@@ -100,17 +59,35 @@ internal sealed partial class DeviceKernels
         }
     }
 
-    /// <summary>The 16-byte packet width when every stride is a whole number of packets and every view used is aligned to one; else 1.</summary>
-    private unsafe int VectorWidth<TS>(RmsNormProblem problem, RmsNormExtras extras, int residualStride, in ForwardViews<TS> v)
-        where TS : unmanaged
+    /// <summary>The kernel instance of a dtype and packet width.</summary>
+    private static object LoadForward(Accelerator accelerator, ElementType type, int width) => (type, width > 1) switch
     {
-        int width = LaunchPlan.VectorWidth(problem.SegmentLength, sizeof(TS));
+        (ElementType.Float32, false) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(accelerator),
+        (ElementType.Float32, true) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(accelerator),
+        (ElementType.Float16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(accelerator),
+        (ElementType.Float16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(accelerator),
+        (ElementType.BFloat16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(accelerator),
+        (ElementType.BFloat16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(accelerator),
+        (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(accelerator),
+        _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(accelerator),
+    };
+
+    /// <summary>The view of rows [first, first + count) of a strided layout: from the first row's start to the last row's end.</summary>
+    private static ArrayView<T> Rows<T>(ArrayView<T> view, RowChunk chunk, long stride, long rowLength)
+        where T : unmanaged =>
+        view.SubView(chunk.FirstRow * stride, (chunk.Rows - 1) * stride + rowLength);
+
+    /// <summary>The 16-byte packet width when every stride is a whole number of packets and every view used is aligned to one; else 1.</summary>
+    private unsafe int VectorWidth<T>(RmsNormProblem problem, RmsNormExtras extras, int residualStride, in ForwardViews<T> v)
+        where T : unmanaged
+    {
+        int width = LaunchPlan.VectorWidth(problem.SegmentLength, sizeof(T));
         if (width == 1 || extras.InputRowStride % width != 0 || extras.OutputRowStride % width != 0 || residualStride % width != 0)
         {
             return 1;
         }
 
-        int packetBytes = width * sizeof(TS);
+        int packetBytes = width * sizeof(T);
         bool aligned = Aligned(v.X, packetBytes) && Aligned(v.Y, packetBytes) && Aligned(v.Residual, packetBytes) &&
             Aligned(v.W, packetBytes) && Aligned(v.B, packetBytes);
         return aligned ? width : 1;
@@ -120,8 +97,8 @@ internal sealed partial class DeviceKernels
     /// Whether a view (empty: absent, so aligned) starts on a multiple of <paramref name="bytes"/>. The CPU accelerator has
     /// no alignment rule for struct loads; OpenCL buffers start aligned, so only the offset counts there.
     /// </summary>
-    private bool Aligned<TS>(ArrayView<TS> view, int bytes)
-        where TS : unmanaged
+    private bool Aligned<T>(ArrayView<T> view, int bytes)
+        where T : unmanaged
     {
         if (view.Length == 0 || Accelerator is CPUAccelerator)
         {

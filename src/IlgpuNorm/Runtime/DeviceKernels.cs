@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The operations whose kernels <see cref="DeviceKernels"/> caches.</summary>
 internal enum KernelOperation
@@ -93,10 +93,6 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
             (scratch, standIn) = (null, null);
         }
     }
-
-    private static ArrayView<TTo> Cast<TFrom, TTo>(ArrayView<TFrom> view)
-        where TFrom : unmanaged
-        where TTo : unmanaged => view.Length == 0 ? default : view.Cast<TTo>();
 
     private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
 

@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The view checks the device-resident APIs share, and the view properties ILGPU keeps behind interfaces (read without boxing).</summary>
 internal static class DeviceViews
@@ -19,15 +19,6 @@ internal static class DeviceViews
         if (owner is not null && !ReferenceEquals(owner, accelerator))
         {
             throw new ArgumentException($"Expected a view on accelerator '{accelerator.Name}'; got one on '{owner.Name}'.", paramName);
-        }
-    }
-
-    /// <summary>Throws unless a length is <paramref name="expected"/> (or at least that when not <paramref name="exact"/>).</summary>
-    public static void RequireLength(long actual, long expected, string paramName, bool exact)
-    {
-        if (exact ? actual != expected : actual < expected)
-        {
-            throw new ArgumentException($"Expected {(exact ? string.Empty : "at least ")}{expected} elements in {paramName}; got {actual}.", paramName);
         }
     }
 

@@ -4,7 +4,7 @@ using IlgpuNorm.Host;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The vectorized managed host path: each request goes to the host driver of its operation and dtype.</summary>
 internal sealed class HostBackend : IComputeBackend
@@ -96,13 +96,13 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackward.Rstd<float, float, Float32BackwardCodec>(problem, Cast<T, float>(x), rstd);
+                HostBackward.Rstd<float, float, SingleBackwardCodec<float, Float32Format>>(problem, Cast<T, float>(x), rstd);
                 break;
             case ElementType.Float16:
-                HostBackward.Rstd<ushort, float, SixteenBitBackwardCodec<Float16Format>>(problem, Cast<T, ushort>(x), rstd);
+                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(problem, Cast<T, ushort>(x), rstd);
                 break;
             case ElementType.BFloat16:
-                HostBackward.Rstd<ushort, float, SixteenBitBackwardCodec<BFloat16Format>>(problem, Cast<T, ushort>(x), rstd);
+                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(problem, Cast<T, ushort>(x), rstd);
                 break;
             default:
                 HostBackward.Rstd<double, double, Float64BackwardCodec>(problem, Cast<T, double>(x), rstd);
@@ -134,7 +134,7 @@ internal sealed class HostBackend : IComputeBackend
                 HostQuantizeSingle.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
                 break;
             default:
-                HostQuantize.Run<double, CompensatedSum, Float64QuantCodec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
+                HostQuantize.Run<double, CompensatedSum, Float64Codec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
                 break;
         }
     }

@@ -1,4 +1,4 @@
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>
 /// A device that runs validated requests on host spans, one method per operation. Each writes the request's outputs

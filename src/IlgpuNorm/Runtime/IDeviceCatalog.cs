@@ -1,4 +1,4 @@
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>
 /// What a <see cref="DeviceDispatcher"/> needs from the machine: the devices there are, and a way to start one.

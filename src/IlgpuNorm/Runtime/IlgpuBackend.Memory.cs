@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>The staging allocations of an <see cref="IlgpuBackend"/>: out-of-memory reported with the sizes, nothing kept after a failure.</summary>
 internal sealed partial class IlgpuBackend

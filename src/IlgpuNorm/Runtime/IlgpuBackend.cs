@@ -3,7 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>
 /// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers that are kept

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Backends;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.OpenCL;
 using ILGPU.Backends.PTX;
@@ -51,10 +52,7 @@ public static class KernelCode
         };
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, CudaInstructionSet.ISA_80, null);
-        return [.. Kernels(everyOperation).Select(k => new GeneratedKernel(
-            k.Type,
-            k.Width,
-            ((PTXCompiledKernel)backend.Compile(EntryPoint(k.Method, k.ExplicitlyGrouped), default(KernelSpecialization))).PTXAssembly) { Operation = k.Operation })];
+        return Generate(backend, everyOperation, kernel => ((PTXCompiledKernel)kernel).PTXAssembly);
     }
 
     /// <summary>
@@ -73,15 +71,15 @@ public static class KernelCode
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         var capabilities = new CLCapabilityContext(float16: float16, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: subGroups);
         using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
-        return [.. Kernels(everyOperation).Select(k => new GeneratedKernel(
-            k.Type,
-            k.Width,
-            ((CLCompiledKernel)backend.Compile(EntryPoint(k.Method, k.ExplicitlyGrouped), default(KernelSpecialization))).Source) { Operation = k.Operation })];
+        return Generate(backend, everyOperation, kernel => ((CLCompiledKernel)kernel).Source);
     }
 
-    private static IEnumerable<(string Operation, ElementType Type, int Width, System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> Kernels(bool everyOperation) =>
-        everyOperation ? KernelCatalog.EveryOperation : KernelCatalog.EveryOperation.Where(k => k.Operation == "rms_norm");
-
-    private static EntryPointDescription EntryPoint(System.Reflection.MethodInfo method, bool explicitlyGrouped) =>
-        explicitlyGrouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
+    /// <summary>Compiles the catalog's kernels (every operation, or the forward ones) with a backend.</summary>
+    private static IReadOnlyList<GeneratedKernel> Generate(Backend backend, bool everyOperation, Func<CompiledKernel, string> code) =>
+        [.. KernelCatalog.EveryOperation.Where(k => everyOperation || k.Operation == "rms_norm").Select(k => new GeneratedKernel(
+            k.Type,
+            k.Width,
+            code(backend.Compile(
+                k.ExplicitlyGrouped ? EntryPointDescription.FromExplicitlyGroupedKernel(k.Method) : EntryPointDescription.FromImplicitlyGroupedKernel(k.Method),
+                default(KernelSpecialization)))) { Operation = k.Operation })];
 }

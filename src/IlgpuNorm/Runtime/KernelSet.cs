@@ -1,6 +1,8 @@
 using ILGPU;
 using ILGPU.Runtime;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -49,15 +51,20 @@ public abstract class KernelSet : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Checks the input view of a call (dtype, shape, accelerator, exact length) and returns the problem.</summary>
+    /// <summary>Checks the input view of a call (accelerator, dtype, shape, exact length) and returns the problem.</summary>
     private protected (ElementType Type, RmsNormProblem Problem) Problem<T>(ArrayView<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, double epsilon, int numGroups, string paramName)
         where T : unmanaged
     {
-        var type = ElementTypes.Require<T>(paramName);
-        var problem = RmsNormProblem.Create(shape, normalizedShape, numGroups, epsilon);
         DeviceViews.RequireOn(Accelerator, input, paramName);
-        DeviceViews.RequireLength(input.Length, problem.TotalElements, paramName, exact: true);
-        return (type, problem);
+        return ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, numGroups, epsilon, paramName);
+    }
+
+    /// <summary>Checks a view's accelerator and length (exactly <paramref name="expected"/>, or at least that).</summary>
+    private protected void Require<T>(ArrayView<T> view, long expected, string paramName, bool exact = false)
+        where T : unmanaged
+    {
+        DeviceViews.RequireOn(Accelerator, view, paramName);
+        ApiChecks.Length(view.Length, expected, paramName, exact);
     }
 
     /// <summary>The kernels of a new set on <paramref name="accelerator"/>.</summary>

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace IlgpuNorm;
+namespace IlgpuNorm.Runtime;
 
 /// <summary>
 /// Lets ILGPU find the CUDA and OpenCL drivers where only the versioned library is installed.

@@ -1,6 +1,8 @@
 using ILGPU;
 using ILGPU.Runtime;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -59,33 +61,16 @@ public sealed class RmsNormBackwardKernels : KernelSet
         where T : unmanaged
     {
         var (type, problem) = Problem(x, shape, normalizedShape, epsilon, numGroups, nameof(x));
-        DeviceViews.RequireOn(Accelerator, dy, nameof(dy));
-        DeviceViews.RequireOn(Accelerator, dx, nameof(dx));
-        DeviceViews.RequireLength(dy.Length, problem.TotalElements, nameof(dy), exact: true);
-        DeviceViews.RequireLength(dx.Length, problem.TotalElements, nameof(dx), exact: false);
-        bool hasWeight = weight.Length != 0;
-        if (hasWeight)
-        {
-            DeviceViews.RequireOn(Accelerator, weight, nameof(weight));
-            DeviceViews.RequireOn(Accelerator, dweight, nameof(dweight));
-            DeviceViews.RequireLength(weight.Length, problem.NormalizedLength, nameof(weight), exact: true);
-            DeviceViews.RequireLength(dweight.Length, problem.NormalizedLength, nameof(dweight), exact: false);
-        }
-        else if (dweight.Length != 0)
-        {
-            throw new ArgumentException($"Expected an empty dweight without a weight; got {dweight.Length} elements.", nameof(dweight));
-        }
-
-        bool hasRstd = rstd.Length != 0;
-        if (hasRstd)
-        {
-            DeviceViews.RequireOn(Accelerator, rstd, nameof(rstd));
-            DeviceViews.RequireLength(rstd.Length, problem.Segments, nameof(rstd), exact: true);
-        }
-
+        Require(dy, problem.TotalElements, nameof(dy), exact: true);
+        Require(dx, problem.TotalElements, nameof(dx));
+        Require(weight, weight.Length != 0 ? problem.NormalizedLength : 0, nameof(weight), exact: true);
+        DeviceViews.RequireOn(Accelerator, dweight, nameof(dweight));
+        ApiChecks.Dweight(weight.Length, dweight.Length, problem);
+        DeviceViews.RequireOn(Accelerator, rstd, nameof(rstd));
+        ApiChecks.Rstd(rstd.Length, problem);
         using (Kernels.Enter(this))
         {
-            Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, dy, x, hasWeight ? weight : default, rstd, dx, hasWeight ? dweight : default);
+            Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, dy, x, weight, rstd, dx, weight.Length != 0 ? dweight : default);
         }
     }
 
@@ -112,8 +97,7 @@ public sealed class RmsNormBackwardKernels : KernelSet
         where T : unmanaged
     {
         var (type, problem) = Problem(x, shape, normalizedShape, epsilon, numGroups, nameof(x));
-        DeviceViews.RequireOn(Accelerator, rstd, nameof(rstd));
-        DeviceViews.RequireLength(rstd.Length, problem.Segments, nameof(rstd), exact: false);
+        Require(rstd, problem.Segments, nameof(rstd));
         using (Kernels.Enter(this))
         {
             Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, x, x, default, rstd, x, default, rstdOnly: true);

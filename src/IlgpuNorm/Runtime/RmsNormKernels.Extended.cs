@@ -1,6 +1,8 @@
 using ILGPU;
 using ILGPU.Runtime;
+using IlgpuNorm.Api;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -70,11 +72,7 @@ public sealed partial class RmsNormKernels
     {
         options ??= RmsNormOptions.Default;
         var (type, problem) = Problem(input, shape, normalizedShape, options.Epsilon, options.NumGroups, nameof(input));
-        if (residual.Length != problem.TotalElements)
-        {
-            throw new ArgumentException($"Expected a residual of {problem.TotalElements} elements (the input's); got {residual.Length}.", nameof(residual));
-        }
-
+        ApiChecks.Residual(residual.Length, problem);
         Enqueue(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, output, stream);
     }
 
@@ -108,7 +106,7 @@ public sealed partial class RmsNormKernels
     {
         options ??= RmsNormOptions.Default;
         var type = ElementTypes.Require<T>(nameof(input));
-        var (problem, extras) = RmsNorm.ValidateRows(layout, options, input.Length, residual.Length, fused: residual.Length != 0);
+        var (problem, extras) = ApiChecks.Rows(layout, options, input.Length, residual.Length, fused: residual.Length != 0);
         Enqueue(type, problem, extras, input, residual, weight, bias, output, stream);
     }
 
@@ -121,7 +119,7 @@ public sealed partial class RmsNormKernels
         DeviceViews.RequireOn(Accelerator, weight, nameof(weight));
         DeviceViews.RequireOn(Accelerator, bias, nameof(bias));
         DeviceViews.RequireOn(Accelerator, residual, nameof(residual));
-        RmsNorm.ValidateEpilogue(problem, extras, weight.Length, bias.Length);
+        ApiChecks.Epilogue(problem, extras, weight.Length, bias.Length);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (output.Length < outputExtent)
         {

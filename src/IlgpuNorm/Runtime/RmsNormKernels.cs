@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 

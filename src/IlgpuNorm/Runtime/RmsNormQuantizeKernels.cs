@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;
 
@@ -50,20 +51,9 @@ public sealed class RmsNormQuantizeKernels : KernelSet
         ArgumentNullException.ThrowIfNull(quantize);
         quantize.Validate(nameof(quantize));
         var (type, problem) = Problem(input, shape, normalizedShape, epsilon, numGroups, nameof(input));
-        DeviceViews.RequireOn(Accelerator, output, nameof(output));
-        DeviceViews.RequireOn(Accelerator, scales, nameof(scales));
-        DeviceViews.RequireLength(output.Length, problem.TotalElements, nameof(output), exact: false);
-        if (quantize.StaticScale is null || scales.Length != 0)
-        {
-            DeviceViews.RequireLength(scales.Length, problem.Segments, nameof(scales), exact: false);
-        }
-
-        bool hasWeight = weight.Length != 0;
-        if (hasWeight)
-        {
-            DeviceViews.RequireOn(Accelerator, weight, nameof(weight));
-            DeviceViews.RequireLength(weight.Length, problem.NormalizedLength, nameof(weight), exact: true);
-        }
+        Require(output, problem.TotalElements, nameof(output));
+        Require(scales, quantize.StaticScale is null || scales.Length != 0 ? problem.Segments : 0, nameof(scales));
+        Require(weight, weight.Length != 0 ? problem.NormalizedLength : 0, nameof(weight), exact: true);
 
         if (problem.TotalElements == 0)
         {
@@ -72,7 +62,7 @@ public sealed class RmsNormQuantizeKernels : KernelSet
 
         using (Kernels.Enter(this))
         {
-            Kernels.Quantize(stream ?? Accelerator.DefaultStream, problem, type, QuantizeSettings.From(quantize), input, hasWeight ? weight : default, output, scales);
+            Kernels.Quantize(stream ?? Accelerator.DefaultStream, problem, type, QuantizeSettings.From(quantize), input, weight, output, scales);
         }
     }
 }

@@ -18,7 +18,7 @@ public class QuantBackwardCodegenTests
     {
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
-        foreach (var (name, type, method) in QuantBackwardKernelCatalog.Grouped)
+        foreach (var (name, type, method) in Grouped())
         {
             string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), default(KernelSpecialization))).PTXAssembly;
             Assert.Contains("bar.sync", ptx, StringComparison.Ordinal);
@@ -27,7 +27,7 @@ public class QuantBackwardCodegenTests
             Assert.DoesNotContain("atom.", ptx, StringComparison.Ordinal);
         }
 
-        foreach (var (name, _, method) in QuantBackwardKernelCatalog.Columns)
+        foreach (var (name, _, _, method, _) in KernelCatalog.EveryOperation.Where(k => !k.ExplicitlyGrouped))
         {
             string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(method), default(KernelSpecialization))).PTXAssembly;
             Assert.True(ptx.Contains(".entry", StringComparison.Ordinal), name);
@@ -41,7 +41,7 @@ public class QuantBackwardCodegenTests
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: false);
         using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Other, CLCVersion.CL20);
-        foreach (var (name, _, method) in QuantBackwardKernelCatalog.Grouped)
+        foreach (var (name, _, method) in Grouped())
         {
             string source = ((CLCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), default(KernelSpecialization))).Source;
             Assert.True(source.Contains("barrier", StringComparison.Ordinal), $"{name}: no barrier");
@@ -49,4 +49,8 @@ public class QuantBackwardCodegenTests
             Assert.DoesNotContain("half ", source, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>The explicitly grouped quantized and backward kernels (name, dtype, method).</summary>
+    private static IEnumerable<(string Name, ElementType Type, System.Reflection.MethodInfo Method)> Grouped() =>
+        KernelCatalog.EveryOperation.Where(k => k.Operation != "rms_norm" && k.ExplicitlyGrouped).Select(k => ($"{k.Operation}-{k.Type}", k.Type, k.Method));
 }

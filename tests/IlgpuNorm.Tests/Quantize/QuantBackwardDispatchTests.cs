@@ -1,4 +1,5 @@
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 using IlgpuNorm.Tests.Support;
 using Xunit;
 

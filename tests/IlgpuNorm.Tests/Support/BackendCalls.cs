@@ -1,4 +1,5 @@
 using IlgpuNorm.Planning;
+using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm.Tests.Support;
 

@@ -1,3 +1,5 @@
+using IlgpuNorm.Runtime;
+
 namespace IlgpuNorm.Tests.Support;
 
 /// <summary>A device catalog of given devices whose backends come from a factory that may throw: the faults a driver can have, without one.</summary>
