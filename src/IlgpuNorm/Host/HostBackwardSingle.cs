@@ -25,7 +25,7 @@ internal static class HostBackwardSingle
     public static unsafe void Run<T, TConversions>(
         RmsNormProblem problem, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<float> rstd, Span<T> dx, Span<T> dw)
         where T : unmanaged
-        where TConversions : struct, IStorageConversions<T>
+        where TConversions : IStorage<T, float>
     {
         int length = problem.NormalizedLength;
         long segments = problem.Segments;
@@ -37,7 +37,7 @@ internal static class HostBackwardSingle
         {
             if (weight is not null)
             {
-                TConversions.Widen(w, weight.AsSpan(0, w.Length));
+                HostStorage.Widen<T, float, TConversions>(w, weight.AsSpan(0, w.Length));
             }
 
             fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
@@ -56,7 +56,7 @@ internal static class HostBackwardSingle
                     Groups = problem.NumGroups,
                     Segments = segments,
                     Epsilon = (float)problem.Epsilon,
-                    Streaming = typeof(T) == typeof(float) && Sse.IsSupported && HostVectors.ShouldStream(problem.TotalElements * 3 * sizeof(float)),
+                    Streaming = typeof(T) == typeof(float) && Sse.IsSupported && HostCache.ShouldStream(problem.TotalElements * 3 * sizeof(float)),
                 };
                 HostBlocks.For(blocks, problem.TotalElements * 2, body);
 
@@ -64,7 +64,7 @@ internal static class HostBackwardSingle
                 {
                     // dweight = Σ over blocks, in block order, of the partial rows (into row 0, column by column).
                     SumPartials(pp, blocks, length);
-                    TConversions.Narrow(new ReadOnlySpan<float>(pp, length), dw);
+                    HostStorage.Narrow<T, float, TConversions>(new ReadOnlySpan<float>(pp, length), dw);
                 }
             }
         }
@@ -128,7 +128,7 @@ internal static class HostBackwardSingle
 
     private unsafe struct Body<T, TConversions> : IBlockBody
         where T : unmanaged
-        where TConversions : struct, IStorageConversions<T>
+        where TConversions : IStorage<T, float>
     {
         public T* Dy;
         public T* X;
@@ -177,8 +177,8 @@ internal static class HostBackwardSingle
                                 xs = buffer;
                                 gs = buffer + n;
                                 dxs = buffer + 2 * n;
-                                TConversions.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(xs, n));
-                                TConversions.Widen(new ReadOnlySpan<T>(Dy + s * n, n), new Span<float>(gs, n));
+                                HostStorage.Widen<T, float, TConversions>(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(xs, n));
+                                HostStorage.Widen<T, float, TConversions>(new ReadOnlySpan<T>(Dy + s * n, n), new Span<float>(gs, n));
                             }
 
                             Row(
@@ -194,7 +194,7 @@ internal static class HostBackwardSingle
                                 Streaming);
                             if (!single)
                             {
-                                TConversions.Narrow(new ReadOnlySpan<float>(dxs, n), new Span<T>(Dx + s * n, n));
+                                HostStorage.Narrow<T, float, TConversions>(new ReadOnlySpan<float>(dxs, n), new Span<T>(Dx + s * n, n));
                             }
                         }
                     }
@@ -284,7 +284,7 @@ internal static class HostBackwardSingle
         }
         else
         {
-            squares = HostVectors.SumOfSquares(new ReadOnlySpan<float>(x, n));
+            squares = HostRows.SumOfSquares(new ReadOnlySpan<float>(x, n));
             if (Vector256.IsHardwareAccelerated)
             {
                 var d0 = Vector256<float>.Zero;

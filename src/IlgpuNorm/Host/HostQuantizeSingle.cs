@@ -12,12 +12,12 @@ namespace IlgpuNorm.Host;
 /// <summary>
 /// The vectorized host path of the quantized rms_norm for float32, float16 and bfloat16 inputs (float32 math, the same
 /// operations as <see cref="RmsNormQuantKernel"/>). Per segment, with Vector512: Σx²
-/// (<see cref="HostVectors.SumOfSquares(ReadOnlySpan{float})"/>, float64 lanes, as the host forward); one pass computing
+/// (<see cref="HostRows.SumOfSquares(ReadOnlySpan{float})"/>, float64 lanes, as the host forward); one pass computing
 /// v = clamp((x / d) · w) into a row buffer (L1/L2-resident) and max |v|; one pass dividing by the scale and encoding
 /// 64 values per step (int8: saturate, round to nearest even, NaN to 0; FP8: <see cref="HostQuantizeFp8Vectors.Encode16"/>).
 /// float16/bfloat16 rows are first widened into the row buffer; the weight is widened once per call. Every step is
 /// element-wise or an order-free maximum, so the bits are those of the per-element definition. No managed allocation in
-/// steady state (pooled buffers, a struct body); single-threaded below <see cref="HostRmsNorm.MinElementsPerWorker"/>
+/// steady state (pooled buffers, a struct body); single-threaded below <see cref="HostParallel.MinElementsPerWorker"/>
 /// elements per worker.
 /// </summary>
 internal static class HostQuantizeSingle
@@ -28,7 +28,7 @@ internal static class HostQuantizeSingle
     public static unsafe void Run<T, TConversions, TFormat>(
         RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<byte> q, Span<float> scales, QuantizeSettings settings)
         where T : unmanaged
-        where TConversions : struct, IStorageConversions<T>
+        where TConversions : IStorage<T, float>
         where TFormat : struct, IQuantFormat
     {
         // float32 weights are read in place; 16-bit ones are widened once per call, not once per row.
@@ -37,7 +37,7 @@ internal static class HostQuantizeSingle
         {
             if (weight is not null)
             {
-                TConversions.Widen(w, weight.AsSpan(0, w.Length));
+                HostStorage.Widen<T, float, TConversions>(w, weight.AsSpan(0, w.Length));
             }
 
             fixed (T* px = x, pw = w)
@@ -54,7 +54,7 @@ internal static class HostQuantizeSingle
                     Groups = problem.NumGroups,
                     Epsilon = (float)problem.Epsilon,
                     Settings = settings,
-                    Prefetch = Sse.IsSupported && HostVectors.ShouldStream(problem.TotalElements * (sizeof(float) + 1)),
+                    Prefetch = Sse.IsSupported && HostCache.ShouldStream(problem.TotalElements * (sizeof(float) + 1)),
                 };
                 HostBlocks.For(problem.Segments, problem.TotalElements, body);
             }
@@ -70,7 +70,7 @@ internal static class HostQuantizeSingle
 
     private unsafe struct Body<T, TConversions, TFormat> : IBlockBody
         where T : unmanaged
-        where TConversions : struct, IStorageConversions<T>
+        where TConversions : IStorage<T, float>
         where TFormat : struct, IQuantFormat
     {
         public T* X;
@@ -101,7 +101,7 @@ internal static class HostQuantizeSingle
                         }
                         else
                         {
-                            TConversions.Widen(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(buffer, n));
+                            HostStorage.Widen<T, float, TConversions>(new ReadOnlySpan<T>(X + s * n, n), new Span<float>(buffer, n));
                             xs = buffer;
                         }
 
@@ -139,7 +139,7 @@ internal static class HostQuantizeSingle
         where TFormat : struct, IQuantFormat
     {
         TFormat format = default;
-        float d = MathF.Sqrt(HostVectors.SumOfSquares(new ReadOnlySpan<float>(x, n)) / n + epsilon);
+        float d = MathF.Sqrt(HostRows.SumOfSquares(new ReadOnlySpan<float>(x, n)) / n + epsilon);
         float amax = Values(x, w, v, n, d, settings.Clamp, prefetch);
         float scale = settings.StaticScale;
         if (scale == 0f)
@@ -323,7 +323,7 @@ internal static class HostQuantizeSingle
         where TFormat : struct, IQuantFormat
     {
         TFormat format = default;
-        float d = MathF.Sqrt(HostVectors.SumOfSquares(v) / v.Length + epsilon);
+        float d = MathF.Sqrt(HostRows.SumOfSquares(v) / v.Length + epsilon);
         TensorPrimitives.Divide(v, d, v);
         if (!w.IsEmpty)
         {
