@@ -197,7 +197,7 @@ internal static unsafe class HostForward
         where TE : IEpilogue
     {
         var op = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d, default);
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op, y + s * n, n, false);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op, y + s * n, n, RowTraffic.Cached);
     }
 
     /// <summary>Σ x² of rows s + 2 and s + 3, and rows s and s + 1 normalized by <paramref name="d0"/> and <paramref name="d1"/>.</summary>
@@ -239,8 +239,8 @@ internal static unsafe class HostForward
             }
         }
 
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, false, i);
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, false, i);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
         var load0 = new RowLoad<float, float, Float32Storage>(next0);
         var load1 = new RowLoad<float, float, Float32Storage>(next1);
         return (HostRows.SumOfSquares(ref load0, n, i, ref a512, ref a256), HostRows.SumOfSquares(ref load1, n, i, ref b512, ref b256));
@@ -298,7 +298,7 @@ internal static unsafe class HostForward
 
                 TC d = TC.Sqrt((sum / TC.CreateTruncating(n)) + epsilon);
                 var op = new NormOp<T, TC, S, TE>(source, call.W is null ? null : call.W + inGroup, call.B is null ? null : call.B + inGroup, d, extras.Policy);
-                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, call.Y + row * extras.OutputRowStride + inGroup, n, call.Streaming);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, call.Y + row * extras.OutputRowStride + inGroup, n, call.Streaming ? RowTraffic.Streamed : RowTraffic.Cached);
             }
         }
     }

@@ -231,21 +231,23 @@ internal static unsafe class HostRows
     }
 
     /// <summary>
-    /// y[i] = (T)op(i) for i in [start, n). With <paramref name="streaming"/> (calls larger than the last-level cache,
-    /// T the compute type), 64-byte aligned non-temporal stores (the head up to alignment and the tail with ordinary
-    /// ones) and a prefetch of the next row's inputs, so that its reads overlap this row's writes: y would not stay in
-    /// cache anyway, and streaming stores skip reading each y line before writing it ([4096, 4096] float32, 2 threads:
-    /// 55 GB/s against 47 GB/s). The same arithmetic either way, so the same bits.
+    /// y[i] = (T)op(i) for i in [start, n). <see cref="RowTraffic.Streamed"/> (calls larger than the last-level cache, T
+    /// the compute type): 64-byte aligned non-temporal stores (the head up to alignment and the tail with ordinary ones)
+    /// and a prefetch of the next row's inputs, so that its reads overlap this row's writes: y would not stay in cache
+    /// anyway, and streaming stores skip reading each y line before writing it ([4096, 4096] float32, 2 threads: 55 GB/s
+    /// against 47 GB/s). <see cref="RowTraffic.Prefetched"/>: the prefetch only (y is a row buffer that stays in cache).
+    /// The same arithmetic either way, so the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Map<T, TC, S, TOp>(ref TOp op, T* y, int n, bool streaming, int start = 0)
+    public static void Map<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, int start = 0)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
     {
         int i = start;
-        if (streaming && S.IsCompute && Sse.IsSupported && n >= 2 * Vector512<TC>.Count)
+        bool prefetch = traffic != RowTraffic.Cached && Sse.IsSupported;
+        if (prefetch && traffic == RowTraffic.Streamed && S.IsCompute && n >= 2 * Vector512<TC>.Count)
         {
             for (; i < n && ((nuint)(y + i) & 63) != 0; i++)
             {
@@ -253,24 +255,20 @@ internal static unsafe class HostRows
             }
 
             i = Vector512.IsHardwareAccelerated ? Stream512<T, TC, TOp>(ref op, (TC*)y, n, i) : Stream256<T, TC, TOp>(ref op, (TC*)y, n, i);
+            Sse.StoreFence(); // order the streaming stores before whatever the caller does next
         }
         else if (Vector512.IsHardwareAccelerated)
         {
-            i = Map512<T, TC, S, TOp>(ref op, y, n, i);
+            i = prefetch ? Map512<T, TC, S, TOp, Yes>(ref op, y, n, i) : Map512<T, TC, S, TOp, No>(ref op, y, n, i);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            i = Map256<T, TC, S, TOp>(ref op, y, n, i);
+            i = prefetch ? Map256<T, TC, S, TOp, Yes>(ref op, y, n, i) : Map256<T, TC, S, TOp, No>(ref op, y, n, i);
         }
 
         for (; i < n; i++)
         {
             y[i] = S.Narrow(op.At(i));
-        }
-
-        if (streaming)
-        {
-            Sse.StoreFence(); // order the streaming stores before whatever the caller does next
         }
     }
 
@@ -278,17 +276,19 @@ internal static unsafe class HostRows
     private static double Sum512<TL>(ref TL load, int n, ref int i, ref Squares512 squares)
         where TL : struct, ILoad<float>
     {
+        var local = load; // a local, so that the load's own accumulators (if any) can live in registers
         for (; i <= n - 32; i += 32)
         {
-            squares.Add(load.V512(i, 0), load.V512(i + 16, 1));
+            squares.Add(local.V512(i, 0), local.V512(i + 16, 1));
         }
 
         if (i <= n - 16)
         {
-            squares.Add(load.V512(i, 0));
+            squares.Add(local.V512(i, 0));
             i += 16;
         }
 
+        load = local;
         return squares.Sum;
     }
 
@@ -296,49 +296,66 @@ internal static unsafe class HostRows
     private static double Sum256<TL>(ref TL load, int n, ref int i, ref Squares256 squares)
         where TL : struct, ILoad<float>
     {
-        // Two vectors a step (the loads' slots 0 and 1), the squares in Squares256's order.
+        var local = load; // two vectors a step (the loads' slots 0 and 1), the squares in Squares256's order
         for (; i <= n - 16; i += 16)
         {
-            squares.Add(load.V256(i, 0));
-            squares.Add(load.V256(i + 8, 1));
+            squares.Add(local.V256(i, 0));
+            squares.Add(local.V256(i + 8, 1));
         }
 
         if (i <= n - 8)
         {
-            squares.Add(load.V256(i, 0));
+            squares.Add(local.V256(i, 0));
             i += 8;
         }
 
+        load = local;
         return squares.Sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Map512<T, TC, S, TOp>(ref TOp op, T* y, int n, int i)
+    private static int Map512<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, int i)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
     {
+        var local = op; // a local, so that the op's accumulators (if any) can live in registers
         for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
         {
-            S.Store(op.V512(i), y + i);
+            if (TPrefetch.On)
+            {
+                local.Prefetch(n + i);
+            }
+
+            S.Store(local.V512(i), y + i);
         }
 
+        op = local;
         return i;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Map256<T, TC, S, TOp>(ref TOp op, T* y, int n, int i)
+    private static int Map256<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, int i)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
     {
+        var local = op;
         for (; i <= n - Vector256<TC>.Count; i += Vector256<TC>.Count)
         {
-            S.Store(op.V256(i), y + i);
+            if (TPrefetch.On && (i & (64 / sizeof(TC) - 1)) == 0)
+            {
+                local.Prefetch(n + i); // one per 64-byte line
+            }
+
+            S.Store(local.V256(i), y + i);
         }
 
+        op = local;
         return i;
     }
 
@@ -372,6 +389,35 @@ internal static unsafe class HostRows
 
         return i;
     }
+}
+
+/// <summary>How a row map treats memory (<see cref="HostRows.Map"/>).</summary>
+internal enum RowTraffic
+{
+    /// <summary>Rows in cache: ordinary stores, no prefetch.</summary>
+    Cached,
+
+    /// <summary>Inputs from memory, output to a cached row buffer: prefetch the next row.</summary>
+    Prefetched,
+
+    /// <summary>Inputs and output from and to memory: prefetch and non-temporal stores.</summary>
+    Streamed,
+}
+
+/// <summary>A compile-time flag of a driver loop (the JIT removes the branch).</summary>
+internal interface IFlag
+{
+    static abstract bool On { get; }
+}
+
+internal readonly struct Yes : IFlag
+{
+    public static bool On => true;
+}
+
+internal readonly struct No : IFlag
+{
+    public static bool On => false;
 }
 
 /// <summary>The last-level cache size, the one reader on the host (Linux's sysfs; 32 MiB elsewhere).</summary>

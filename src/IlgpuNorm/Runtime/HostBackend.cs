@@ -99,16 +99,16 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostQuantizeSingle.Run<float, Float32Storage, TFormat>(problem, Cast<T, float>(x), Cast<T, float>(w), q, scales, settings);
+                HostQuantize.Run<float, Float32Storage, TFormat>(problem, Cast<T, float>(x), Cast<T, float>(w), q, scales, settings);
                 break;
             case ElementType.Float16:
-                HostQuantizeSingle.Run<ushort, Float16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                HostQuantize.Run<ushort, Float16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
                 break;
             case ElementType.BFloat16:
-                HostQuantizeSingle.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                HostQuantize.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
                 break;
             default:
-                HostQuantize.Run<double, CompensatedSum, Float64QuantCodec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
+                HostQuantize.RunPerElement<double, CompensatedSum, Float64QuantCodec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
                 break;
         }
     }

@@ -19,12 +19,12 @@ internal static unsafe class HostRowsHelper
             if (w.IsEmpty)
             {
                 var op = new NormOp<T, TC, S, PlainRow>(px, null, null, d, default);
-                HostRows.Map<T, TC, S, NormOp<T, TC, S, PlainRow>>(ref op, py, x.Length, streaming);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, PlainRow>>(ref op, py, x.Length, streaming ? RowTraffic.Streamed : RowTraffic.Cached);
             }
             else
             {
                 var op = new NormOp<T, TC, S, WeightedRow>(px, pw, null, d, default);
-                HostRows.Map<T, TC, S, NormOp<T, TC, S, WeightedRow>>(ref op, py, x.Length, streaming);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, WeightedRow>>(ref op, py, x.Length, streaming ? RowTraffic.Streamed : RowTraffic.Cached);
             }
         }
     }
