@@ -7,8 +7,9 @@ namespace IlgpuNorm.Host;
 
 /// <summary>
 /// Where a row's values come from, in compute lanes: Vector512 and Vector256 steps at element i, and one element.
-/// <c>slot</c> is 0 or 1, a constant at each call site: the reduction's first or second vector of a double step, for
-/// loads that accumulate something of their own in a fixed order (the backward pass's Σ dy·x).
+/// <c>slot</c> is a constant at each call site: 0 or 1, the reduction's first or second vector of a double step (and 0
+/// for Vector512's last single step), 2 for Vector256's last single step; for loads that accumulate something of their
+/// own in a fixed order (the backward pass's Σ dy·x).
 /// </summary>
 internal interface ILoad<TC>
     where TC : unmanaged
@@ -305,7 +306,7 @@ internal static unsafe class HostRows
 
         if (i <= n - 8)
         {
-            squares.Add(local.V256(i, 0));
+            squares.Add(local.V256(i, 2));
             i += 8;
         }
 

@@ -47,16 +47,16 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackwardSingle.Run<float, Float32Storage>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
+                HostBackward.Run<float, float, Float32Storage, VectorSegment<float, Float32Storage>>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
                 break;
             case ElementType.Float16:
-                HostBackwardSingle.Run<ushort, Float16Storage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, Float16Storage, VectorSegment<ushort, Float16Storage>>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             case ElementType.BFloat16:
-                HostBackwardSingle.Run<ushort, BFloat16Storage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, BFloat16Storage, VectorSegment<ushort, BFloat16Storage>>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             default:
-                HostBackward.Run<double, double, Float64BackwardCodec>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
+                HostBackward.Run<double, double, Float64Storage, CodecSegment<double, double, Float64BackwardCodec>>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
                 break;
         }
     }
