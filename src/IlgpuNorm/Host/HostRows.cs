@@ -156,19 +156,17 @@ internal static unsafe class HostRows
     public static float SumOfSquares<TL>(ref TL load, int n)
         where TL : struct, ILoad<float>
     {
-        Squares512 v512 = default;
-        Squares256 v256 = default;
-        return SumOfSquares(ref load, n, 0, ref v512, ref v256);
+        return SumOfSquares(ref load, n, 0, default, default);
     }
 
     /// <summary>The same, continued from element <paramref name="i"/> with accumulators that hold the elements before it
     /// (i a multiple of 32 for Vector512, of 16 for Vector256: the two-row pipeline's loop stops there).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SumOfSquares<TL>(ref TL load, int n, int i, ref Squares512 v512, ref Squares256 v256)
+    public static float SumOfSquares<TL>(ref TL load, int n, int i, Squares512 v512, Squares256 v256)
         where TL : struct, ILoad<float>
     {
-        double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, ref v512)
-            : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, ref v256)
+        double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, v512)
+            : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, v256)
             : 0;
         for (; i < n; i++)
         {
@@ -274,10 +272,11 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Sum512<TL>(ref TL load, int n, ref int i, ref Squares512 squares)
+    private static double Sum512<TL>(ref TL load, int n, ref int start, Squares512 squares)
         where TL : struct, ILoad<float>
     {
-        var local = load; // a local, so that the load's own accumulators (if any) can live in registers
+        var local = load; // locals, not references, so that the accumulators live in registers
+        int i = start;
         for (; i <= n - 32; i += 32)
         {
             squares.Add(local.V512(i, 0), local.V512(i + 16, 1));
@@ -289,15 +288,16 @@ internal static unsafe class HostRows
             i += 16;
         }
 
-        load = local;
+        (load, start) = (local, i);
         return squares.Sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Sum256<TL>(ref TL load, int n, ref int i, ref Squares256 squares)
+    private static double Sum256<TL>(ref TL load, int n, ref int start, Squares256 squares)
         where TL : struct, ILoad<float>
     {
         var local = load; // two vectors a step (the loads' slots 0 and 1), the squares in Squares256's order
+        int i = start;
         for (; i <= n - 16; i += 16)
         {
             squares.Add(local.V256(i, 0));
@@ -310,7 +310,7 @@ internal static unsafe class HostRows
             i += 8;
         }
 
-        load = local;
+        (load, start) = (local, i);
         return squares.Sum;
     }
 
