@@ -206,7 +206,7 @@ internal readonly unsafe struct VectorSegment<T, S> : IBackwardSegment<T, float>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(T* dy, T* x, float* w, float savedRstd, bool hasRstd, double epsilon, T* dx, float* partial, int n, RowTraffic traffic)
     {
-        var load = new BackwardLoad<T, S>(x, dy, w);
+        var load = new BackwardLoad<T, S>(x, dy, w, traffic == RowTraffic.Streamed ? n : 0);
         float squares = HostRows.SumOfSquares(ref load, n);
         float c = (float)load.Dot() / n;
         float r = hasRstd ? savedRstd : 1f / MathF.Sqrt(squares / n + (float)epsilon);
@@ -256,9 +256,10 @@ internal readonly unsafe struct CodecSegment<T, TF, TCodec> : IBackwardSegment<T
 /// <summary>
 /// x for the row reduction's Σx², and Σ t·x (t = w·dy rounded to float32) on the side: Vector512 slots 0 and 1 into two
 /// float32 accumulators, Vector256 slots into two more, and the rest (the reduction's Vector256 tail, slot 2, and its
-/// scalar tail) in float64 after those, in element order.
+/// scalar tail) in float64 after those, in element order. With <c>prefetchAhead</c> (the row length, for streamed calls:
+/// the map decides streaming, the reduction before it reads the same rows), the next row is prefetched.
 /// </summary>
-internal unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w) : ILoad<float>
+internal unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w, int prefetchAhead) : ILoad<float>
     where T : unmanaged
     where S : IStorage<T, float>
 {
@@ -277,6 +278,13 @@ internal unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w) : ILoad<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> V512(int i, int slot)
     {
+        if (prefetchAhead != 0)
+        {
+            // Rows from memory: the next row too, so that its reads overlap this row's arithmetic (as the map's prefetch).
+            Sse.Prefetch0(x + prefetchAhead + i);
+            Sse.Prefetch0(dy + prefetchAhead + i);
+        }
+
         var xv = S.Load(x + i);
         var t = w is null ? S.Load(dy + i) : Vector512.Load(w + i) * S.Load(dy + i);
         if (slot == 0)

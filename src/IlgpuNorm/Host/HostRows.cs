@@ -365,12 +365,14 @@ internal static unsafe class HostRows
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where TOp : struct, IMap<TC>
     {
+        var local = op;
         for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
         {
-            op.Prefetch(n + i);
-            Vector512.StoreAlignedNonTemporal(op.V512(i), y + i);
+            local.Prefetch(n + i);
+            Vector512.StoreAlignedNonTemporal(local.V512(i), y + i);
         }
 
+        op = local;
         return i;
     }
 
@@ -381,13 +383,15 @@ internal static unsafe class HostRows
     {
         // AVX2: two 32-byte stores per 64-byte line, so every line is still written whole.
         int step = Vector256<TC>.Count;
+        var local = op;
         for (; i <= n - 2 * step; i += 2 * step)
         {
-            op.Prefetch(n + i);
-            Vector256.StoreAlignedNonTemporal(op.V256(i), y + i);
-            Vector256.StoreAlignedNonTemporal(op.V256(i + step), y + i + step);
+            local.Prefetch(n + i);
+            Vector256.StoreAlignedNonTemporal(local.V256(i), y + i);
+            Vector256.StoreAlignedNonTemporal(local.V256(i + step), y + i + step);
         }
 
+        op = local;
         return i;
     }
 }
