@@ -90,9 +90,9 @@ public class ConversionTests
         source[0] = float.NaN;
         source[1] = BitConverter.UInt32BitsToSingle(0x3F80_8000);
         var host = new ushort[source.Length];
-        HostSixteenBit.RoundBFloat16(source, host);
+        HostStorage.Narrow<ushort, float, BFloat16Storage>(source, host);
         var widened = new float[source.Length];
-        HostSixteenBit.WidenBFloat16(host, widened);
+        HostStorage.Widen<ushort, float, BFloat16Storage>(host, widened);
         for (int i = 0; i < source.Length; i++)
         {
             ushort expected = BFloat16.RoundToBits(source[i]);

@@ -22,8 +22,8 @@ public class HostFusedVectorsTests
 
             var expected = (float[])r.Clone();
             System.Numerics.Tensors.TensorPrimitives.Add(x, expected, expected);
-            float expectedSum = HostVectors.SumOfSquares(expected);
-            float sum = HostFusedVectors.AddAndSumOfSquares(x, r);
+            float expectedSum = HostRows.SumOfSquares(expected);
+            float sum = HostRowsHelper.AddAndSumOfSquares(x, r);
             Assert.Equal(expected, r);
             Assert.True(BitConverter.SingleToInt32Bits(expectedSum) == BitConverter.SingleToInt32Bits(sum), $"length {n}: {sum:R} vs {expectedSum:R}");
         }

@@ -20,9 +20,9 @@ public class HostLargeCallsTests
     [InlineData(QuantizeFormat.Float8E4M3)]
     public void Quantize_ParallelAndStreaming_MatchesReference_AndRowByRow(QuantizeFormat format)
     {
-        int rows = (int)(HostVectors.StreamingThresholdBytes / (Hidden * (sizeof(float) + 1))) + 5;
-        Assert.True(HostVectors.ShouldStream((long)rows * Hidden * (sizeof(float) + 1)));
-        Assert.True((long)rows * Hidden >= 2 * HostRmsNorm.MinElementsPerWorker); // more than one worker
+        int rows = (int)(HostCache.LastLevelBytes / (Hidden * (sizeof(float) + 1))) + 5;
+        Assert.True(HostCache.ShouldStream((long)rows * Hidden * (sizeof(float) + 1)));
+        Assert.True((long)rows * Hidden >= 2 * HostParallel.MinElementsPerWorker); // more than one worker
         var x = TestData.Random<float>(rows * Hidden, 91);
         var w = TestData.Random<float>(Hidden, 92);
         var quantize = new QuantizeOptions { Format = format };
@@ -71,8 +71,8 @@ public class HostLargeCallsTests
     [Fact]
     public void Backward_ParallelAndStreaming_MatchesReference_AndRowByRow()
     {
-        int rows = (int)(HostVectors.StreamingThresholdBytes / (Hidden * 3 * sizeof(float))) + 5;
-        Assert.True(HostVectors.ShouldStream((long)rows * Hidden * 3 * sizeof(float)));
+        int rows = (int)(HostCache.LastLevelBytes / (Hidden * 3 * sizeof(float))) + 5;
+        Assert.True(HostCache.ShouldStream((long)rows * Hidden * 3 * sizeof(float)));
         var x = TestData.Random<float>(rows * Hidden, 93);
         var dy = TestData.Random<float>(rows * Hidden, 94);
         var w = TestData.Random<float>(Hidden, 95);

@@ -26,20 +26,20 @@ public class HostRowPipelineTests
         for (int s = 0; s < rows; s++)
         {
             var xs = x.AsSpan(s * n, n);
-            float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / n + 1e-6f);
-            HostVectors.Normalize<float>(xs, d, weighted ? w.AsSpan(s % groups * n, n) : default, expected.AsSpan(s * n, n));
+            float d = MathF.Sqrt(HostRows.SumOfSquares(xs) / n + 1e-6f);
+            HostRowsHelper.Normalize<float, float, Float32Storage>(xs, d, weighted ? w.AsSpan(s % groups * n, n) : default, expected.AsSpan(s * n, n));
         }
 
         var actual = TestData.Poisoned<float>(rows * n);
-        HostRowPipeline.Run(x, w, actual, n, groups, 0, rows, 1e-6f);
+        HostRowsHelper.Pipeline(x, w, actual, n, groups, 0, rows, 1e-6f);
         Assert.Equal(expected, actual);
 
         // In place, and a block that starts inside the tensor (as the parallel loop runs it).
         var inPlace = (float[])x.Clone();
-        HostRowPipeline.Run(inPlace, w, inPlace, n, groups, 0, rows, 1e-6f);
+        HostRowsHelper.Pipeline(inPlace, w, inPlace, n, groups, 0, rows, 1e-6f);
         Assert.Equal(expected, inPlace);
         var partial = TestData.Poisoned<float>(rows * n);
-        HostRowPipeline.Run(x, w, partial, n, groups, rows / 2, rows, 1e-6f);
+        HostRowsHelper.Pipeline(x, w, partial, n, groups, rows / 2, rows, 1e-6f);
         Assert.Equal(expected.AsSpan(rows / 2 * n).ToArray(), partial.AsSpan(rows / 2 * n).ToArray());
         Assert.Equal(TestData.Poisoned<float>(rows / 2 * n), partial.AsSpan(0, rows / 2 * n).ToArray());
     }

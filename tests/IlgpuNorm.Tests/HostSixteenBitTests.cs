@@ -20,7 +20,7 @@ public class HostSixteenBitTests
         }
 
         var widened = new float[all.Length];
-        HostSixteenBit.WidenFloat16(all, widened);
+        HostStorage.Widen<ushort, float, Float16Storage>(all, widened);
         for (int i = 0; i < all.Length; i++)
         {
             float expected = HalfBits.HalfToSingle(all[i]);
@@ -43,7 +43,7 @@ public class HostSixteenBitTests
 
         var source = values.ToArray();
         var rounded = new ushort[source.Length];
-        HostSixteenBit.RoundFloat16(source, rounded);
+        HostStorage.Narrow<ushort, float, Float16Storage>(source, rounded);
         for (int i = 0; i < source.Length; i++)
         {
             ushort expected = HalfBits.SingleToHalf(source[i]);
@@ -52,7 +52,7 @@ public class HostSixteenBitTests
 
         // Rounding to float16 precision in float32 (the weighted path's first rounding) is Widen(Round(x)), bit for bit
         // (NaN: any NaN of the same sign, as the next rounding to bits makes them all 0x7E00 with that sign).
-        AssertQuantizeIsWidenOfRound(source, HostSixteenBit.QuantizeFloat16, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
+        AssertQuantizeIsWidenOfRound(source, HostRowsHelper.Quantize<Float16Storage>, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public class HostSixteenBitTests
             values.Add(BitConverter.UInt32BitsToSingle((bits & 0xFFFF_0000u) | 0x8000u)); // a tie
         }
 
-        AssertQuantizeIsWidenOfRound(values.ToArray(), HostSixteenBit.QuantizeBFloat16, b => HalfBits.BFloat16ToSingle(HalfBits.SingleToBFloat16(b)));
+        AssertQuantizeIsWidenOfRound(values.ToArray(), HostRowsHelper.Quantize<BFloat16Storage>, b => HalfBits.BFloat16ToSingle(HalfBits.SingleToBFloat16(b)));
     }
 
     private static void AssertQuantizeIsWidenOfRound(float[] source, SpanAction quantize, Func<float, float> reference)
@@ -116,8 +116,8 @@ public class HostSixteenBitTests
         var wide = x.Select(Widen).ToArray();
         var weight = wBits.Select(Widen).ToArray();
 
-        float expectedSum = HostVectors.SumOfSquares(wide);
-        float sum = bfloat16 ? HostSixteenBit.SumOfSquaresBFloat16(x) : HostSixteenBit.SumOfSquaresFloat16(x);
+        float expectedSum = HostRows.SumOfSquares(wide);
+        float sum = bfloat16 ? HostRowsHelper.SumOfSquares<BFloat16Storage>(x) : HostRowsHelper.SumOfSquares<Float16Storage>(x);
         Assert.Equal(BitConverter.SingleToUInt32Bits(expectedSum), BitConverter.SingleToUInt32Bits(sum));
 
         float d = MathF.Sqrt(expectedSum / n + 1e-6f);
@@ -127,11 +127,11 @@ public class HostSixteenBitTests
             var w = withWeight ? weight : [];
             if (bfloat16)
             {
-                HostSixteenBit.NormalizeBFloat16(x, d, w, y);
+                HostRowsHelper.Normalize<ushort, float, BFloat16Storage>(x, d, w, y);
             }
             else
             {
-                HostSixteenBit.NormalizeFloat16(x, d, w, y);
+                HostRowsHelper.Normalize<ushort, float, Float16Storage>(x, d, w, y);
             }
 
             for (int i = 0; i < n; i++)

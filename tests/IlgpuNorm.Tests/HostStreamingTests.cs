@@ -21,16 +21,16 @@ public class HostStreamingTests
         var plain = TestData.Poisoned<float>(n + offset);
         var streamed = TestData.Poisoned<float>(n + offset);
         var xs = x.AsSpan(offset, n);
-        float d = MathF.Sqrt(HostVectors.SumOfSquares(xs) / n + 1e-6f);
-        HostVectors.Normalize<float>(xs, d, w, plain.AsSpan(offset, n));
-        HostVectors.Normalize<float>(xs, d, w, streamed.AsSpan(offset, n), streaming: true);
+        float d = MathF.Sqrt(HostRows.SumOfSquares(xs) / n + 1e-6f);
+        HostRowsHelper.Normalize<float, float, Float32Storage>(xs, d, w, plain.AsSpan(offset, n));
+        HostRowsHelper.Normalize<float, float, Float32Storage>(xs, d, w, streamed.AsSpan(offset, n), streaming: true);
         Assert.Equal(plain, streamed); // the poisoned head before the offset stays poisoned in both
 
         var x64 = TestData.Random<double>(n + offset, n + 3);
         var plain64 = TestData.Poisoned<double>(n + offset);
         var streamed64 = TestData.Poisoned<double>(n + offset);
-        HostVectors.Normalize<double>(x64.AsSpan(offset), 1.7, default, plain64.AsSpan(offset));
-        HostVectors.Normalize<double>(x64.AsSpan(offset), 1.7, default, streamed64.AsSpan(offset), streaming: true);
+        HostRowsHelper.Normalize<double, double, Float64Storage>(x64.AsSpan(offset), 1.7, default, plain64.AsSpan(offset));
+        HostRowsHelper.Normalize<double, double, Float64Storage>(x64.AsSpan(offset), 1.7, default, streamed64.AsSpan(offset), streaming: true);
         Assert.Equal(plain64, streamed64);
     }
 
@@ -39,8 +39,8 @@ public class HostStreamingTests
     {
         // Enough rows that x + y exceed the last-level cache, so the public call takes the streaming path.
         const int Hidden = 4096;
-        int rows = (int)(HostVectors.StreamingThresholdBytes / (2 * sizeof(float) * Hidden)) + 3;
-        Assert.True(HostVectors.ShouldStream((long)rows * Hidden * 2 * sizeof(float)));
+        int rows = (int)(HostCache.LastLevelBytes / (2 * sizeof(float) * Hidden)) + 3;
+        Assert.True(HostCache.ShouldStream((long)rows * Hidden * 2 * sizeof(float)));
         var x = TestData.Random<float>(rows * Hidden, 77);
         var w = TestData.Random<float>(Hidden, 78);
         var y = TestData.Poisoned<float>(x.Length);

@@ -1,76 +1,73 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using IlgpuNorm.Runtime;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Host;
 
+/// <summary>One segment of the backward pass: dx, and (dy·x)·r added to the block's dweight partial row (when not null).</summary>
+internal unsafe interface IBackwardSegment<T, TF>
+    where T : unmanaged
+    where TF : unmanaged
+{
+    static abstract void Run(T* dy, T* x, TF* w, float savedRstd, bool hasRstd, double epsilon, T* dx, TF* partial, int n, RowTraffic traffic);
+}
+
 /// <summary>
-/// The host path of the rms_norm backward pass, with the kernels' codecs (float32 math for float32/float16/bfloat16,
-/// float64 for float64). Segments are cut into fixed blocks of <see cref="BlockSegments"/>; each block sums its
-/// dy·x·r into its own partial dweight row (pooled, cleared per block), and the rows are then added in block order, so
-/// the bits depend on the shape only, never on the number of threads or their timing. Struct block bodies: no closure
-/// per call.
+/// The host path of the rms_norm backward pass. Segments are cut into fixed blocks of <see cref="BlockSegments"/>; each
+/// block sums its dy·x·r into its own partial dweight row (pooled, cleared per block), and the rows are then added in
+/// block order, so the bits depend on the shape only, never on the number of threads or their timing. float32, float16
+/// and bfloat16 rows run <see cref="VectorSegment{T, S}"/> (float32 math over the drivers); float64 the kernels' codec
+/// per element (<see cref="CodecSegment{T, TF, TCodec}"/>).
 /// </summary>
-internal static class HostBackward
+internal static unsafe class HostBackward
 {
     /// <summary>Segments per dweight partial row: a fixed number, so the summation order is a function of the shape.</summary>
     internal const int BlockSegments = 64;
 
-    public static unsafe void Run<T, TF, TCodec>(
-        RmsNormProblem problem, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<float> rstd, Span<T> dx, Span<T> dw)
+    public static void Run<T, TF, S, TSegment>(RmsNormProblem problem, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<float> rstd, Span<T> dx, Span<T> dw)
         where T : unmanaged
-        where TF : unmanaged
-        where TCodec : struct, IBackwardCodec<T, TF>
+        where TF : unmanaged, IFloatingPointIeee754<TF>
+        where S : IStorage<T, TF>
+        where TSegment : IBackwardSegment<T, TF>
     {
-        TCodec codec = default;
-        int n = problem.SegmentLength;
         int length = problem.NormalizedLength;
-        int groups = problem.NumGroups;
-        long segments = problem.Segments;
-        bool hasWeight = !w.IsEmpty;
-        bool hasRstd = !rstd.IsEmpty;
-        long blocks = (segments + BlockSegments - 1) / BlockSegments;
-        TF[]? partials = hasWeight ? ArrayPool<TF>.Shared.Rent(checked((int)(blocks * length))) : null;
+        long blocks = (problem.Segments + BlockSegments - 1) / BlockSegments;
+        TF[]? weight = w.IsEmpty || S.IsCompute ? null : ArrayPool<TF>.Shared.Rent(w.Length);
+        TF[]? partials = w.IsEmpty ? null : ArrayPool<TF>.Shared.Rent(checked((int)(blocks * length)));
         try
         {
-            fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
-            fixed (TF* pp = partials)
-            fixed (float* pr = rstd)
+            if (weight is not null)
             {
-                var body = new Body<T, TF, TCodec>
-                {
-                    Dy = pdy,
-                    X = px,
-                    W = hasWeight ? pw : null,
-                    Dx = pdx,
-                    Rstd = hasRstd ? pr : null,
-                    Partials = pp,
-                    N = n,
-                    Length = length,
-                    Groups = groups,
-                    Segments = segments,
-                    Epsilon = problem.Epsilon,
-                };
-                HostBlocks.For(blocks, problem.TotalElements * 2, body);
+                HostStorage.Widen<T, TF, S>(w, weight.AsSpan(0, w.Length));
             }
 
-            if (partials is not null)
+            fixed (T* pdy = dy, px = x, pw = w, pdx = dx)
+            fixed (TF* pwf = weight, pp = partials)
+            fixed (float* pr = rstd)
             {
-                for (int j = 0; j < length; j++)
+                bool streaming = S.IsCompute && typeof(TF) == typeof(float) && HostCache.ShouldStream(problem.TotalElements * 3 * sizeof(float));
+                var body = new Blocks<T, TF, TSegment>(pdy, px, w.IsEmpty ? null : weight is null ? (TF*)pw : pwf, pdx, rstd.IsEmpty ? null : pr, pp, problem, streaming ? RowTraffic.Streamed : RowTraffic.Cached);
+                HostBlocks.For(blocks, problem.TotalElements * 2, body);
+                if (partials is not null)
                 {
-                    TF sum = default;
-                    for (long b = 0; b < blocks; b++)
-                    {
-                        sum = codec.Add(sum, partials[b * length + j]);
-                    }
-
-                    dw[j] = codec.Store(sum);
+                    // dweight = Σ over blocks, in block order, of the partial rows (into row 0, column by column).
+                    SumPartials(pp, blocks, length);
+                    HostStorage.Narrow<T, TF, S>(new ReadOnlySpan<TF>(pp, length), dw);
                 }
             }
         }
         finally
         {
+            if (weight is not null)
+            {
+                ArrayPool<TF>.Shared.Return(weight);
+            }
+
             if (partials is not null)
             {
                 ArrayPool<TF>.Shared.Return(partials);
@@ -78,7 +75,8 @@ internal static class HostBackward
         }
     }
 
-    public static unsafe void Rstd<T, TF, TCodec>(RmsNormProblem problem, ReadOnlySpan<T> x, Span<float> rstd)
+    /// <summary>1/rms of every segment, with the kernels' codec and block order (the same bits as the kernels' rstd).</summary>
+    public static void Rstd<T, TF, TCodec>(RmsNormProblem problem, ReadOnlySpan<T> x, Span<float> rstd)
         where T : unmanaged
         where TF : unmanaged
         where TCodec : struct, IBackwardCodec<T, TF>
@@ -86,25 +84,23 @@ internal static class HostBackward
         fixed (T* px = x)
         fixed (float* pr = rstd)
         {
-            var body = new RstdBody<T, TF, TCodec> { X = px, Rstd = pr, N = problem.SegmentLength, Epsilon = problem.Epsilon };
-            HostBlocks.For(problem.Segments, problem.TotalElements, body);
+            HostBlocks.For(problem.Segments, problem.TotalElements, new RstdRows<T, TF, TCodec>(px, pr, problem.SegmentLength, problem.Epsilon));
         }
     }
 
     /// <summary>Σx² in blocks of <see cref="RmsNormKernel.BlockLength"/>, then the block sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static TF SumOfSquares<T, TF, TCodec>(ReadOnlySpan<T> x)
+    internal static TF SumOfSquares<T, TF, TCodec>(T* x, int n)
         where T : unmanaged
         where TF : unmanaged
         where TCodec : struct, IBackwardCodec<T, TF>
     {
         TCodec codec = default;
         TF sum = default;
-        int i = 0;
-        while (i < x.Length)
+        for (int i = 0; i < n;)
         {
             TF block = default;
-            for (int k = 0; k < RmsNormKernel.BlockLength && i < x.Length; k++, i++)
+            for (int k = 0; k < RmsNormKernel.BlockLength && i < n; k++, i++)
             {
                 TF v = codec.Load(x[i]);
                 block = codec.Add(block, codec.Mul(v, v));
@@ -116,110 +112,290 @@ internal static class HostBackward
         return sum;
     }
 
+    /// <summary>p[j] = ((0 + p[0·length + j]) + p[1·length + j]) + … for every column j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumPartials<TF>(TF* p, long blocks, int length)
+        where TF : unmanaged, IFloatingPointIeee754<TF>
+    {
+        int j = 0;
+        for (; Vector512.IsHardwareAccelerated && j <= length - Vector512<TF>.Count; j += Vector512<TF>.Count)
+        {
+            var sum = Vector512<TF>.Zero;
+            for (long b = 0; b < blocks; b++)
+            {
+                sum += Vector512.Load(p + b * length + j);
+            }
+
+            sum.Store(p + j);
+        }
+
+        for (; Vector256.IsHardwareAccelerated && j <= length - Vector256<TF>.Count; j += Vector256<TF>.Count)
+        {
+            var sum = Vector256<TF>.Zero;
+            for (long b = 0; b < blocks; b++)
+            {
+                sum += Vector256.Load(p + b * length + j);
+            }
+
+            sum.Store(p + j);
+        }
+
+        for (; j < length; j++)
+        {
+            TF sum = TF.Zero;
+            for (long b = 0; b < blocks; b++)
+            {
+                sum += p[b * length + j];
+            }
+
+            p[j] = sum;
+        }
+    }
+
     /// <summary>The blocks [first, last): each clears its partial dweight row, then adds its segments into it.</summary>
-    private unsafe struct Body<T, TF, TCodec> : IBlockBody
+    private readonly struct Blocks<T, TF, TSegment>(T* dy, T* x, TF* w, T* dx, float* rstd, TF* partials, RmsNormProblem problem, RowTraffic traffic) : IBlockBody
         where T : unmanaged
         where TF : unmanaged
-        where TCodec : struct, IBackwardCodec<T, TF>
+        where TSegment : IBackwardSegment<T, TF>
     {
-        public T* Dy;
-        public T* X;
-        public T* W;
-        public T* Dx;
-        public float* Rstd;
-        public TF* Partials;
-        public int N;
-        public int Length;
-        public int Groups;
-        public long Segments;
-        public double Epsilon;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public readonly void Run(long firstBlock, long lastBlock)
+        public void Run(long firstBlock, long lastBlock)
         {
-            int n = N;
+            int n = problem.SegmentLength, length = problem.NormalizedLength;
             for (long b = firstBlock; b < lastBlock; b++)
             {
-                Span<TF> partial = Partials is null ? default : new Span<TF>(Partials + b * Length, Length);
-                partial.Clear();
-                long end = Math.Min(Segments, (b + 1) * BlockSegments);
+                TF* partial = partials is null ? null : partials + b * length;
+                new Span<TF>(partial, partial is null ? 0 : length).Clear();
+                long end = Math.Min(problem.Segments, (b + 1) * BlockSegments);
                 for (long s = b * BlockSegments; s < end; s++)
                 {
-                    int g = (int)(s % Groups);
-                    Segment<T, TF, TCodec>(
-                        new ReadOnlySpan<T>(Dy + s * n, n),
-                        new ReadOnlySpan<T>(X + s * n, n),
-                        W is null ? default : new ReadOnlySpan<T>(W + (long)g * n, n),
-                        Rstd is null ? float.NaN : Rstd[s],
-                        Rstd is not null,
-                        Epsilon,
-                        new Span<T>(Dx + s * n, n),
-                        Partials is null ? default : partial.Slice(g * n, n));
+                    long g = s % problem.NumGroups * n;
+                    TSegment.Run(dy + s * n, x + s * n, w is null ? null : w + g, rstd is null ? float.NaN : rstd[s], rstd is not null, problem.Epsilon, dx + s * n, partial is null ? null : partial + g, n, traffic);
                 }
             }
         }
     }
 
     /// <summary>1/rms of the segments [first, last).</summary>
-    private unsafe struct RstdBody<T, TF, TCodec> : IBlockBody
+    private readonly struct RstdRows<T, TF, TCodec>(T* x, float* rstd, int n, double epsilon) : IBlockBody
         where T : unmanaged
         where TF : unmanaged
         where TCodec : struct, IBackwardCodec<T, TF>
     {
-        public T* X;
-        public float* Rstd;
-        public int N;
-        public double Epsilon;
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public readonly void Run(long first, long last)
+        public void Run(long first, long last)
         {
             TCodec codec = default;
-            int n = N;
             for (long s = first; s < last; s++)
             {
-                Rstd[s] = codec.ToSingle(codec.Rstd(SumOfSquares<T, TF, TCodec>(new ReadOnlySpan<T>(X + s * n, n)), n, Epsilon));
+                rstd[s] = codec.ToSingle(codec.Rstd(SumOfSquares<T, TF, TCodec>(x + s * n, n), n, epsilon));
             }
         }
     }
+}
 
+/// <summary>
+/// A float32-math backward row over the drivers: the row reduction reads x, dy (and w) and sums Σx² (float64 lanes) and,
+/// in <see cref="BackwardLoad{T, S}"/>, Σ (w·dy)·x (float32 lanes); the row map over the now cache-resident row writes
+/// dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the partial row (<see cref="BackwardOp{T, S}"/>). Both use fused
+/// multiply-adds (one rounding fewer than the per-element definition; the same bits on every machine with FMA, the scalar
+/// tails use <see cref="MathF.FusedMultiplyAdd"/>). 16-bit rows convert in registers.
+/// </summary>
+internal readonly unsafe struct VectorSegment<T, S> : IBackwardSegment<T, float>
+    where T : unmanaged
+    where S : IStorage<T, float>
+{
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Segment<T, TF, TCodec>(
-        ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, float savedRstd, bool hasRstd, double epsilon, Span<T> dx, Span<TF> partial)
-        where T : unmanaged
-        where TF : unmanaged
-        where TCodec : struct, IBackwardCodec<T, TF>
+    public static void Run(T* dy, T* x, float* w, float savedRstd, bool hasRstd, double epsilon, T* dx, float* partial, int n, RowTraffic traffic)
+    {
+        var load = new BackwardLoad<T, S>(x, dy, w, traffic == RowTraffic.Streamed ? n : 0);
+        float squares = HostRows.SumOfSquares(ref load, n);
+        float c = (float)load.Dot() / n;
+        float r = hasRstd ? savedRstd : 1f / MathF.Sqrt(squares / n + (float)epsilon);
+        var op = new BackwardOp<T, S>(x, dy, w, partial, r, -(r * r * c));
+        HostRows.Map<T, float, S, BackwardOp<T, S>>(ref op, dx, n, traffic);
+    }
+}
+
+/// <summary>A backward row with the kernels' codec, element by element (float64).</summary>
+internal readonly unsafe struct CodecSegment<T, TF, TCodec> : IBackwardSegment<T, TF>
+    where T : unmanaged
+    where TF : unmanaged
+    where TCodec : struct, IBackwardCodec<T, TF>
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(T* dy, T* x, TF* w, float savedRstd, bool hasRstd, double epsilon, T* dx, TF* partial, int n, RowTraffic traffic)
     {
         TCodec codec = default;
-        int n = x.Length;
-        bool hasWeight = !w.IsEmpty;
         TF one = codec.FromSingle(1f);
         TF dot = default;
-        int i = 0;
-        while (i < n)
+        for (int i = 0; i < n;)
         {
             TF block = default;
             for (int k = 0; k < RmsNormKernel.BlockLength && i < n; k++, i++)
             {
-                TF wv = hasWeight ? codec.Load(w[i]) : one;
-                block = codec.Add(block, codec.Mul(codec.Mul(wv, codec.Load(dy[i])), codec.Load(x[i])));
+                block = codec.Add(block, codec.Mul(codec.Mul(w is null ? one : w[i], codec.Load(dy[i])), codec.Load(x[i])));
             }
 
             dot = codec.Add(dot, block);
         }
 
-        TF r = hasRstd ? codec.FromSingle(savedRstd) : codec.Rstd(SumOfSquares<T, TF, TCodec>(x), n, epsilon);
+        TF r = hasRstd ? codec.FromSingle(savedRstd) : codec.Rstd(HostBackward.SumOfSquares<T, TF, TCodec>(x, n), n, epsilon);
         TF k2 = codec.Mul(codec.Mul(r, r), codec.Mean(dot, n));
         for (int j = 0; j < n; j++)
         {
             TF xv = codec.Load(x[j]);
             TF g = codec.Load(dy[j]);
-            TF wv = hasWeight ? codec.Load(w[j]) : one;
-            dx[j] = codec.Store(codec.Mul(r, codec.Sub(codec.Mul(wv, g), codec.Mul(xv, k2))));
-            if (hasWeight)
+            dx[j] = codec.Store(codec.Mul(r, codec.Sub(codec.Mul(w is null ? one : w[j], g), codec.Mul(xv, k2))));
+            if (partial is not null)
             {
                 partial[j] = codec.Add(partial[j], codec.Mul(codec.Mul(g, xv), r));
             }
         }
+    }
+}
+
+/// <summary>
+/// x for the row reduction's Σx², and Σ t·x (t = w·dy rounded to float32) on the side: Vector512 slots 0 and 1 into two
+/// float32 accumulators, Vector256 slots into two more, and the rest (the reduction's Vector256 tail, slot 2, and its
+/// scalar tail) in float64 after those, in element order. With <c>prefetchAhead</c> (the row length, for streamed calls:
+/// the map decides streaming, the reduction before it reads the same rows), the next row is prefetched.
+/// </summary>
+internal unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w, int prefetchAhead) : ILoad<float>
+    where T : unmanaged
+    where S : IStorage<T, float>
+{
+    private Vector512<float> d0, d1;
+    private Vector256<float> e0, e1;
+    private double dot;
+    private bool folded;
+
+    /// <summary>Σ t·x of everything loaded.</summary>
+    public double Dot()
+    {
+        Fold();
+        return dot;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> V512(int i, int slot)
+    {
+        if (prefetchAhead != 0)
+        {
+            // Rows from memory: the next row too, so that its reads overlap this row's arithmetic (as the map's prefetch).
+            Sse.Prefetch0(x + prefetchAhead + i);
+            Sse.Prefetch0(dy + prefetchAhead + i);
+        }
+
+        var xv = S.Load(x + i);
+        var t = w is null ? S.Load(dy + i) : Vector512.Load(w + i) * S.Load(dy + i);
+        if (slot == 0)
+        {
+            d0 = Vector512.FusedMultiplyAdd(t, xv, d0);
+        }
+        else
+        {
+            d1 = Vector512.FusedMultiplyAdd(t, xv, d1);
+        }
+
+        return xv;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> V256(int i, int slot)
+    {
+        var xv = S.Load256(x + i);
+        var t = w is null ? S.Load256(dy + i) : Vector256.Load(w + i) * S.Load256(dy + i);
+        if (slot == 0)
+        {
+            e0 = Vector256.FusedMultiplyAdd(t, xv, e0);
+        }
+        else if (slot == 1)
+        {
+            e1 = Vector256.FusedMultiplyAdd(t, xv, e1);
+        }
+        else
+        {
+            for (int j = i; j < i + Vector256<float>.Count; j++)
+            {
+                At(j);
+            }
+        }
+
+        return xv;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float At(int i)
+    {
+        Fold();
+        float g = S.Widen(dy[i]), xv = S.Widen(x[i]);
+        dot += (double)(w is null ? g : w[i] * g) * xv;
+        return xv;
+    }
+
+    /// <summary>The vector lanes, widened and summed (an unused width adds an exact zero), before the first float64 term.</summary>
+    private void Fold()
+    {
+        if (!folded)
+        {
+            folded = true;
+            var (l512, h512) = Vector512.Widen(d0 + d1);
+            var (l256, h256) = Vector256.Widen(e0 + e1);
+            dot = Vector512.Sum(l512 + h512) + Vector256.Sum(l256 + h256);
+        }
+    }
+}
+
+/// <summary>dx = (x·k + t)·r with t = w·dy, k = −r²·c; partial += (dy·x)·r (fused multiply-adds).</summary>
+internal readonly unsafe struct BackwardOp<T, S>(T* x, T* dy, float* w, float* partial, float r, float k) : IMap<float>
+    where T : unmanaged
+    where S : IStorage<T, float>
+{
+    private readonly Vector512<float> r512 = Vector512.Create(r), k512 = Vector512.Create(k);
+    private readonly Vector256<float> r256 = Vector256.Create(r), k256 = Vector256.Create(k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> V512(int i)
+    {
+        var xv = S.Load(x + i);
+        var g = S.Load(dy + i);
+        if (partial is not null)
+        {
+            Vector512.FusedMultiplyAdd(g * xv, r512, Vector512.Load(partial + i)).Store(partial + i);
+        }
+
+        return Vector512.FusedMultiplyAdd(xv, k512, w is null ? g : Vector512.Load(w + i) * g) * r512;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> V256(int i)
+    {
+        var xv = S.Load256(x + i);
+        var g = S.Load256(dy + i);
+        if (partial is not null)
+        {
+            Vector256.FusedMultiplyAdd(g * xv, r256, Vector256.Load(partial + i)).Store(partial + i);
+        }
+
+        return Vector256.FusedMultiplyAdd(xv, k256, w is null ? g : Vector256.Load(w + i) * g) * r256;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float At(int i)
+    {
+        float xv = S.Widen(x[i]), g = S.Widen(dy[i]);
+        if (partial is not null)
+        {
+            partial[i] = MathF.FusedMultiplyAdd(g * xv, r, partial[i]);
+        }
+
+        return MathF.FusedMultiplyAdd(xv, k, w is null ? g : w[i] * g) * r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(int i)
+    {
+        Sse.Prefetch0(x + i);
+        Sse.Prefetch0(dy + i);
     }
 }

@@ -63,9 +63,17 @@ internal static class HostParallel
             x[i] = 1f + (i % 7);
         }
 
-        double rowsTicks = MedianTicks(5, () => HostRowPipeline.Run(x, default, y, N, 1, 0, Rows, 1e-6f));
+        double rowsTicks = MedianTicks(5, () => Pipeline(x, y, N, Rows));
         double ticksPerElement = Math.Max(rowsTicks / x.Length, 1e-9);
         return Math.Clamp((long)(2 * handOff / ticksPerElement), Floor, Ceiling);
+    }
+
+    private static unsafe void Pipeline(float[] x, float[] y, int n, int rows)
+    {
+        fixed (float* px = x, py = y)
+        {
+            HostForward.Pipeline(px, null, py, n, 1, 0, rows, 1e-6f);
+        }
     }
 
     private sealed class Started : IThreadPoolWorkItem

@@ -23,33 +23,7 @@ internal sealed class HostBackend : IComputeBackend
     public DeviceInfo Info => Description;
 
     public void Forward<T>(scoped in ForwardRequest<T> request)
-        where T : unmanaged
-    {
-        if (!request.IsPlain)
-        {
-            HostExtendedRmsNorm.Run(request);
-            return;
-        }
-
-        var problem = request.Problem;
-        ReadOnlySpan<T> x = request.X, w = request.W;
-        var y = request.Y;
-        switch (request.Type)
-        {
-            case ElementType.Float32:
-                HostRmsNorm.Run(problem, Cast<T, float>(x), Cast<T, float>(w), MemoryMarshal.Cast<T, float>(y));
-                break;
-            case ElementType.Float16:
-                HostRmsNorm.Run(problem, Cast<T, Half>(x), Cast<T, Half>(w), MemoryMarshal.Cast<T, Half>(y));
-                break;
-            case ElementType.BFloat16:
-                HostRmsNorm.Run(problem, Cast<T, BFloat16>(x), Cast<T, BFloat16>(w), MemoryMarshal.Cast<T, BFloat16>(y));
-                break;
-            default:
-                HostRmsNorm.Run(problem, Cast<T, double>(x), Cast<T, double>(w), MemoryMarshal.Cast<T, double>(y));
-                break;
-        }
-    }
+        where T : unmanaged => HostForward.Run(request);
 
     public void Quantize<T>(scoped in QuantizeRequest<T> request)
         where T : unmanaged
@@ -73,16 +47,16 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackwardSingle.Run<float, SingleStorage>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
+                HostBackward.Run<float, float, Float32Storage, VectorSegment<float, Float32Storage>>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
                 break;
             case ElementType.Float16:
-                HostBackwardSingle.Run<ushort, HalfStorage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, Float16Storage, VectorSegment<ushort, Float16Storage>>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             case ElementType.BFloat16:
-                HostBackwardSingle.Run<ushort, BFloat16Storage>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, BFloat16Storage, VectorSegment<ushort, BFloat16Storage>>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             default:
-                HostBackward.Run<double, double, Float64BackwardCodec>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
+                HostBackward.Run<double, double, Float64Storage, CodecSegment<double, double, Float64BackwardCodec>>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
                 break;
         }
     }
@@ -125,16 +99,16 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostQuantizeSingle.Run<float, SingleStorage, TFormat>(problem, Cast<T, float>(x), Cast<T, float>(w), q, scales, settings);
+                HostQuantize.Run<float, Float32Storage, TFormat>(problem, Cast<T, float>(x), Cast<T, float>(w), q, scales, settings);
                 break;
             case ElementType.Float16:
-                HostQuantizeSingle.Run<ushort, HalfStorage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                HostQuantize.Run<ushort, Float16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
                 break;
             case ElementType.BFloat16:
-                HostQuantizeSingle.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                HostQuantize.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
                 break;
             default:
-                HostQuantize.Run<double, CompensatedSum, Float64Codec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
+                HostQuantize.RunPerElement<double, CompensatedSum, Float64Codec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
                 break;
         }
     }

@@ -105,7 +105,7 @@ public class Fp8E4M3Tests
 
         var source = values.ToArray();
         var vector = new byte[source.Length];
-        IlgpuNorm.Host.HostQuantizeFp8Vectors.Encode(source, vector);
+        IlgpuNorm.Host.HostQuantize.EncodeFp8(source, vector);
         for (int i = 0; i < source.Length; i++)
         {
             Assert.True(Fp8E4M3.Encode(source[i]) == vector[i], $"{source[i]:R}: scalar 0x{Fp8E4M3.Encode(source[i]):X2}, vector 0x{vector[i]:X2}");

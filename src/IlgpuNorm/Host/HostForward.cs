@@ -1,0 +1,428 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using IlgpuNorm.Runtime;
+using IlgpuNorm.Planning;
+
+namespace IlgpuNorm.Host;
+
+/// <summary>
+/// The host forward pass, plain and extended (rounding policies, weight offset, bias, fused residual add, strided rows),
+/// every dtype: per segment the row reduction (Σx² of x, or of the rounded x + residual) and the row map of
+/// <see cref="NormOp{T, TC, S, TE}"/>, parallel over blocks of segments (<see cref="HostBlocks"/>). The same numerics as
+/// the kernels: float32 accumulation (float64 for float64), a true division, rounding to the input dtype before and
+/// after the weight (or once, after the bias, under <see cref="RmsNormPolicy.WeightInFloat32"/>). Plain float32 calls
+/// that fit in the last-level cache run two rows at a time (<see cref="Pipeline"/>).
+/// </summary>
+internal static unsafe class HostForward
+{
+    public static void Run<T>(scoped in ForwardRequest<T> call)
+        where T : unmanaged
+    {
+        bool plain = call.IsPlain;
+        switch (call.Type)
+        {
+            case ElementType.Float32:
+                Run<float, float, Float32Storage>(call.Problem, call.Extras, plain, Cast<T, float>(call.X), Cast<T, float>(call.Residual), Cast<T, float>(call.W), Cast<T, float>(call.B), Cast<T, float>(call.Y));
+                break;
+            case ElementType.Float16:
+                Run<ushort, float, Float16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
+                break;
+            case ElementType.BFloat16:
+                Run<ushort, float, BFloat16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
+                break;
+            default:
+                Run<double, double, Float64Storage>(call.Problem, call.Extras, plain, Cast<T, double>(call.X), Cast<T, double>(call.Residual), Cast<T, double>(call.W), Cast<T, double>(call.B), Cast<T, double>(call.Y));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// float32 rows from cache, four in flight: one loop sums the squares of rows k + 2 and k + 3 while it normalizes rows
+    /// k and k + 1. A row's sum is one chain of dependent float64 adds per lane, bound by the add latency; the normalize
+    /// by the divider, loads and stores. Apart, a row costs the two passes one after the other (AVX2, [16, 4096]: 6.9 µs
+    /// + 6.8 µs); here two rows' chains and two rows' divisions share each turn of the loop (1.45× faster than one row
+    /// beside one). Every lane does the same operations in the same order as the two separate passes, so the bits are
+    /// those of the row reduction followed by the row map (tests hold them together).
+    /// </summary>
+    /// <remarks>Rows <paramref name="first"/> to <paramref name="last"/> (exclusive) of contiguous x into y; row s takes weight row s % groups (w may be null).</remarks>
+    public static void Pipeline(float* x, float* w, float* y, int n, int groups, long first, long last, float epsilon)
+    {
+        if (w is null)
+        {
+            Pipeline<PlainRow>(x, w, y, n, groups, first, last, epsilon);
+        }
+        else
+        {
+            Pipeline<WeightedRow>(x, w, y, n, groups, first, last, epsilon);
+        }
+    }
+
+    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> span)
+        where TFrom : unmanaged
+        where TTo : unmanaged => MemoryMarshal.Cast<TFrom, TTo>(span);
+
+    private static Span<TTo> Cast<TFrom, TTo>(Span<TFrom> span)
+        where TFrom : unmanaged
+        where TTo : unmanaged => MemoryMarshal.Cast<TFrom, TTo>(span);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pipeline<TE>(float* x, float* w, float* y, int n, int groups, long first, long last, float epsilon)
+        where TE : IEpilogue
+    {
+        if (first >= last)
+        {
+            return;
+        }
+
+        long s = first;
+        float d = Denominator(x + s * n, n, epsilon);
+        if (last - first >= 4 && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated) && n >= 64)
+        {
+            float d1 = Denominator(x + (s + 1) * n, n, epsilon);
+            for (; s + 3 < last; s += 2)
+            {
+                var (next0, next1) = SumTwoAndNormalizeTwo<TE>(x, w, y, n, groups, s, d, d1);
+                d = MathF.Sqrt(next0 / n + epsilon);
+                d1 = MathF.Sqrt(next1 / n + epsilon);
+            }
+
+            // Rows s and s + 1 have their denominators; at most one row is left after them (below).
+            NormalizeRow<TE>(x, w, y, n, groups, s, d);
+            NormalizeRow<TE>(x, w, y, n, groups, s + 1, d1);
+            s += 2;
+            if (s == last)
+            {
+                return;
+            }
+
+            d = Denominator(x + s * n, n, epsilon);
+        }
+
+        // Fewer than four rows, short rows or no SIMD: one row at a time, the two passes apart.
+        while (true)
+        {
+            NormalizeRow<TE>(x, w, y, n, groups, s, d);
+            if (++s == last)
+            {
+                return;
+            }
+
+            d = Denominator(x + s * n, n, epsilon);
+        }
+    }
+
+    private static void Run<T, TC, S>(RmsNormProblem problem, RmsNormExtras extras, bool plain, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+    {
+        // Weight and bias in the compute type, once per call: read in place for float32/float64 (no offset), else
+        // w' = offset + w widened (rounded to T under InputDtype).
+        int length = problem.NormalizedLength;
+        bool inPlaceWeight = S.IsCompute && extras.WeightOffset == 0;
+        TC[]? weight = w.IsEmpty || inPlaceWeight ? null : ArrayPool<TC>.Shared.Rent(length);
+        TC[]? bias = b.IsEmpty || S.IsCompute ? null : ArrayPool<TC>.Shared.Rent(length);
+        try
+        {
+            if (weight is not null)
+            {
+                var ws = weight.AsSpan(0, length);
+                HostStorage.Widen<T, TC, S>(w, ws);
+                for (int j = 0; j < length; j++)
+                {
+                    ws[j] += TC.CreateTruncating(extras.WeightOffset);
+                }
+
+                if (extras.Policy == RmsNormPolicy.InputDtype)
+                {
+                    HostStorage.Quantize<T, TC, S>(ws);
+                }
+            }
+
+            if (bias is not null)
+            {
+                HostStorage.Widen<T, TC, S>(b, bias.AsSpan(0, length));
+            }
+
+            fixed (T* px = x, pr = residual, py = y, pw0 = w, pb0 = b)
+            fixed (TC* pwc = weight, pbc = bias)
+            {
+                TC* pw = w.IsEmpty ? null : inPlaceWeight ? (TC*)pw0 : pwc;
+                TC* pb = b.IsEmpty ? null : S.IsCompute ? (TC*)pb0 : pbc;
+                bool streaming = S.IsCompute && HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
+                if (plain && typeof(T) == typeof(float) && !streaming)
+                {
+                    var pipelined = new Pipelined((float*)px, (float*)pw, (float*)py, problem.SegmentLength, problem.NumGroups, (float)problem.Epsilon);
+                    HostBlocks.For(problem.Segments, problem.TotalElements, pipelined);
+                    return;
+                }
+
+                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming);
+                if (!plain)
+                {
+                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, ExtendedRow>(call));
+                }
+                else if (pw is null)
+                {
+                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, PlainRow>(call));
+                }
+                else
+                {
+                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, WeightedRow>(call));
+                }
+            }
+        }
+        finally
+        {
+            if (weight is not null)
+            {
+                ArrayPool<TC>.Shared.Return(weight);
+            }
+
+            if (bias is not null)
+            {
+                ArrayPool<TC>.Shared.Return(bias);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Denominator(float* row, int n, float epsilon) => MathF.Sqrt(HostRows.SumOfSquares(new ReadOnlySpan<float>(row, n)) / n + epsilon);
+
+    /// <summary>Row s of the pipeline normalized by <paramref name="d"/>.</summary>
+    private static void NormalizeRow<TE>(float* x, float* w, float* y, int n, int groups, long s, float d)
+        where TE : IEpilogue
+    {
+        var op = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d, default);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op, y + s * n, n, RowTraffic.Cached);
+    }
+
+    /// <summary>Σ x² of rows s + 2 and s + 3, and rows s and s + 1 normalized by <paramref name="d0"/> and <paramref name="d1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (float Sum0, float Sum1) SumTwoAndNormalizeTwo<TE>(float* x, float* w, float* y, int n, int groups, long s, float d0, float d1)
+        where TE : IEpilogue
+    {
+        float* next0 = x + (s + 2) * n, next1 = x + (s + 3) * n, y0 = y + s * n, y1 = y + (s + 1) * n;
+        var op0 = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d0, default);
+        var op1 = new NormOp<float, float, Float32Storage, TE>(x + (s + 1) * n, w is null ? null : w + ((s + 1) % groups) * n, null, d1, default);
+        Squares512 a512 = default, b512 = default;
+        Squares256 a256 = default, b256 = default;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 32; i += 32)
+            {
+                a512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
+                b512.Add(Vector512.Load(next1 + i), Vector512.Load(next1 + i + 16));
+                op0.V512(i).Store(y0 + i);
+                op0.V512(i + 16).Store(y0 + i + 16);
+                op1.V512(i).Store(y1 + i);
+                op1.V512(i + 16).Store(y1 + i + 16);
+            }
+        }
+        else
+        {
+            // On AVX2 the sum alone is latency-bound: two rows' chains side by side.
+            for (; i <= n - 16; i += 16)
+            {
+                a256.Add(next0 + i);
+                b256.Add(next1 + i);
+                a256.Add(next0 + i + 8);
+                b256.Add(next1 + i + 8);
+                op0.V256(i).Store(y0 + i);
+                op0.V256(i + 8).Store(y0 + i + 8);
+                op1.V256(i).Store(y1 + i);
+                op1.V256(i + 8).Store(y1 + i + 8);
+            }
+        }
+
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
+        var load0 = new RowLoad<float, float, Float32Storage>(next0);
+        var load1 = new RowLoad<float, float, Float32Storage>(next1);
+        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256), HostRows.SumOfSquares(ref load1, n, i, b512, b256));
+    }
+
+    /// <summary>The plain float32 rows from cache, blocks of them on the thread pool.</summary>
+    private readonly struct Pipelined(float* x, float* w, float* y, int n, int groups, float epsilon) : IBlockBody
+    {
+        public void Run(long first, long last) => Pipeline(x, w, y, n, groups, first, last, epsilon);
+    }
+
+    /// <summary>One call's pointers (pinned: the call returns only when every block is done) and numbers.</summary>
+    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming)
+        where T : unmanaged
+        where TC : unmanaged
+    {
+        public readonly T* X = x, Residual = residual, Y = y;
+        public readonly TC* W = w, B = b;
+        public readonly RmsNormProblem Problem = problem;
+        public readonly RmsNormExtras Extras = extras;
+        public readonly bool Streaming = streaming;
+    }
+
+    /// <summary>The segments [first, last): the row reduction, the denominator, the row map.</summary>
+    private readonly struct Rows<T, TC, S, TE>(Call<T, TC> call) : IBlockBody
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TE : IEpilogue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(long first, long last)
+        {
+            var (problem, extras) = (call.Problem, call.Extras);
+            int n = problem.SegmentLength, groups = problem.NumGroups;
+            TC epsilon = TC.CreateTruncating(problem.Epsilon);
+            for (long s = first; s < last; s++)
+            {
+                long row = s / groups;
+                long inGroup = (s - row * groups) * n;
+                T* xs = call.X + row * extras.InputRowStride + inGroup;
+                T* source = xs;
+                TC sum;
+                if (call.Residual is null)
+                {
+                    var load = new RowLoad<T, TC, S>(xs);
+                    sum = S.SumOfSquares(ref load, n);
+                }
+                else
+                {
+                    source = call.Residual + row * extras.ResidualRowStride + inGroup;
+                    var load = new ResidualLoad<T, TC, S>(xs, source);
+                    sum = S.SumOfSquares(ref load, n);
+                }
+
+                TC d = TC.Sqrt((sum / TC.CreateTruncating(n)) + epsilon);
+                var op = new NormOp<T, TC, S, TE>(source, call.W is null ? null : call.W + inGroup, call.B is null ? null : call.B + inGroup, d, extras.Policy);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, call.Y + row * extras.OutputRowStride + inGroup, n, call.Streaming ? RowTraffic.Streamed : RowTraffic.Cached);
+            }
+        }
+    }
+}
+
+/// <summary>Which steps a forward row map has, fixed per instantiation so that the plain loops test nothing.</summary>
+internal interface IEpilogue
+{
+    /// <summary>A weight (with <see cref="Extended"/>: when the weight pointer is not null).</summary>
+    static abstract bool Weighted { get; }
+
+    /// <summary>Policy, bias: read from the op.</summary>
+    static abstract bool Extended { get; }
+}
+
+internal readonly struct PlainRow : IEpilogue
+{
+    public static bool Weighted => false;
+
+    public static bool Extended => false;
+}
+
+internal readonly struct WeightedRow : IEpilogue
+{
+    public static bool Weighted => true;
+
+    public static bool Extended => false;
+}
+
+internal readonly struct ExtendedRow : IEpilogue
+{
+    public static bool Weighted => true;
+
+    public static bool Extended => true;
+}
+
+/// <summary>
+/// y = x / d, rounded to T (InputDtype: x · (T)(1 / d)); then with a weight y = (T)(y · w); then with a bias
+/// y = (T)(y + b). Under <see cref="RmsNormPolicy.WeightInFloat32"/> the steps stay in the compute type and round once.
+/// The roundings in between are <see cref="IStorage{T, TC}.Quantize(Vector512{TC})"/> (nothing for float32 and float64).
+/// </summary>
+internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
+    where T : unmanaged
+    where TC : unmanaged, IFloatingPointIeee754<TC>
+    where S : IStorage<T, TC>
+    where TE : IEpilogue
+{
+    private readonly T* x;
+    private readonly TC* w;
+    private readonly TC* b;
+    private readonly TC scale;
+    private readonly Vector512<TC> scale512;
+    private readonly Vector256<TC> scale256;
+    private readonly bool multiply;
+    private readonly bool oneRounding;
+
+    public NormOp(T* x, TC* w, TC* b, TC d, RmsNormPolicy policy)
+    {
+        this.x = x;
+        this.w = w;
+        this.b = b;
+        multiply = TE.Extended && policy == RmsNormPolicy.InputDtype;
+        oneRounding = TE.Extended && policy == RmsNormPolicy.WeightInFloat32;
+        scale = multiply ? S.Widen(S.Narrow(TC.One / d)) : d;
+        scale512 = Vector512.Create(scale);
+        scale256 = Vector256.Create(scale);
+    }
+
+    private bool HasWeight => TE.Weighted && (!TE.Extended || w is not null);
+
+    private bool OneRounding => TE.Extended && oneRounding;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<TC> V512(int i)
+    {
+        var v = TE.Extended && multiply ? S.Load(x + i) * scale512 : S.Load(x + i) / scale512;
+        if (HasWeight)
+        {
+            v = (OneRounding ? v : S.Quantize(v)) * Vector512.Load(w + i);
+        }
+
+        if (TE.Extended && b is not null)
+        {
+            v = (OneRounding ? v : S.Quantize(v)) + Vector512.Load(b + i);
+        }
+
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<TC> V256(int i)
+    {
+        var v = TE.Extended && multiply ? S.Load256(x + i) * scale256 : S.Load256(x + i) / scale256;
+        if (HasWeight)
+        {
+            v = (OneRounding ? v : S.Quantize(v)) * Vector256.Load(w + i);
+        }
+
+        if (TE.Extended && b is not null)
+        {
+            v = (OneRounding ? v : S.Quantize(v)) + Vector256.Load(b + i);
+        }
+
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TC At(int i)
+    {
+        var v = TE.Extended && multiply ? S.Widen(x[i]) * scale : S.Widen(x[i]) / scale;
+        if (HasWeight)
+        {
+            v = (OneRounding ? v : S.Widen(S.Narrow(v))) * w[i];
+        }
+
+        if (TE.Extended && b is not null)
+        {
+            v = (OneRounding ? v : S.Widen(S.Narrow(v))) + b[i];
+        }
+
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(int i) => Sse.Prefetch0(x + i);
+}

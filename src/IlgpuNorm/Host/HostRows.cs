@@ -1,0 +1,461 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace IlgpuNorm.Host;
+
+/// <summary>
+/// Where a row's values come from, in compute lanes: Vector512 and Vector256 steps at element i, and one element.
+/// <c>slot</c> is a constant at each call site: 0 or 1, the reduction's first or second vector of a double step (and 0
+/// for Vector512's last single step), 2 for Vector256's last single step; for loads that accumulate something of their
+/// own in a fixed order (the backward pass's Σ dy·x).
+/// </summary>
+internal interface ILoad<TC>
+    where TC : unmanaged
+{
+    Vector512<TC> V512(int i, int slot);
+
+    Vector256<TC> V256(int i, int slot);
+
+    TC At(int i);
+}
+
+/// <summary>What a row map writes at element i (Vector512, Vector256, one element), and what it reads ahead.</summary>
+internal interface IMap<TC>
+    where TC : unmanaged
+{
+    Vector512<TC> V512(int i);
+
+    Vector256<TC> V256(int i);
+
+    TC At(int i);
+
+    /// <summary>Prefetches the inputs of element i (past the row: the next row of contiguous rows; a prefetch never faults).</summary>
+    void Prefetch(int i);
+}
+
+/// <summary>A row of storage values, widened.</summary>
+internal readonly unsafe struct RowLoad<T, TC, S>(T* x) : ILoad<TC>
+    where T : unmanaged
+    where TC : unmanaged, IFloatingPointIeee754<TC>
+    where S : IStorage<T, TC>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<TC> V512(int i, int slot) => S.Load(x + i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<TC> V256(int i, int slot) => S.Load256(x + i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TC At(int i) => S.Widen(x[i]);
+}
+
+/// <summary>residual = (T)(x + residual), stored back; the load is that rounded sum (the norm is of it).</summary>
+internal readonly unsafe struct ResidualLoad<T, TC, S>(T* x, T* residual) : ILoad<TC>
+    where T : unmanaged
+    where TC : unmanaged, IFloatingPointIeee754<TC>
+    where S : IStorage<T, TC>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<TC> V512(int i, int slot)
+    {
+        var s = S.Load(x + i) + S.Load(residual + i);
+        S.Store(s, residual + i);
+        return S.Quantize(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<TC> V256(int i, int slot)
+    {
+        var s = S.Load256(x + i) + S.Load256(residual + i);
+        S.Store(s, residual + i);
+        return S.Quantize(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TC At(int i)
+    {
+        residual[i] = S.Narrow(S.Widen(x[i]) + S.Widen(residual[i]));
+        return S.Widen(residual[i]);
+    }
+}
+
+/// <summary>
+/// Four float64 accumulators of float32 squares, the Vector512 lane order of every float32 Σx² on the host: 32 values a
+/// step (a0, a1 the two halves of the first 16, a2, a3 of the next), a last 16 into a0, a1, then (a0 + a2) + (a1 + a3).
+/// Four chains, not two: with two, the adds' latency bound the loop (2.7 vs 1.9 µs per 64K floats in L2). The square of
+/// a float32 is exact in float64, so a fused multiply-add would give the same bits.
+/// </summary>
+internal struct Squares512
+{
+    private Vector512<double> a0, a1, a2, a3;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(Vector512<float> first, Vector512<float> second)
+    {
+        var (lo, hi) = Vector512.Widen(first);
+        a0 += lo * lo;
+        a1 += hi * hi;
+        (lo, hi) = Vector512.Widen(second);
+        a2 += lo * lo;
+        a3 += hi * hi;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(Vector512<float> last)
+    {
+        var (lo, hi) = Vector512.Widen(last);
+        a0 += lo * lo;
+        a1 += hi * hi;
+    }
+
+    public readonly double Sum => Vector512.Sum((a0 + a2) + (a1 + a3));
+}
+
+/// <summary>The Vector256 order: 8 values a step, their halves into a0 and a1, then a0 + a1.</summary>
+internal struct Squares256
+{
+    private Vector256<double> a0, a1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(Vector256<float> v)
+    {
+        var (lo, hi) = Vector256.Widen(v);
+        a0 += lo * lo;
+        a1 += hi * hi;
+    }
+
+    /// <summary>Eight values from memory: widening loads of four, no lane shuffle (the same lanes as <see cref="Add(Vector256{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Add(float* p)
+    {
+        var lo = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
+        var hi = Vector256.WidenLower(Vector128.Load(p + 4).ToVector256Unsafe());
+        a0 += lo * lo;
+        a1 += hi * hi;
+    }
+
+    public readonly double Sum => Vector256.Sum(a0 + a1);
+}
+
+/// <summary>
+/// The two drivers of every host operation: a row reduction whose order is fixed by construction (per vector width:
+/// <see cref="Squares512"/>, <see cref="Squares256"/>, then the scalar tail in float64), and a row map that alone decides
+/// streaming stores and prefetch. Both AggressiveOptimization: straight to optimized code instead of tier-0 code, which
+/// ran 4–5× slower for the first calls. The Vector512 and Vector256 loops are separate methods, so that the JIT's
+/// inlining budget covers each width's conversions (a generic loop with both widths left 16-bit conversions as calls, 3-4× slower).
+/// </summary>
+internal static unsafe class HostRows
+{
+    /// <summary>
+    /// Σ x² of a float32-compute row in float64 lanes, rounded to float32. The policy's float32 accumulation fixes no
+    /// order; a float32 accumulator lost up to ~7 units of 2^-24 on rows where one large value dominates.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<float>
+    {
+        return SumOfSquares(ref load, n, 0, default, default);
+    }
+
+    /// <summary>The same, continued from element <paramref name="i"/> with accumulators that hold the elements before it
+    /// (i a multiple of 32 for Vector512, of 16 for Vector256: the two-row pipeline's loop stops there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float SumOfSquares<TL>(ref TL load, int n, int i, Squares512 v512, Squares256 v256)
+        where TL : struct, ILoad<float>
+    {
+        double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, v512)
+            : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, v256)
+            : 0;
+        for (; i < n; i++)
+        {
+            double v = load.At(i);
+            sum += v * v;
+        }
+
+        return (float)sum;
+    }
+
+    /// <summary>Σ x² of a float32 span (<see cref="SumOfSquares{TL}(ref TL, int)"/>).</summary>
+    public static float SumOfSquares(ReadOnlySpan<float> x)
+    {
+        fixed (float* p = x)
+        {
+            var load = new RowLoad<float, float, Float32Storage>(p);
+            return SumOfSquares(ref load, x.Length);
+        }
+    }
+
+    /// <summary>Σ x² in float64, compensated (Neumaier) lane by lane, so float64 rows are accurate at any length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumOfSquares64<TL>(ref TL load, int n)
+        where TL : struct, ILoad<double>
+    {
+        int i = 0;
+        var total = default(Kernels.CompensatedSum);
+        if (Vector256.IsHardwareAccelerated && n >= 4)
+        {
+            var sum = Vector256<double>.Zero;
+            var error = Vector256<double>.Zero;
+            for (; i <= n - 4; i += 4)
+            {
+                var v = load.V256(i, 0);
+                var square = v * v;
+                var t = sum + square;
+
+                // Both operands are >= 0, so |sum| >= |square| is sum >= square.
+                error += Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(sum, square), (sum - t) + square, (square - t) + sum);
+                sum = t;
+            }
+
+            for (int lane = 0; lane < Vector256<double>.Count; lane++)
+            {
+                double laneSum = sum.GetElement(lane);
+                total = total.Add(laneSum);
+                if (double.IsFinite(laneSum))
+                {
+                    total = total.Add(error.GetElement(lane)); // an infinite lane's error is NaN: drop it
+                }
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            double v = load.At(i);
+            total = total.Add(v * v);
+        }
+
+        return total.Value;
+    }
+
+    /// <summary>
+    /// y[i] = (T)op(i) for i in [start, n). <see cref="RowTraffic.Streamed"/> (calls larger than the last-level cache, T
+    /// the compute type): 64-byte aligned non-temporal stores (the head up to alignment and the tail with ordinary ones)
+    /// and a prefetch of the next row's inputs, so that its reads overlap this row's writes: y would not stay in cache
+    /// anyway, and streaming stores skip reading each y line before writing it ([4096, 4096] float32, 2 threads: 55 GB/s
+    /// against 47 GB/s). <see cref="RowTraffic.Prefetched"/>: the prefetch only (y is a row buffer that stays in cache).
+    /// The same arithmetic either way, so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Map<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, int start = 0)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+    {
+        int i = start;
+        bool prefetch = traffic != RowTraffic.Cached && Sse.IsSupported;
+        if (prefetch && traffic == RowTraffic.Streamed && S.IsCompute && n >= 2 * Vector512<TC>.Count)
+        {
+            for (; i < n && ((nuint)(y + i) & 63) != 0; i++)
+            {
+                y[i] = S.Narrow(op.At(i));
+            }
+
+            i = Vector512.IsHardwareAccelerated ? Stream512<T, TC, TOp>(ref op, (TC*)y, n, i) : Stream256<T, TC, TOp>(ref op, (TC*)y, n, i);
+            Sse.StoreFence(); // order the streaming stores before whatever the caller does next
+        }
+        else if (Vector512.IsHardwareAccelerated)
+        {
+            i = prefetch ? Map512<T, TC, S, TOp, Yes>(ref op, y, n, i) : Map512<T, TC, S, TOp, No>(ref op, y, n, i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            i = prefetch ? Map256<T, TC, S, TOp, Yes>(ref op, y, n, i) : Map256<T, TC, S, TOp, No>(ref op, y, n, i);
+        }
+
+        for (; i < n; i++)
+        {
+            y[i] = S.Narrow(op.At(i));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double Sum512<TL>(ref TL load, int n, ref int start, Squares512 squares)
+        where TL : struct, ILoad<float>
+    {
+        var local = load; // locals, not references, so that the accumulators live in registers
+        int i = start;
+        for (; i <= n - 32; i += 32)
+        {
+            squares.Add(local.V512(i, 0), local.V512(i + 16, 1));
+        }
+
+        if (i <= n - 16)
+        {
+            squares.Add(local.V512(i, 0));
+            i += 16;
+        }
+
+        (load, start) = (local, i);
+        return squares.Sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double Sum256<TL>(ref TL load, int n, ref int start, Squares256 squares)
+        where TL : struct, ILoad<float>
+    {
+        var local = load; // two vectors a step (the loads' slots 0 and 1), the squares in Squares256's order
+        int i = start;
+        for (; i <= n - 16; i += 16)
+        {
+            squares.Add(local.V256(i, 0));
+            squares.Add(local.V256(i + 8, 1));
+        }
+
+        if (i <= n - 8)
+        {
+            squares.Add(local.V256(i, 2));
+            i += 8;
+        }
+
+        (load, start) = (local, i);
+        return squares.Sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Map512<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, int i)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
+    {
+        var local = op; // a local, so that the op's accumulators (if any) can live in registers
+        for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
+        {
+            if (TPrefetch.On)
+            {
+                local.Prefetch(n + i);
+            }
+
+            S.Store(local.V512(i), y + i);
+        }
+
+        op = local;
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Map256<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, int i)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
+    {
+        var local = op;
+        for (; i <= n - Vector256<TC>.Count; i += Vector256<TC>.Count)
+        {
+            if (TPrefetch.On && (i & (64 / sizeof(TC) - 1)) == 0)
+            {
+                local.Prefetch(n + i); // one per 64-byte line
+            }
+
+            S.Store(local.V256(i), y + i);
+        }
+
+        op = local;
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Stream512<T, TC, TOp>(ref TOp op, TC* y, int n, int i)
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where TOp : struct, IMap<TC>
+    {
+        var local = op;
+        for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
+        {
+            local.Prefetch(n + i);
+            Vector512.StoreAlignedNonTemporal(local.V512(i), y + i);
+        }
+
+        op = local;
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Stream256<T, TC, TOp>(ref TOp op, TC* y, int n, int i)
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where TOp : struct, IMap<TC>
+    {
+        // AVX2: two 32-byte stores per 64-byte line, so every line is still written whole.
+        int step = Vector256<TC>.Count;
+        var local = op;
+        for (; i <= n - 2 * step; i += 2 * step)
+        {
+            local.Prefetch(n + i);
+            Vector256.StoreAlignedNonTemporal(local.V256(i), y + i);
+            Vector256.StoreAlignedNonTemporal(local.V256(i + step), y + i + step);
+        }
+
+        op = local;
+        return i;
+    }
+}
+
+/// <summary>How a row map treats memory (<see cref="HostRows.Map"/>).</summary>
+internal enum RowTraffic
+{
+    /// <summary>Rows in cache: ordinary stores, no prefetch.</summary>
+    Cached,
+
+    /// <summary>Inputs from memory, output to a cached row buffer: prefetch the next row.</summary>
+    Prefetched,
+
+    /// <summary>Inputs and output from and to memory: prefetch and non-temporal stores.</summary>
+    Streamed,
+}
+
+/// <summary>A compile-time flag of a driver loop (the JIT removes the branch).</summary>
+internal interface IFlag
+{
+    static abstract bool On { get; }
+}
+
+internal readonly struct Yes : IFlag
+{
+    public static bool On => true;
+}
+
+internal readonly struct No : IFlag
+{
+    public static bool On => false;
+}
+
+/// <summary>The last-level cache size, the one reader on the host (Linux's sysfs; 32 MiB elsewhere).</summary>
+internal static class HostCache
+{
+    /// <summary>The last-level cache in bytes.</summary>
+    public static long LastLevelBytes { get; } = Read();
+
+    /// <summary>Whether a call moving <paramref name="bytes"/> (read and written) overflows the cache: its rows come from memory.</summary>
+    public static bool ShouldStream(long bytes) => bytes > LastLevelBytes;
+
+    private static long Read()
+    {
+        try
+        {
+            foreach (string index in new[] { "index3", "index2" })
+            {
+                string path = $"/sys/devices/system/cpu/cpu0/cache/{index}/size";
+                if (File.Exists(path))
+                {
+                    string text = File.ReadAllText(path).Trim();
+                    long scale = text.EndsWith('K') ? 1L << 10 : text.EndsWith('M') ? 1L << 20 : 1;
+                    if (long.TryParse(text.TrimEnd('K', 'M'), out long value) && value > 0)
+                    {
+                        return value * scale;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return 32L << 20;
+    }
+}

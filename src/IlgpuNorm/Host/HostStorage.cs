@@ -1,0 +1,340 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using IlgpuNorm.Runtime;
+using IlgpuNorm.Kernels;
+
+namespace IlgpuNorm.Host;
+
+/// <summary>
+/// A storage dtype <typeparamref name="T"/> and its compute type <typeparamref name="TC"/> (float32; float64 for float64):
+/// widening loads and narrowing (round-to-nearest-even) stores of one value, a Vector256 and a Vector512 of compute
+/// lanes. The one conversion abstraction of the host path; static abstract members on structs, so every driver is
+/// specialized per dtype by the JIT and nothing is dispatched in a loop.
+/// </summary>
+/// <remarks>
+/// .NET 10 exposes no F16C or AVX-512 FP16/BF16 conversion intrinsics, so the 16-bit conversions are integer and float
+/// arithmetic, bit for bit the kernels' <see cref="HalfBits"/> (a NaN becomes the quiet NaN 0x7E00 with its sign for
+/// float16, and keeps its upper bits with the quiet bit set for bfloat16).
+/// </remarks>
+internal unsafe interface IStorage<T, TC>
+    where T : unmanaged
+    where TC : unmanaged, IFloatingPointIeee754<TC>
+{
+    /// <summary>Whether T is TC: rows are read in place and may be written with streaming stores.</summary>
+    static abstract bool IsCompute { get; }
+
+    static abstract TC Widen(T value);
+
+    static abstract T Narrow(TC value);
+
+    static abstract Vector512<TC> Load(T* p);
+
+    static abstract Vector256<TC> Load256(T* p);
+
+    static abstract void Store(Vector512<TC> value, T* p);
+
+    static abstract void Store(Vector256<TC> value, T* p);
+
+    /// <summary>The value rounded to T and widened back, Widen(Narrow(v)) bit for bit (NaN: a NaN of the same sign).</summary>
+    static abstract Vector512<TC> Quantize(Vector512<TC> value);
+
+    static abstract Vector256<TC> Quantize(Vector256<TC> value);
+
+    /// <summary>Σ x² in the compute type: <see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/> (float32 compute) or
+    /// <see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/> (float64).</summary>
+    static abstract TC SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<TC>;
+}
+
+/// <summary>Span conversions of any <see cref="IStorage{T, TC}"/>.</summary>
+internal static unsafe class HostStorage
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Widen<T, TC, S>(ReadOnlySpan<T> source, Span<TC> destination)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+    {
+        fixed (T* x = source)
+        fixed (TC* y = destination)
+        {
+            int n = source.Length, i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
+                {
+                    S.Load(x + i).Store(y + i);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector256<TC>.Count; i += Vector256<TC>.Count)
+                {
+                    S.Load256(x + i).Store(y + i);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                y[i] = S.Widen(x[i]);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Narrow<T, TC, S>(ReadOnlySpan<TC> source, Span<T> destination)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+    {
+        fixed (TC* x = source)
+        fixed (T* y = destination)
+        {
+            int n = source.Length, i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
+                {
+                    S.Store(Vector512.Load(x + i), y + i);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; i <= n - Vector256<TC>.Count; i += Vector256<TC>.Count)
+                {
+                    S.Store(Vector256.Load(x + i), y + i);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                y[i] = S.Narrow(x[i]);
+            }
+        }
+    }
+
+    /// <summary>Rounds compute values to T precision in place (nothing for float32 and float64).</summary>
+    public static void Quantize<T, TC, S>(Span<TC> values)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+    {
+        for (int i = 0; i < values.Length && !S.IsCompute; i++)
+        {
+            values[i] = S.Widen(S.Narrow(values[i]));
+        }
+    }
+}
+
+/// <summary>float32 stored as float32.</summary>
+internal readonly unsafe struct Float32Storage : IStorage<float, float>
+{
+    public static bool IsCompute => true;
+
+    public static float Widen(float value) => value;
+
+    public static float Narrow(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* p) => Vector512.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load256(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, float* p) => value.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, float* p) => value.Store(p);
+
+    public static Vector512<float> Quantize(Vector512<float> value) => value;
+
+    public static Vector256<float> Quantize(Vector256<float> value) => value;
+
+    public static float SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<float> => HostRows.SumOfSquares(ref load, n);
+}
+
+/// <summary>float64 stored as float64.</summary>
+internal readonly unsafe struct Float64Storage : IStorage<double, double>
+{
+    public static bool IsCompute => true;
+
+    public static double Widen(double value) => value;
+
+    public static double Narrow(double value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Load(double* p) => Vector512.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Load256(double* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<double> value, double* p) => value.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<double> value, double* p) => value.Store(p);
+
+    public static Vector512<double> Quantize(Vector512<double> value) => value;
+
+    public static Vector256<double> Quantize(Vector256<double> value) => value;
+
+    public static double SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<double> => HostRows.SumOfSquares64(ref load, n);
+}
+
+/// <summary>IEEE float16 bits, as <see cref="HalfBits.HalfToSingle"/> and <see cref="HalfBits.SingleToHalf"/>.</summary>
+internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
+{
+    private const uint DenormMagic = ((127 - 15) + (23 - 10) + 1) << 23;
+
+    public static bool IsCompute => false;
+
+    public static float Widen(ushort value) => HalfBits.HalfToSingle(value);
+
+    public static ushort Narrow(float value) => HalfBits.SingleToHalf(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ushort* p)
+    {
+        // Finite values: the exponent and mantissa moved into float position and scaled by 2^112, one exact multiply
+        // that also normalizes subnormals. Inf and NaN: exponent forced to all ones, mantissa kept.
+        var h = Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe());
+        var magnitude = (h & Vector512.Create(0x7FFFu)) << 13;
+        var finite = (magnitude.AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle()).AsUInt32();
+        var isSpecial = Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u << 13));
+        return (Vector512.ConditionalSelect(isSpecial, magnitude | Vector512.Create(0x7F80_0000u), finite) | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load256(ushort* p)
+    {
+        var h = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
+        var magnitude = (h & Vector256.Create(0x7FFFu)) << 13;
+        var finite = (magnitude.AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle()).AsUInt32();
+        var isSpecial = Vector256.GreaterThanOrEqual(magnitude.AsInt32(), Vector256.Create(0x7C00 << 13)).AsUInt32();
+        return (Vector256.ConditionalSelect(isSpecial, magnitude | Vector256.Create(0x7F80_0000u), finite) | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, ushort* p)
+    {
+        var bits = value.AsUInt32();
+        var f = bits & Vector512.Create(0x7FFF_FFFFu);
+        var big = Vector512.ConditionalSelect(Vector512.GreaterThan(f, Vector512.Create(0x7F80_0000u)), Vector512.Create(0x7E00u), Vector512.Create(0x7C00u));
+        var small = (f.AsSingle() + Vector512.Create(DenormMagic).AsSingle()).AsUInt32() - Vector512.Create(DenormMagic);
+        var normal = (f + Vector512.Create(unchecked((uint)((15 - 127) << 23)) + 0xFFFu) + ((f >> 13) & Vector512<uint>.One)) >> 13;
+        var o = Vector512.ConditionalSelect(Vector512.LessThan(f, Vector512.Create(113u << 23)), small, normal);
+        o = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(f, Vector512.Create((127u + 16) << 23)), big, o) | ((bits >> 16) & Vector512.Create(0x8000u));
+        Vector512.Narrow(o, o).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, ushort* p)
+    {
+        // As the Vector512 overload; the magnitudes are below 2^31, so the compares are signed (one AVX2 instruction).
+        var bits = value.AsUInt32();
+        var f = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
+        var big = Vector256.ConditionalSelect(Vector256.GreaterThan(f, Vector256.Create(0x7F80_0000)), Vector256.Create(0x7E00), Vector256.Create(0x7C00));
+        var small = (f.AsSingle() + Vector256.Create(DenormMagic).AsSingle()).AsInt32() - Vector256.Create((int)DenormMagic);
+        var normal = (f + Vector256.Create(((15 - 127) << 23) + 0xFFF) + ((f >> 13) & Vector256<int>.One)) >> 13;
+        var o = Vector256.ConditionalSelect(Vector256.LessThan(f, Vector256.Create(113 << 23)), small, normal);
+        o = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(f, Vector256.Create((127 + 16) << 23)), big, o);
+        var u = o.AsUInt32() | ((bits >> 16) & Vector256.Create(0x8000u));
+        Vector256.Narrow(u, u).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Quantize(Vector512<float> value)
+    {
+        // (v + c) - c with c = 1.5 * 2^(e + 13), e = v's exponent clamped to float16's [-14, 15]: the sum's last bit is
+        // worth float16's quantum 2^(e - 10) at v's binade (2^-24 below it, the subnormals), so the float addition rounds v
+        // to float16 precision, ties to even (c's mantissa is even in those units), and the subtraction is exact.
+        // |v| >= 65520 rounds to infinity; NaN stays NaN (with its sign, as Widen(Round(NaN)) keeps it).
+        var bits = value.AsUInt32();
+        var exponent = Vector512.Min(Vector512.Max((bits >> 23) & Vector512.Create(0xFFu), Vector512.Create(127u - 14)), Vector512.Create(127u + 15));
+        var c = (((exponent + Vector512.Create(13u)) << 23) | Vector512.Create(0x40_0000u)).AsSingle();
+        var sign = bits & Vector512.Create(0x8000_0000u);
+        var rounded = ((value + c) - c).AsUInt32() | sign; // a value that rounds to zero keeps its sign
+        var magnitude = bits & Vector512.Create(0x7FFF_FFFFu);
+        var overflow = Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x477F_F000u)) & Vector512.LessThanOrEqual(magnitude, Vector512.Create(0x7F80_0000u));
+        return Vector512.ConditionalSelect(overflow, sign | Vector512.Create(0x7F80_0000u), rounded).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Quantize(Vector256<float> value)
+    {
+        var bits = value.AsUInt32();
+        var exponent = Vector256.Min(Vector256.Max(((bits >> 23) & Vector256.Create(0xFFu)).AsInt32(), Vector256.Create(127 - 14)), Vector256.Create(127 + 15)).AsUInt32();
+        var c = (((exponent + Vector256.Create(13u)) << 23) | Vector256.Create(0x40_0000u)).AsSingle();
+        var sign = bits & Vector256.Create(0x8000_0000u);
+        var rounded = ((value + c) - c).AsUInt32() | sign;
+        var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
+        var overflow = (Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x477F_F000)) & Vector256.LessThanOrEqual(magnitude, Vector256.Create(0x7F80_0000))).AsUInt32();
+        return Vector256.ConditionalSelect(overflow, sign | Vector256.Create(0x7F80_0000u), rounded).AsSingle();
+    }
+
+    public static float SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<float> => HostRows.SumOfSquares(ref load, n);
+}
+
+/// <summary>bfloat16 bits, as <see cref="HalfBits.BFloat16ToSingle"/> and <see cref="HalfBits.SingleToBFloat16"/>.</summary>
+internal readonly unsafe struct BFloat16Storage : IStorage<ushort, float>
+{
+    public static bool IsCompute => false;
+
+    public static float Widen(ushort value) => HalfBits.BFloat16ToSingle(value);
+
+    public static ushort Narrow(float value) => HalfBits.SingleToBFloat16(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ushort* p) => (Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe()) << 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load256(ushort* p) => (Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()) << 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, ushort* p)
+    {
+        var bits = value.AsUInt32();
+        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+        var isNaN = Vector512.GreaterThan(bits & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
+        var o = Vector512.ConditionalSelect(isNaN, (bits >> 16) | Vector512.Create(0x40u), rounded);
+        Vector512.Narrow(o, o).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, ushort* p)
+    {
+        var bits = value.AsUInt32();
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+        var isNaN = Vector256.GreaterThan((bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(), Vector256.Create(0x7F80_0000)).AsUInt32();
+        var o = Vector256.ConditionalSelect(isNaN, (bits >> 16) | Vector256.Create(0x40u), rounded);
+        Vector256.Narrow(o, o).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Quantize(Vector512<float> value)
+    {
+        var bits = value.AsUInt32();
+        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) & Vector512.Create(0xFFFF_0000u);
+        var nan = (bits | Vector512.Create(0x40_0000u)) & Vector512.Create(0xFFFF_0000u);
+        var isNaN = Vector512.GreaterThan(bits & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
+        return Vector512.ConditionalSelect(isNaN, nan, rounded).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Quantize(Vector256<float> value)
+    {
+        var bits = value.AsUInt32();
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) & Vector256.Create(0xFFFF_0000u);
+        var nan = (bits | Vector256.Create(0x40_0000u)) & Vector256.Create(0xFFFF_0000u);
+        var isNaN = Vector256.GreaterThan((bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(), Vector256.Create(0x7F80_0000)).AsUInt32();
+        return Vector256.ConditionalSelect(isNaN, nan, rounded).AsSingle();
+    }
+
+    public static float SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<float> => HostRows.SumOfSquares(ref load, n);
+}

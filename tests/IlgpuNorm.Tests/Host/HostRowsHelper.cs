@@ -1,0 +1,85 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using IlgpuNorm.Host;
+
+namespace IlgpuNorm.Tests;
+
+/// <summary>The host drivers over spans, for tests that hold one path against another bit for bit.</summary>
+internal static unsafe class HostRowsHelper
+{
+    /// <summary>The plain forward row map: y = (T)(x / d), then with a weight y = (T)(y · w).</summary>
+    public static void Normalize<T, TC, S>(ReadOnlySpan<T> x, TC d, ReadOnlySpan<TC> w, Span<T> y, bool streaming = false)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+    {
+        fixed (T* px = x, py = y)
+        fixed (TC* pw = w)
+        {
+            if (w.IsEmpty)
+            {
+                var op = new NormOp<T, TC, S, PlainRow>(px, null, null, d, default);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, PlainRow>>(ref op, py, x.Length, streaming ? RowTraffic.Streamed : RowTraffic.Cached);
+            }
+            else
+            {
+                var op = new NormOp<T, TC, S, WeightedRow>(px, pw, null, d, default);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, WeightedRow>>(ref op, py, x.Length, streaming ? RowTraffic.Streamed : RowTraffic.Cached);
+            }
+        }
+    }
+
+    /// <summary>Σ x² of a 16-bit row, widened in registers.</summary>
+    public static float SumOfSquares<S>(ReadOnlySpan<ushort> x)
+        where S : IStorage<ushort, float>
+    {
+        fixed (ushort* p = x)
+        {
+            var load = new RowLoad<ushort, float, S>(p);
+            return S.SumOfSquares(ref load, x.Length);
+        }
+    }
+
+    /// <summary>residual = x + residual and Σ residual² in one pass.</summary>
+    public static float AddAndSumOfSquares(ReadOnlySpan<float> x, Span<float> residual)
+    {
+        fixed (float* px = x, pr = residual)
+        {
+            var load = new ResidualLoad<float, float, Float32Storage>(px, pr);
+            return HostRows.SumOfSquares(ref load, x.Length);
+        }
+    }
+
+    /// <summary>The two-row pipeline over rows [first, last).</summary>
+    public static void Pipeline(float[] x, float[] w, float[] y, int n, int groups, long first, long last, float epsilon)
+    {
+        fixed (float* px = x, pw = w, py = y)
+        {
+            HostForward.Pipeline(px, w.Length == 0 ? null : pw, py, n, groups, first, last, epsilon);
+        }
+    }
+
+    /// <summary>The storage's in-register rounding to its precision, on every width this machine has (tail: one element).</summary>
+    public static void Quantize<S>(ReadOnlySpan<float> source, Span<float> destination)
+        where S : IStorage<ushort, float>
+    {
+        fixed (float* x = source, y = destination)
+        {
+            int n = source.Length, half = n / 2, i = 0;
+            for (; Vector512.IsHardwareAccelerated && i <= half - 16; i += 16)
+            {
+                S.Quantize(Vector512.Load(x + i)).Store(y + i);
+            }
+
+            for (; Vector256.IsHardwareAccelerated && i <= n - 8; i += 8)
+            {
+                S.Quantize(Vector256.Load(x + i)).Store(y + i);
+            }
+
+            for (; i < n; i++)
+            {
+                y[i] = S.Widen(S.Narrow(x[i]));
+            }
+        }
+    }
+}
