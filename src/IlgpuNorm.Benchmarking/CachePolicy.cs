@@ -1,4 +1,4 @@
-using System.Globalization;
+using IlgpuNorm.Host;
 
 namespace IlgpuNorm.Benchmarking;
 
@@ -15,15 +15,13 @@ public static class CachePolicy
     public const long MinColdWorkingSet = 512L << 20;
 
     /// <summary>Assumed when sysfs does not say: 32 MiB.</summary>
-    public const long FallbackLastLevelCache = 32L << 20;
+    public const long FallbackLastLevelCache = HostCache.FallbackBytes;
 
-    private static readonly Lazy<long?> Detected = new(Detect);
-
-    /// <summary>The last-level cache of CPU 0 from Linux sysfs, or null where it cannot be read.</summary>
-    public static long? DetectedLastLevelCache => Detected.Value;
+    /// <summary>The last-level cache of CPU 0 from Linux sysfs, or null where it cannot be read (the library's own reader).</summary>
+    public static long? DetectedLastLevelCache => HostCache.Detected;
 
     /// <summary>The last-level cache the policy uses: the detected size, else <see cref="FallbackLastLevelCache"/>.</summary>
-    public static long LastLevelCache => Detected.Value ?? FallbackLastLevelCache;
+    public static long LastLevelCache => HostCache.LastLevelBytes;
 
     /// <summary>How many buffer sets to rotate through on this machine.</summary>
     /// <param name="bytesPerSet">The bytes of one set: x's plus y's (plus any other tensor a call moves).</param>
@@ -45,64 +43,5 @@ public static class CachePolicy
 
         long target = Math.Max(4 * lastLevelCache, MinColdWorkingSet);
         return (int)Math.Max(2, (target + bytesPerSet - 1) / bytesPerSet);
-    }
-
-    /// <summary>Parses a sysfs cache size: <c>32768K</c>, <c>1M</c>, <c>512</c>.</summary>
-    /// <param name="text">The file's text.</param>
-    /// <returns>The size in bytes, or null.</returns>
-    public static long? ParseSize(string text)
-    {
-        string t = text.Trim();
-        long unit = 1;
-        if (t.Length > 0 && char.IsLetter(t[^1]))
-        {
-            unit = char.ToUpperInvariant(t[^1]) switch
-            {
-                'K' => 1L << 10,
-                'M' => 1L << 20,
-                'G' => 1L << 30,
-                _ => 0,
-            };
-            t = t[..^1];
-        }
-
-        return unit > 0 && long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value > 0 ? value * unit : null;
-    }
-
-    private static long? Detect()
-    {
-        const string Root = "/sys/devices/system/cpu/cpu0/cache";
-        try
-        {
-            if (!Directory.Exists(Root))
-            {
-                return null;
-            }
-
-            int bestLevel = 0;
-            long? best = null;
-            foreach (string index in Directory.EnumerateDirectories(Root, "index*"))
-            {
-                string levelFile = Path.Combine(index, "level");
-                string sizeFile = Path.Combine(index, "size");
-                if (!File.Exists(levelFile) || !File.Exists(sizeFile) ||
-                    !int.TryParse(File.ReadAllText(levelFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int level))
-                {
-                    continue;
-                }
-
-                long? size = ParseSize(File.ReadAllText(sizeFile));
-                if (size is not null && level > bestLevel)
-                {
-                    (bestLevel, best) = (level, size);
-                }
-            }
-
-            return best;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 }

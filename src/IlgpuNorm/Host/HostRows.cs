@@ -424,38 +424,3 @@ internal readonly struct No : IFlag
 {
     public static bool On => false;
 }
-
-/// <summary>The last-level cache size, the one reader on the host (Linux's sysfs; 32 MiB elsewhere).</summary>
-internal static class HostCache
-{
-    /// <summary>The last-level cache in bytes.</summary>
-    public static long LastLevelBytes { get; } = Read();
-
-    /// <summary>Whether a call moving <paramref name="bytes"/> (read and written) overflows the cache: its rows come from memory.</summary>
-    public static bool ShouldStream(long bytes) => bytes > LastLevelBytes;
-
-    private static long Read()
-    {
-        try
-        {
-            foreach (string index in new[] { "index3", "index2" })
-            {
-                string path = $"/sys/devices/system/cpu/cpu0/cache/{index}/size";
-                if (File.Exists(path))
-                {
-                    string text = File.ReadAllText(path).Trim();
-                    long scale = text.EndsWith('K') ? 1L << 10 : text.EndsWith('M') ? 1L << 20 : 1;
-                    if (long.TryParse(text.TrimEnd('K', 'M'), out long value) && value > 0)
-                    {
-                        return value * scale;
-                    }
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        return 32L << 20;
-    }
-}

@@ -38,7 +38,7 @@ public class HarnessTests
     [InlineData("1M", 1L << 20)]
     [InlineData("512", 512L)]
     [InlineData("x", null)]
-    public void CacheSize_Parses(string text, long? expected) => Assert.Equal(expected, CachePolicy.ParseSize(text));
+    public void CacheSize_Parses(string text, long? expected) => Assert.Equal(expected, IlgpuNorm.Host.HostCache.ParseSize(text));
 
     [Theory]
     [InlineData(128, 2)]
