@@ -194,8 +194,8 @@ internal static unsafe class HostBackward
 }
 
 /// <summary>
-/// A float32-math backward row over the drivers: the row reduction reads x, dy (and w) and sums Σx² (float64 lanes) and,
-/// in <see cref="BackwardLoad{T, S}"/>, Σ (w·dy)·x (float32 lanes); the row map over the now cache-resident row writes
+/// A float32-math backward row over the drivers: the row reduction reads x, dy (and w) through
+/// <see cref="BackwardLoad{T, S}"/> and sums Σx² (float64 lanes) and Σ (w·dy)·x (float32 lanes); the row map over the now cache-resident row writes
 /// dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the partial row (<see cref="BackwardOp{T, S}"/>). Both use fused
 /// multiply-adds (one rounding fewer than the per-element definition; the same bits on every machine with FMA, the scalar
 /// tails use <see cref="MathF.FusedMultiplyAdd"/>). 16-bit rows convert in registers.
@@ -208,8 +208,8 @@ internal readonly unsafe struct VectorSegment<T, S> : IBackwardSegment<T, float>
     public static void Run(T* dy, T* x, float* w, float savedRstd, bool hasRstd, double epsilon, T* dx, float* partial, int n, RowTraffic traffic)
     {
         var load = new BackwardLoad<T, S>(x, dy, w, traffic == RowTraffic.Streamed ? n : 0);
-        float squares = HostRows.SumOfSquares(ref load, n);
-        float c = (float)load.Dot() / n;
+        float squares = HostRows.SumOfSquares(ref load, n, out double dot);
+        float c = (float)dot / n;
         float r = hasRstd ? savedRstd : 1f / MathF.Sqrt(squares / n + (float)epsilon);
         var op = new BackwardOp<T, S>(x, dy, w, partial, r, -(r * r * c));
         HostRows.Map<T, float, S, BackwardOp<T, S>>(ref op, dx, n, traffic);
@@ -255,29 +255,18 @@ internal readonly unsafe struct CodecSegment<T, TF, TCodec> : IBackwardSegment<T
 }
 
 /// <summary>
-/// x for the row reduction's Σx², and Σ t·x (t = w·dy rounded to float32) on the side: Vector512 slots 0 and 1 into two
-/// float32 accumulators, Vector256 slots into two more, and the rest (the reduction's Vector256 tail, slot 2, and its
-/// scalar tail) in float64 after those, in element order. With <c>prefetchAhead</c> (the row length, for streamed calls:
-/// the map decides streaming, the reduction before it reads the same rows), the next row is prefetched.
+/// x for the row reduction's Σx², with t = w·dy (rounded to float32) as its product operand: the reduction sums Σ t·x
+/// beside it. With <c>prefetchAhead</c> (the row length, for streamed calls: the map decides streaming, the reduction
+/// before it reads the same rows), the next row is prefetched.
 /// </summary>
-internal unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w, int prefetchAhead) : ILoad<float>
+internal readonly unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w, int prefetchAhead) : ILoad<float>
     where T : unmanaged
     where S : IStorage<T, float>
 {
-    private Vector512<float> d0, d1;
-    private Vector256<float> e0, e1;
-    private double dot;
-    private bool folded;
-
-    /// <summary>Σ t·x of everything loaded.</summary>
-    public double Dot()
-    {
-        Fold();
-        return dot;
-    }
+    public static bool HasProduct => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> V512(int i, int slot)
+    public Vector512<float> V512(int i, out Vector512<float> t)
     {
         if (prefetchAhead != 0)
         {
@@ -286,63 +275,22 @@ internal unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w, int prefetchAhe
             Sse.Prefetch0(dy + prefetchAhead + i);
         }
 
-        var xv = S.Load(x + i);
-        var t = w is null ? S.Load(dy + i) : Vector512.Load(w + i) * S.Load(dy + i);
-        if (slot == 0)
-        {
-            d0 = Vector512.FusedMultiplyAdd(t, xv, d0);
-        }
-        else
-        {
-            d1 = Vector512.FusedMultiplyAdd(t, xv, d1);
-        }
-
-        return xv;
+        t = w is null ? S.Load(dy + i) : Vector512.Load(w + i) * S.Load(dy + i);
+        return S.Load(x + i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> V256(int i, int slot)
+    public Vector256<float> V256(int i, out Vector256<float> t)
     {
-        var xv = S.Load256(x + i);
-        var t = w is null ? S.Load256(dy + i) : Vector256.Load(w + i) * S.Load256(dy + i);
-        if (slot == 0)
-        {
-            e0 = Vector256.FusedMultiplyAdd(t, xv, e0);
-        }
-        else if (slot == 1)
-        {
-            e1 = Vector256.FusedMultiplyAdd(t, xv, e1);
-        }
-        else
-        {
-            for (int j = i; j < i + Vector256<float>.Count; j++)
-            {
-                At(j);
-            }
-        }
-
-        return xv;
+        t = w is null ? S.Load256(dy + i) : Vector256.Load(w + i) * S.Load256(dy + i);
+        return S.Load256(x + i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float At(int i)
+    public float At(int i, out float t)
     {
-        Fold();
-        float g = S.Widen(dy[i]), xv = S.Widen(x[i]);
-        dot += (double)(w is null ? g : w[i] * g) * xv;
-        return xv;
-    }
-
-    /// <summary>The vector lanes, widened and summed (an unused width adds an exact zero), before the first float64 term.</summary>
-    private void Fold()
-    {
-        if (!folded)
-        {
-            folded = true;
-            var (l512, h512) = Vector512.Widen(d0 + d1);
-            var (l256, h256) = Vector256.Widen(e0 + e1);
-            dot = Vector512.Sum(l512 + h512) + Vector256.Sum(l256 + h256);
-        }
+        t = w is null ? S.Widen(dy[i]) : w[i] * S.Widen(dy[i]);
+        return S.Widen(x[i]);
     }
 }
 

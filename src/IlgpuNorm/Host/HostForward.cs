@@ -244,7 +244,7 @@ internal static unsafe class HostForward
         HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
         var load0 = new RowLoad<float, float, Float32Storage>(next0);
         var load1 = new RowLoad<float, float, Float32Storage>(next1);
-        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256), HostRows.SumOfSquares(ref load1, n, i, b512, b256));
+        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _));
     }
 
     /// <summary>The plain float32 rows from cache, blocks of them on the thread pool.</summary>

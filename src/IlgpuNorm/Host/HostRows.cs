@@ -6,19 +6,20 @@ using System.Runtime.Intrinsics.X86;
 namespace IlgpuNorm.Host;
 
 /// <summary>
-/// Where a row's values come from, in compute lanes: Vector512 and Vector256 steps at element i, and one element.
-/// <c>slot</c> is a constant at each call site: 0 or 1, the reduction's first or second vector of a double step (and 0
-/// for Vector512's last single step), 2 for Vector256's last single step; for loads that accumulate something of their
-/// own in a fixed order (the backward pass's Σ dy·x).
+/// Where a row's values come from, in compute lanes: Vector512 and Vector256 steps at element i, and one element. A load
+/// with <see cref="HasProduct"/> also gives a second operand t per element, and the reduction then sums Σ t·x beside
+/// Σ x² (the backward pass's Σ (w·dy)·x), in its own fixed order (<see cref="HostRows.SumOfSquares{TL}(ref TL, int, out double)"/>).
 /// </summary>
 internal interface ILoad<TC>
     where TC : unmanaged
 {
-    Vector512<TC> V512(int i, int slot);
+    static abstract bool HasProduct { get; }
 
-    Vector256<TC> V256(int i, int slot);
+    Vector512<TC> V512(int i, out Vector512<TC> t);
 
-    TC At(int i);
+    Vector256<TC> V256(int i, out Vector256<TC> t);
+
+    TC At(int i, out TC t);
 }
 
 /// <summary>What a row map writes at element i (Vector512, Vector256, one element), and what it reads ahead.</summary>
@@ -41,14 +42,28 @@ internal readonly unsafe struct RowLoad<T, TC, S>(T* x) : ILoad<TC>
     where TC : unmanaged, IFloatingPointIeee754<TC>
     where S : IStorage<T, TC>
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<TC> V512(int i, int slot) => S.Load(x + i);
+    public static bool HasProduct => false;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<TC> V256(int i, int slot) => S.Load256(x + i);
+    public Vector512<TC> V512(int i, out Vector512<TC> t)
+    {
+        t = default;
+        return S.Load(x + i);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public TC At(int i) => S.Widen(x[i]);
+    public Vector256<TC> V256(int i, out Vector256<TC> t)
+    {
+        t = default;
+        return S.Load256(x + i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TC At(int i, out TC t)
+    {
+        t = default;
+        return S.Widen(x[i]);
+    }
 }
 
 /// <summary>residual = (T)(x + residual), stored back; the load is that rounded sum (the norm is of it).</summary>
@@ -57,25 +72,30 @@ internal readonly unsafe struct ResidualLoad<T, TC, S>(T* x, T* residual) : ILoa
     where TC : unmanaged, IFloatingPointIeee754<TC>
     where S : IStorage<T, TC>
 {
+    public static bool HasProduct => false;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<TC> V512(int i, int slot)
+    public Vector512<TC> V512(int i, out Vector512<TC> t)
     {
+        t = default;
         var s = S.Load(x + i) + S.Load(residual + i);
         S.Store(s, residual + i);
         return S.Quantize(s);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<TC> V256(int i, int slot)
+    public Vector256<TC> V256(int i, out Vector256<TC> t)
     {
+        t = default;
         var s = S.Load256(x + i) + S.Load256(residual + i);
         S.Store(s, residual + i);
         return S.Quantize(s);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public TC At(int i)
+    public TC At(int i, out TC t)
     {
+        t = default;
         residual[i] = S.Narrow(S.Widen(x[i]) + S.Widen(residual[i]));
         return S.Widen(residual[i]);
     }
@@ -154,24 +174,36 @@ internal static unsafe class HostRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SumOfSquares<TL>(ref TL load, int n)
-        where TL : struct, ILoad<float>
-    {
-        return SumOfSquares(ref load, n, 0, default, default);
-    }
+        where TL : struct, ILoad<float> => SumOfSquares(ref load, n, 0, default, default, out _);
+
+    /// <summary>
+    /// The same, and Σ t·x of a load with a product: float32 fused multiply-adds into two Vector512 accumulators (the
+    /// two vectors of a double step; a last single step into the first) or two Vector256 ones, their lanes widened and
+    /// summed (an unused width adds an exact zero), then the rest (Vector256's last single step and the scalar tail) in
+    /// float64, in element order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float SumOfSquares<TL>(ref TL load, int n, out double product)
+        where TL : struct, ILoad<float> => SumOfSquares(ref load, n, 0, default, default, out product);
 
     /// <summary>The same, continued from element <paramref name="i"/> with accumulators that hold the elements before it
-    /// (i a multiple of 32 for Vector512, of 16 for Vector256: the two-row pipeline's loop stops there).</summary>
+    /// (i a multiple of 32 for Vector512, of 16 for Vector256: the two-row pipeline's loop stops there; loads without a product).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SumOfSquares<TL>(ref TL load, int n, int i, Squares512 v512, Squares256 v256)
+    public static float SumOfSquares<TL>(ref TL load, int n, int i, Squares512 v512, Squares256 v256, out double product)
         where TL : struct, ILoad<float>
     {
-        double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, v512)
-            : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, v256)
+        product = 0;
+        double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, v512, ref product)
+            : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, v256, ref product)
             : 0;
         for (; i < n; i++)
         {
-            double v = load.At(i);
+            double v = load.At(i, out float t);
             sum += v * v;
+            if (TL.HasProduct)
+            {
+                product += t * v;
+            }
         }
 
         return (float)sum;
@@ -200,7 +232,7 @@ internal static unsafe class HostRows
             var error = Vector256<double>.Zero;
             for (; i <= n - 4; i += 4)
             {
-                var v = load.V256(i, 0);
+                var v = load.V256(i, out _);
                 var square = v * v;
                 var t = sum + square;
 
@@ -222,7 +254,7 @@ internal static unsafe class HostRows
 
         for (; i < n; i++)
         {
-            double v = load.At(i);
+            double v = load.At(i, out _);
             total = total.Add(v * v);
         }
 
@@ -272,41 +304,77 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Sum512<TL>(ref TL load, int n, ref int start, Squares512 squares)
+    private static double Sum512<TL>(ref TL load, int n, ref int start, Squares512 squares, ref double product)
         where TL : struct, ILoad<float>
     {
         var local = load; // locals, not references, so that the accumulators live in registers
+        var (p0, p1) = (Vector512<float>.Zero, Vector512<float>.Zero);
         int i = start;
         for (; i <= n - 32; i += 32)
         {
-            squares.Add(local.V512(i, 0), local.V512(i + 16, 1));
+            var x0 = local.V512(i, out var t0);
+            var x1 = local.V512(i + 16, out var t1);
+            squares.Add(x0, x1);
+            if (TL.HasProduct)
+            {
+                p0 = Vector512.FusedMultiplyAdd(t0, x0, p0);
+                p1 = Vector512.FusedMultiplyAdd(t1, x1, p1);
+            }
         }
 
         if (i <= n - 16)
         {
-            squares.Add(local.V512(i, 0));
+            var x0 = local.V512(i, out var t0);
+            squares.Add(x0);
+            p0 = TL.HasProduct ? Vector512.FusedMultiplyAdd(t0, x0, p0) : p0;
             i += 16;
         }
 
         (load, start) = (local, i);
+        if (TL.HasProduct)
+        {
+            var (lo, hi) = Vector512.Widen(p0 + p1);
+            product = Vector512.Sum(lo + hi) + 0d;
+        }
+
         return squares.Sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Sum256<TL>(ref TL load, int n, ref int start, Squares256 squares)
+    private static double Sum256<TL>(ref TL load, int n, ref int start, Squares256 squares, ref double product)
         where TL : struct, ILoad<float>
     {
-        var local = load; // two vectors a step (the loads' slots 0 and 1), the squares in Squares256's order
+        var local = load; // two vectors a step, the squares in Squares256's order
+        var (p0, p1) = (Vector256<float>.Zero, Vector256<float>.Zero);
         int i = start;
         for (; i <= n - 16; i += 16)
         {
-            squares.Add(local.V256(i, 0));
-            squares.Add(local.V256(i + 8, 1));
+            var x0 = local.V256(i, out var t0);
+            var x1 = local.V256(i + 8, out var t1);
+            squares.Add(x0);
+            squares.Add(x1);
+            if (TL.HasProduct)
+            {
+                p0 = Vector256.FusedMultiplyAdd(t0, x0, p0);
+                p1 = Vector256.FusedMultiplyAdd(t1, x1, p1);
+            }
+        }
+
+        if (TL.HasProduct)
+        {
+            var (lo, hi) = Vector256.Widen(p0 + p1);
+            product = 0d + Vector256.Sum(lo + hi);
         }
 
         if (i <= n - 8)
         {
-            squares.Add(local.V256(i, 2));
+            var x0 = local.V256(i, out var t0);
+            squares.Add(x0);
+            for (int j = 0; TL.HasProduct && j < Vector256<float>.Count; j++)
+            {
+                product += (double)t0.GetElement(j) * x0.GetElement(j);
+            }
+
             i += 8;
         }
 

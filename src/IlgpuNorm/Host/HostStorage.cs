@@ -127,60 +127,58 @@ internal static unsafe class HostStorage
     }
 }
 
-/// <summary>float32 stored as float32.</summary>
-internal readonly unsafe struct Float32Storage : IStorage<float, float>
+/// <summary>
+/// float32 stored as float32 (<c>ComputeStorage&lt;float, FloatSquares&gt;</c>) or float64 as float64: loads and stores
+/// of the values themselves, no rounding; <typeparamref name="TSquares"/> is the dtype's Σ x².
+/// </summary>
+internal readonly unsafe struct ComputeStorage<TC, TSquares> : IStorage<TC, TC>
+    where TC : unmanaged, IFloatingPointIeee754<TC>
+    where TSquares : ISquares<TC>
 {
     public static bool IsCompute => true;
 
-    public static float Widen(float value) => value;
+    public static TC Widen(TC value) => value;
 
-    public static float Narrow(float value) => value;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(float* p) => Vector512.Load(p);
+    public static TC Narrow(TC value) => value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(float* p) => Vector256.Load(p);
+    public static Vector512<TC> Load(TC* p) => Vector512.Load(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> value, float* p) => value.Store(p);
+    public static Vector256<TC> Load256(TC* p) => Vector256.Load(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<float> value, float* p) => value.Store(p);
+    public static void Store(Vector512<TC> value, TC* p) => value.Store(p);
 
-    public static Vector512<float> Quantize(Vector512<float> value) => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<TC> value, TC* p) => value.Store(p);
 
-    public static Vector256<float> Quantize(Vector256<float> value) => value;
+    public static Vector512<TC> Quantize(Vector512<TC> value) => value;
 
+    public static Vector256<TC> Quantize(Vector256<TC> value) => value;
+
+    public static TC SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<TC> => TSquares.SumOfSquares(ref load, n);
+}
+
+/// <summary>The Σ x² of a compute type.</summary>
+internal interface ISquares<TC>
+    where TC : unmanaged
+{
+    static abstract TC SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<TC>;
+}
+
+/// <summary><see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/>: float64 lanes in a fixed order.</summary>
+internal readonly struct FloatSquares : ISquares<float>
+{
     public static float SumOfSquares<TL>(ref TL load, int n)
         where TL : struct, ILoad<float> => HostRows.SumOfSquares(ref load, n);
 }
 
-/// <summary>float64 stored as float64.</summary>
-internal readonly unsafe struct Float64Storage : IStorage<double, double>
+/// <summary><see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/>: compensated float64 lanes.</summary>
+internal readonly struct DoubleSquares : ISquares<double>
 {
-    public static bool IsCompute => true;
-
-    public static double Widen(double value) => value;
-
-    public static double Narrow(double value) => value;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<double> Load(double* p) => Vector512.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<double> Load256(double* p) => Vector256.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<double> value, double* p) => value.Store(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<double> value, double* p) => value.Store(p);
-
-    public static Vector512<double> Quantize(Vector512<double> value) => value;
-
-    public static Vector256<double> Quantize(Vector256<double> value) => value;
-
     public static double SumOfSquares<TL>(ref TL load, int n)
         where TL : struct, ILoad<double> => HostRows.SumOfSquares64(ref load, n);
 }
@@ -277,7 +275,7 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
     }
 
     public static float SumOfSquares<TL>(ref TL load, int n)
-        where TL : struct, ILoad<float> => HostRows.SumOfSquares(ref load, n);
+        where TL : struct, ILoad<float> => FloatSquares.SumOfSquares(ref load, n);
 }
 
 /// <summary>bfloat16 bits, as <see cref="HalfBits.BFloat16ToSingle"/> and <see cref="HalfBits.SingleToBFloat16"/>.</summary>
