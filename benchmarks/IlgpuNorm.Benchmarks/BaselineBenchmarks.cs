@@ -3,38 +3,41 @@ using System.Reflection.Emit;
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using Perfolizer.Horology;
 
 namespace IlgpuNorm.Benchmarks;
 
 /// <summary>
-/// The host path against an earlier build of the library, in the same BenchmarkDotNet run: float32 and float16 forward
-/// with a weight, float32 backward with a weight. The earlier <c>IlgpuNorm.dll</c> is loaded into its own
-/// <see cref="AssemblyLoadContext"/> from the folder named by <c>ILGPUNORM_BASELINE</c>; both are called through their
-/// public <c>Compute</c> methods on the same buffers, with the device left to <c>ILGPUNORM_DEVICE=host</c>.
+/// The host path against an earlier build of the library, in the same BenchmarkDotNet run and the same process: float32
+/// and float16 forward with a weight, float32 backward with a weight. The earlier <c>IlgpuNorm.dll</c> is loaded into
+/// its own <see cref="AssemblyLoadContext"/> from the folder named by <c>ILGPUNORM_BASELINE</c>; both builds are called
+/// through their public <c>Compute</c> methods on the same buffers, with the device left to <c>ILGPUNORM_DEVICE=host</c>.
 /// </summary>
 /// <remarks>
-/// <para>Run: build the earlier commit (<c>git worktree add /tmp/before REV &amp;&amp; dotnet build -c Release /tmp/before/src/IlgpuNorm</c>),
-/// then <c>ILGPUNORM_BASELINE=/tmp/before/src/IlgpuNorm/bin/Release/net10.0 dotnet run -c Release -- --filter '*Baseline*'</c>.</para>
+/// <para>Run in process (<c>--inProcess</c>), so that both builds see the very same buffers: separate processes place the
+/// arrays at other addresses, and a [16, 4096] backward moved by ±10% between launches of the same build. The buffers
+/// are static, one set per shape, made on first use. One job: run once more with <c>DOTNET_EnableAVX512=0
+/// DOTNET_EnableAVX512F=0</c> in the environment for the Vector256 paths.</para>
+/// <para><c>git worktree add /tmp/before REV &amp;&amp; dotnet build -c Release /tmp/before/src/IlgpuNorm</c>, then
+/// <c>ILGPUNORM_BASELINE=/tmp/before/src/IlgpuNorm/bin/Release/net10.0 dotnet run -c Release -- --filter '*Baseline*' --inProcess</c>.</para>
 /// <para>DRAM-sized shapes rotate through buffer sets as <see cref="HostRmsNormBenchmarks"/> does.</para>
 /// </remarks>
-[Config(typeof(HostBenchmarkConfig))]
+[Config(typeof(Config))]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 public class BaselineBenchmarks
 {
     /// <summary>The environment variable naming the folder of the earlier build.</summary>
     public const string BaselineVariable = "ILGPUNORM_BASELINE";
 
+    private static readonly Dictionary<RmsNormShape, Buffers> Cache = [];
+    private static Baseline? baseline;
     private int[] shape = [];
     private int[] normalizedShape = [];
-    private float[][] x = [], y = [];
-    private Half[][] xh = [], yh = [];
-    private float[] w = [], dy = [], dx = [], dw = [];
-    private Half[] wh = [];
+    private Buffers data = null!;
     private int next;
-    private ForwardCall<float> baselineForward = null!;
-    private ForwardCall<Half> baselineForwardHalf = null!;
-    private BackwardCall<float> baselineBackward = null!;
 
     /// <summary>The public forward entry point without options.</summary>
     public delegate void ForwardCall<T>(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, ReadOnlySpan<T> weight, Span<T> destination);
@@ -50,36 +53,31 @@ public class BaselineBenchmarks
     [ParamsSource(nameof(Shapes))]
     public RmsNormShape Shape { get; set; } = new(16, 4096);
 
-    /// <summary>Loads the earlier build, fills the buffers and checks that both builds give the same bits.</summary>
+    /// <summary>Loads the earlier build once, makes or finds this shape's buffers, and checks that both builds give the same bits.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        string folder = Environment.GetEnvironmentVariable(BaselineVariable) ?? throw new InvalidOperationException(
-            $"{BaselineVariable} is not set: expected the folder of an earlier IlgpuNorm.dll build (see docs/benchmarks.md).");
-        Environment.SetEnvironmentVariable(DeviceRequest.EnvironmentVariable, "host");
-        var assembly = new BaselineContext(folder).LoadFromAssemblyName(new AssemblyName("IlgpuNorm"));
-        baselineForward = Bind<ForwardCall<float>>(assembly, "RmsNorm", typeof(float));
-        baselineForwardHalf = Bind<ForwardCall<Half>>(assembly, "RmsNorm", typeof(Half));
-        baselineBackward = Bind<BackwardCall<float>>(assembly, "RmsNormBackward", typeof(float));
+        if (baseline is null)
+        {
+            string folder = Environment.GetEnvironmentVariable(BaselineVariable) ?? throw new InvalidOperationException(
+                $"{BaselineVariable} is not set: expected the folder of an earlier IlgpuNorm.dll build (see docs/benchmarks.md).");
+            Environment.SetEnvironmentVariable(DeviceRequest.EnvironmentVariable, "host");
+            baseline = new Baseline(new BaselineContext(folder).LoadFromAssemblyName(new AssemblyName("IlgpuNorm")));
+        }
 
-        int n = Shape.Elements;
         shape = [Shape.Rows, Shape.Columns];
         normalizedShape = [Shape.Columns];
-        var random = new Random(BenchmarkData.Seed);
-        int sets = BenchmarkData.BufferSets(2L * n * sizeof(float));
-        x = Filled<float>(sets, n, random, v => v);
-        y = Filled<float>(sets, n, null, v => v);
-        xh = Filled(sets, n, random, v => (Half)v);
-        yh = Filled<Half>(sets, n, null, v => (Half)v);
-        w = Filled<float>(1, Shape.Columns, random, v => v)[0];
-        wh = Filled(1, Shape.Columns, random, v => (Half)v)[0];
-        dy = Filled<float>(1, n, random, v => v)[0];
-        dx = new float[n];
-        dw = new float[Shape.Columns];
+        if (!Cache.TryGetValue(Shape, out var found))
+        {
+            found = new Buffers(Shape);
+            Cache[Shape] = found;
+            data = found;
+            Same("forward float32", ForwardSingle, BaselineForward, () => Bytes(data.Y[0]));
+            Same("forward float16", ForwardHalf, BaselineForwardHalf, () => Bytes(data.Yh[0]));
+            Same("backward float32", Backward, BaselineBackward, () => [.. Bytes(data.Dx), .. Bytes(data.Dw)]);
+        }
 
-        Same("forward float32", () => ForwardSingle(), () => BaselineForward(), () => Bytes(y[0]));
-        Same("forward float16", () => ForwardHalf(), () => BaselineForwardHalf(), () => Bytes(yh[0]));
-        Same("backward float32", () => Backward(), () => BaselineBackward(), () => [.. Bytes(dx), .. Bytes(dw)]);
+        data = found;
         next = 0;
     }
 
@@ -88,8 +86,8 @@ public class BaselineBenchmarks
     [BenchmarkCategory("forward-f32")]
     public void BaselineForward()
     {
-        int s = Next(x.Length);
-        baselineForward(x[s], shape, normalizedShape, w, y[s]);
+        int s = Next(data.X.Length);
+        baseline!.Forward(data.X[s], shape, normalizedShape, data.W, data.Y[s]);
     }
 
     /// <summary>This build, float32 forward.</summary>
@@ -97,8 +95,8 @@ public class BaselineBenchmarks
     [BenchmarkCategory("forward-f32")]
     public void ForwardSingle()
     {
-        int s = Next(x.Length);
-        RmsNorm.Compute<float>(x[s], shape, normalizedShape, w, y[s]);
+        int s = Next(data.X.Length);
+        RmsNorm.Compute<float>(data.X[s], shape, normalizedShape, data.W, data.Y[s]);
     }
 
     /// <summary>The earlier build, float16 forward.</summary>
@@ -106,8 +104,8 @@ public class BaselineBenchmarks
     [BenchmarkCategory("forward-f16")]
     public void BaselineForwardHalf()
     {
-        int s = Next(xh.Length);
-        baselineForwardHalf(xh[s], shape, normalizedShape, wh, yh[s]);
+        int s = Next(data.Xh.Length);
+        baseline!.ForwardHalf(data.Xh[s], shape, normalizedShape, data.Wh, data.Yh[s]);
     }
 
     /// <summary>This build, float16 forward.</summary>
@@ -115,19 +113,19 @@ public class BaselineBenchmarks
     [BenchmarkCategory("forward-f16")]
     public void ForwardHalf()
     {
-        int s = Next(xh.Length);
-        RmsNorm.Compute<Half>(xh[s], shape, normalizedShape, wh, yh[s]);
+        int s = Next(data.Xh.Length);
+        RmsNorm.Compute<Half>(data.Xh[s], shape, normalizedShape, data.Wh, data.Yh[s]);
     }
 
     /// <summary>The earlier build, float32 backward (rstd recomputed).</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("backward-f32")]
-    public void BaselineBackward() => baselineBackward(dy, x[0], shape, normalizedShape, w, dx, dw);
+    public void BaselineBackward() => baseline!.Backward(data.Dy, data.X[0], shape, normalizedShape, data.W, data.Dx, data.Dw);
 
     /// <summary>This build, float32 backward (rstd recomputed).</summary>
     [Benchmark]
     [BenchmarkCategory("backward-f32")]
-    public void Backward() => RmsNormBackward.Compute<float>(dy, x[0], shape, normalizedShape, w, dx, dw);
+    public void Backward() => RmsNormBackward.Compute<float>(data.Dy, data.X[0], shape, normalizedShape, data.W, data.Dx, data.Dw);
 
     /// <summary>
     /// A delegate over the earlier build's public <c>Compute&lt;T&gt;</c> whose span parameters match
@@ -197,6 +195,65 @@ public class BaselineBenchmarks
         int s = next;
         next = (next + 1) % sets;
         return s;
+    }
+
+    /// <summary>Median and GB/s, times in microseconds; the command line's job only (see the remarks).</summary>
+    public sealed class Config : ManualConfig
+    {
+        /// <summary>Creates the config.</summary>
+        public Config()
+        {
+            AddColumn(new WorkingSetColumn(), StatisticColumn.Median, new BandwidthColumn());
+            SummaryStyle = SummaryStyle.Default.WithTimeUnit(TimeUnit.Microsecond);
+        }
+    }
+
+    /// <summary>One shape's inputs (buffer sets for DRAM-sized shapes) and outputs, filled with seeded random data.</summary>
+    private sealed class Buffers
+    {
+        public Buffers(RmsNormShape shape)
+        {
+            int n = shape.Elements;
+            var random = new Random(BenchmarkData.Seed);
+            int sets = BenchmarkData.BufferSets(2L * n * sizeof(float));
+            X = Filled<float>(sets, n, random, v => v);
+            Y = Filled<float>(sets, n, null, v => v);
+            Xh = Filled(sets, n, random, v => (Half)v);
+            Yh = Filled<Half>(sets, n, null, v => (Half)v);
+            W = Filled<float>(1, shape.Columns, random, v => v)[0];
+            Wh = Filled(1, shape.Columns, random, v => (Half)v)[0];
+            Dy = Filled<float>(1, n, random, v => v)[0];
+            Dx = new float[n];
+            Dw = new float[shape.Columns];
+        }
+
+        public float[][] X { get; }
+
+        public float[][] Y { get; }
+
+        public Half[][] Xh { get; }
+
+        public Half[][] Yh { get; }
+
+        public float[] W { get; }
+
+        public Half[] Wh { get; }
+
+        public float[] Dy { get; }
+
+        public float[] Dx { get; }
+
+        public float[] Dw { get; }
+    }
+
+    /// <summary>The earlier build's entry points.</summary>
+    private sealed class Baseline(Assembly assembly)
+    {
+        public ForwardCall<float> Forward { get; } = Bind<ForwardCall<float>>(assembly, "RmsNorm", typeof(float));
+
+        public ForwardCall<Half> ForwardHalf { get; } = Bind<ForwardCall<Half>>(assembly, "RmsNorm", typeof(Half));
+
+        public BackwardCall<float> Backward { get; } = Bind<BackwardCall<float>>(assembly, "RmsNormBackward", typeof(float));
     }
 
     private sealed class BaselineContext(string folder) : AssemblyLoadContext("IlgpuNorm baseline")

@@ -32,6 +32,26 @@ public class HostStreamingTests
         HostRowsHelper.Normalize<double, double, Float64Storage>(x64.AsSpan(offset), 1.7, default, plain64.AsSpan(offset));
         HostRowsHelper.Normalize<double, double, Float64Storage>(x64.AsSpan(offset), 1.7, default, streamed64.AsSpan(offset), streaming: true);
         Assert.Equal(plain64, streamed64);
+
+        // 16-bit rows: the streaming path narrows two vectors into one line-sized store.
+        StreamedSixteenBit<Float16Storage>(n, offset, weighted);
+        StreamedSixteenBit<BFloat16Storage>(n, offset, weighted);
+    }
+
+    private static void StreamedSixteenBit<S>(int n, int offset, bool weighted)
+        where S : IStorage<ushort, float>
+    {
+        var x = TestData.Random<float>(n + offset, n * 17 + offset).Select(S.Narrow).ToArray();
+        x[offset + (n / 2)] = S.Narrow(float.NaN); // a NaN and an infinity take the special-value lanes
+        x[offset + (n / 3)] = S.Narrow(float.NegativeInfinity);
+        var w = weighted ? TestData.Random<float>(n, n + 5).Select(v => S.Widen(S.Narrow(v))).ToArray() : [];
+        var plain = Enumerable.Repeat((ushort)0x5A5A, n + offset).ToArray();
+        var streamed = plain.ToArray();
+        HostRowsHelper.Normalize<ushort, float, S>(x.AsSpan(offset), 1.3f, w, plain.AsSpan(offset));
+        HostRowsHelper.Normalize<ushort, float, S>(x.AsSpan(offset), 1.3f, w, streamed.AsSpan(offset), streaming: true);
+        Assert.Equal(plain, streamed);
+        Assert.All(plain.Take(offset), v => Assert.Equal(0x5A5A, v)); // before the row: untouched
+        Assert.DoesNotContain((ushort)0x5A5A, plain.Skip(offset)); // the row: every element written (|y| < 8 here)
     }
 
     [Fact]

@@ -50,7 +50,7 @@ internal static unsafe class HostBackward
             fixed (TF* pwf = weight, pp = partials)
             fixed (float* pr = rstd)
             {
-                bool streaming = S.IsCompute && typeof(TF) == typeof(float) && HostCache.ShouldStream(problem.TotalElements * 3 * sizeof(float));
+                bool streaming = typeof(TF) == typeof(float) && HostCache.ShouldStream(problem.TotalElements * 3 * sizeof(T));
                 var body = new Blocks<T, TF, TSegment>(pdy, px, w.IsEmpty ? null : weight is null ? (TF*)pw : pwf, pdx, rstd.IsEmpty ? null : pr, pp, problem, streaming ? RowTraffic.Streamed : RowTraffic.Cached);
                 HostBlocks.For(blocks, problem.TotalElements * 2, body);
                 if (partials is not null)

@@ -132,14 +132,18 @@ internal static unsafe class HostForward
             {
                 var ws = weight.AsSpan(0, length);
                 HostStorage.Widen<T, TC, S>(w, ws);
-                for (int j = 0; j < length; j++)
+                if (extras.WeightOffset != 0)
                 {
-                    ws[j] += TC.CreateTruncating(extras.WeightOffset);
-                }
+                    // offset + w, rounded to T under InputDtype (without an offset, w widened from T is T already).
+                    for (int j = 0; j < length; j++)
+                    {
+                        ws[j] += TC.CreateTruncating(extras.WeightOffset);
+                    }
 
-                if (extras.Policy == RmsNormPolicy.InputDtype)
-                {
-                    HostStorage.Quantize<T, TC, S>(ws);
+                    if (extras.Policy == RmsNormPolicy.InputDtype)
+                    {
+                        HostStorage.Quantize<T, TC, S>(ws);
+                    }
                 }
             }
 
@@ -153,7 +157,7 @@ internal static unsafe class HostForward
             {
                 TC* pw = w.IsEmpty ? null : inPlaceWeight ? (TC*)pw0 : pwc;
                 TC* pb = b.IsEmpty ? null : S.IsCompute ? (TC*)pb0 : pbc;
-                bool streaming = S.IsCompute && HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
+                bool streaming = HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
                 if (plain && typeof(T) == typeof(float) && !streaming)
                 {
                     var pipelined = new Pipelined((float*)px, (float*)pw, (float*)py, problem.SegmentLength, problem.NumGroups, (float)problem.Epsilon);

@@ -41,7 +41,7 @@ internal static unsafe class HostQuantize
             fixed (float* pwf = weight, ps = scales)
             fixed (byte* pq = q)
             {
-                var traffic = S.IsCompute && HostCache.ShouldStream(problem.TotalElements * (sizeof(float) + 1)) ? RowTraffic.Prefetched : RowTraffic.Cached;
+                var traffic = HostCache.ShouldStream(problem.TotalElements * (sizeof(T) + 1)) ? RowTraffic.Prefetched : RowTraffic.Cached;
                 var body = new Rows<T, S, TFormat>(px, w.IsEmpty ? null : weight is null ? (float*)pw : pwf, pq, scales.IsEmpty ? null : ps, problem, settings, traffic);
                 HostBlocks.For(problem.Segments, problem.TotalElements, body);
             }

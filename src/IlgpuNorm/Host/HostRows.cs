@@ -262,12 +262,12 @@ internal static unsafe class HostRows
     }
 
     /// <summary>
-    /// y[i] = (T)op(i) for i in [start, n). <see cref="RowTraffic.Streamed"/> (calls larger than the last-level cache, T
-    /// the compute type): 64-byte aligned non-temporal stores (the head up to alignment and the tail with ordinary ones)
-    /// and a prefetch of the next row's inputs, so that its reads overlap this row's writes: y would not stay in cache
-    /// anyway, and streaming stores skip reading each y line before writing it ([4096, 4096] float32, 2 threads: 55 GB/s
-    /// against 47 GB/s). <see cref="RowTraffic.Prefetched"/>: the prefetch only (y is a row buffer that stays in cache).
-    /// The same arithmetic either way, so the same bits.
+    /// y[i] = (T)op(i) for i in [start, n). <see cref="RowTraffic.Streamed"/> (calls larger than the last-level cache):
+    /// non-temporal stores of whole 64-byte lines from the first aligned one on (ordinary stores before it and for the
+    /// tail) and a prefetch of the next row's inputs, so that its reads overlap this row's writes: y would not stay in
+    /// cache anyway, and streaming stores skip reading each y line before writing it ([4096, 4096] float32, 2 threads:
+    /// 55 GB/s against 47 GB/s). <see cref="RowTraffic.Prefetched"/>: the prefetch only (y is a row buffer that stays in
+    /// cache). The same arithmetic either way, so the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Map<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, int start = 0)
@@ -278,17 +278,18 @@ internal static unsafe class HostRows
     {
         int i = start;
         bool prefetch = traffic != RowTraffic.Cached && Sse.IsSupported;
-        if (prefetch && traffic == RowTraffic.Streamed && S.IsCompute && n >= 2 * Vector512<TC>.Count)
+        bool stream = prefetch && traffic == RowTraffic.Streamed && n >= 2 * Vector512<TC>.Count;
+        if (stream)
         {
             for (; i < n && ((nuint)(y + i) & 63) != 0; i++)
             {
                 y[i] = S.Narrow(op.At(i));
             }
 
-            i = Vector512.IsHardwareAccelerated ? Stream512<T, TC, TOp>(ref op, (TC*)y, n, i) : Stream256<T, TC, TOp>(ref op, (TC*)y, n, i);
-            Sse.StoreFence(); // order the streaming stores before whatever the caller does next
+            i = Vector512.IsHardwareAccelerated ? Stream512<T, TC, S, TOp>(ref op, y, n, i) : Stream256<T, TC, S, TOp>(ref op, y, n, i);
         }
-        else if (Vector512.IsHardwareAccelerated)
+
+        if (Vector512.IsHardwareAccelerated)
         {
             i = prefetch ? Map512<T, TC, S, TOp, Yes>(ref op, y, n, i) : Map512<T, TC, S, TOp, No>(ref op, y, n, i);
         }
@@ -300,6 +301,11 @@ internal static unsafe class HostRows
         for (; i < n; i++)
         {
             y[i] = S.Narrow(op.At(i));
+        }
+
+        if (stream)
+        {
+            Sse.StoreFence(); // order the streaming stores before whatever the caller does next
         }
     }
 
@@ -429,15 +435,23 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Stream512<T, TC, TOp>(ref TOp op, TC* y, int n, int i)
+    private static int Stream512<T, TC, S, TOp>(ref TOp op, T* y, int n, int i)
+        where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
     {
+        int step = Vector512<TC>.Count;
         var local = op;
-        for (; i <= n - Vector512<TC>.Count; i += Vector512<TC>.Count)
+        for (; i <= n - 2 * step; i += 2 * step)
         {
-            local.Prefetch(n + i);
-            Vector512.StoreAlignedNonTemporal(local.V512(i), y + i);
+            local.Prefetch(n + i); // one prefetch per 64 bytes of T
+            if (sizeof(T) == sizeof(TC))
+            {
+                local.Prefetch(n + i + step);
+            }
+
+            S.StoreStreaming(local.V512(i), local.V512(i + step), y + i);
         }
 
         op = local;
@@ -445,18 +459,19 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Stream256<T, TC, TOp>(ref TOp op, TC* y, int n, int i)
+    private static int Stream256<T, TC, S, TOp>(ref TOp op, T* y, int n, int i)
+        where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
     {
-        // AVX2: two 32-byte stores per 64-byte line, so every line is still written whole.
+        // AVX2: 16 elements a step (64 bytes of float32, 32 of a 16-bit type), so every line is still written whole.
         int step = Vector256<TC>.Count;
         var local = op;
         for (; i <= n - 2 * step; i += 2 * step)
         {
             local.Prefetch(n + i);
-            Vector256.StoreAlignedNonTemporal(local.V256(i), y + i);
-            Vector256.StoreAlignedNonTemporal(local.V256(i + step), y + i + step);
+            S.StoreStreaming(local.V256(i), local.V256(i + step), y + i);
         }
 
         op = local;

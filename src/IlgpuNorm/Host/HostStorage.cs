@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using IlgpuNorm.Runtime;
 using IlgpuNorm.Kernels;
 
@@ -35,6 +36,12 @@ internal unsafe interface IStorage<T, TC>
     static abstract void Store(Vector512<TC> value, T* p);
 
     static abstract void Store(Vector256<TC> value, T* p);
+
+    /// <summary>Two vectors (2 × Count elements) with streaming stores at <paramref name="p"/>, 64-byte aligned for
+    /// Vector512, 32-byte aligned for Vector256 (a 64-byte line is then written by consecutive calls).</summary>
+    static abstract void StoreStreaming(Vector512<TC> first, Vector512<TC> second, T* p);
+
+    static abstract void StoreStreaming(Vector256<TC> first, Vector256<TC> second, T* p);
 
     /// <summary>The value rounded to T and widened back, Widen(Narrow(v)) bit for bit (NaN: a NaN of the same sign).</summary>
     static abstract Vector512<TC> Quantize(Vector512<TC> value);
@@ -153,6 +160,20 @@ internal readonly unsafe struct ComputeStorage<TC, TSquares> : IStorage<TC, TC>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector256<TC> value, TC* p) => value.Store(p);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(Vector512<TC> first, Vector512<TC> second, TC* p)
+    {
+        first.StoreAlignedNonTemporal(p);
+        second.StoreAlignedNonTemporal(p + Vector512<TC>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(Vector256<TC> first, Vector256<TC> second, TC* p)
+    {
+        first.StoreAlignedNonTemporal(p);
+        second.StoreAlignedNonTemporal(p + Vector256<TC>.Count);
+    }
+
     public static Vector512<TC> Quantize(Vector512<TC> value) => value;
 
     public static Vector256<TC> Quantize(Vector256<TC> value) => value;
@@ -217,7 +238,26 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> value, ushort* p)
+    public static void Store(Vector512<float> value, ushort* p) => Avx512F.ConvertToVector256UInt16(Bits(value)).Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, ushort* p)
+    {
+        var u = Bits(value);
+        Vector256.Narrow(u, u).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(Vector512<float> first, Vector512<float> second, ushort* p) =>
+        Vector512.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(Vector256<float> first, Vector256<float> second, ushort* p) =>
+        Vector256.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
+
+    /// <summary>The float16 bits of each lane, in the low half of a uint lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Bits(Vector512<float> value)
     {
         var bits = value.AsUInt32();
         var f = bits & Vector512.Create(0x7FFF_FFFFu);
@@ -225,12 +265,11 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
         var small = (f.AsSingle() + Vector512.Create(DenormMagic).AsSingle()).AsUInt32() - Vector512.Create(DenormMagic);
         var normal = (f + Vector512.Create(unchecked((uint)((15 - 127) << 23)) + 0xFFFu) + ((f >> 13) & Vector512<uint>.One)) >> 13;
         var o = Vector512.ConditionalSelect(Vector512.LessThan(f, Vector512.Create(113u << 23)), small, normal);
-        o = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(f, Vector512.Create((127u + 16) << 23)), big, o) | ((bits >> 16) & Vector512.Create(0x8000u));
-        Vector512.Narrow(o, o).GetLower().Store(p);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(f, Vector512.Create((127u + 16) << 23)), big, o) | ((bits >> 16) & Vector512.Create(0x8000u));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<float> value, ushort* p)
+    private static Vector256<uint> Bits(Vector256<float> value)
     {
         // As the Vector512 overload; the magnitudes are below 2^31, so the compares are signed (one AVX2 instruction).
         var bits = value.AsUInt32();
@@ -240,8 +279,7 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
         var normal = (f + Vector256.Create(((15 - 127) << 23) + 0xFFF) + ((f >> 13) & Vector256<int>.One)) >> 13;
         var o = Vector256.ConditionalSelect(Vector256.LessThan(f, Vector256.Create(113 << 23)), small, normal);
         o = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(f, Vector256.Create((127 + 16) << 23)), big, o);
-        var u = o.AsUInt32() | ((bits >> 16) & Vector256.Create(0x8000u));
-        Vector256.Narrow(u, u).GetLower().Store(p);
+        return o.AsUInt32() | ((bits >> 16) & Vector256.Create(0x8000u));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -294,23 +332,40 @@ internal readonly unsafe struct BFloat16Storage : IStorage<ushort, float>
     public static Vector256<float> Load256(ushort* p) => (Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()) << 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> value, ushort* p)
-    {
-        var bits = value.AsUInt32();
-        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
-        var isNaN = Vector512.GreaterThan(bits & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
-        var o = Vector512.ConditionalSelect(isNaN, (bits >> 16) | Vector512.Create(0x40u), rounded);
-        Vector512.Narrow(o, o).GetLower().Store(p);
-    }
+    public static void Store(Vector512<float> value, ushort* p) => Avx512F.ConvertToVector256UInt16(Bits(value)).Store(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector256<float> value, ushort* p)
     {
+        var o = Bits(value);
+        Vector256.Narrow(o, o).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(Vector512<float> first, Vector512<float> second, ushort* p) =>
+        Vector512.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(Vector256<float> first, Vector256<float> second, ushort* p) =>
+        Vector256.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
+
+    /// <summary>The bfloat16 bits of each lane (round to nearest even; a NaN keeps its upper bits, quieted), in the low half of a uint lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Bits(Vector512<float> value)
+    {
+        var bits = value.AsUInt32();
+        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+        var isNaN = Vector512.GreaterThan(bits & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
+        return Vector512.ConditionalSelect(isNaN, (bits >> 16) | Vector512.Create(0x40u), rounded);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Bits(Vector256<float> value)
+    {
         var bits = value.AsUInt32();
         var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
         var isNaN = Vector256.GreaterThan((bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(), Vector256.Create(0x7F80_0000)).AsUInt32();
-        var o = Vector256.ConditionalSelect(isNaN, (bits >> 16) | Vector256.Create(0x40u), rounded);
-        Vector256.Narrow(o, o).GetLower().Store(p);
+        return Vector256.ConditionalSelect(isNaN, (bits >> 16) | Vector256.Create(0x40u), rounded);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
