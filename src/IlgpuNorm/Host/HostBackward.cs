@@ -195,8 +195,8 @@ internal static unsafe class HostBackward
 
 /// <summary>
 /// A float32-math backward row over the drivers: the row reduction reads x, dy (and w) through
-/// <see cref="BackwardLoad{T, S}"/> and sums Σx² (float64 lanes) and Σ (w·dy)·x (float32 lanes); the row map over the now cache-resident row writes
-/// dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the partial row (<see cref="BackwardOp{T, S}"/>). Both use fused
+/// <see cref="BackwardLoad{T, S, TWeighted, TPrefetch}"/> and sums Σx² (float64 lanes) and Σ (w·dy)·x (float32 lanes); the row map over the now cache-resident row writes
+/// dx = r·(w·dy − x·(r²·c)) and adds (dy·x)·r to the partial row (<see cref="BackwardOp{T, S, TWeighted}"/>). Both use fused
 /// multiply-adds (one rounding fewer than the per-element definition; the same bits on every machine with FMA, the scalar
 /// tails use <see cref="MathF.FusedMultiplyAdd"/>). 16-bit rows convert in registers.
 /// </summary>
@@ -204,15 +204,42 @@ internal readonly unsafe struct VectorSegment<T, S> : IBackwardSegment<T, float>
     where T : unmanaged
     where S : IStorage<T, float>
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(T* dy, T* x, float* w, float savedRstd, bool hasRstd, double epsilon, T* dx, float* partial, int n, RowTraffic traffic)
     {
-        var load = new BackwardLoad<T, S>(x, dy, w, traffic == RowTraffic.Streamed ? n : 0);
+        // The weight and the prefetch as type flags: no test of either in the loops.
+        bool streamed = traffic == RowTraffic.Streamed;
+        if (w is null)
+        {
+            if (streamed)
+            {
+                Row<No, Yes>(dy, x, w, savedRstd, hasRstd, epsilon, dx, partial, n, traffic);
+            }
+            else
+            {
+                Row<No, No>(dy, x, w, savedRstd, hasRstd, epsilon, dx, partial, n, traffic);
+            }
+        }
+        else if (streamed)
+        {
+            Row<Yes, Yes>(dy, x, w, savedRstd, hasRstd, epsilon, dx, partial, n, traffic);
+        }
+        else
+        {
+            Row<Yes, No>(dy, x, w, savedRstd, hasRstd, epsilon, dx, partial, n, traffic);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row<TWeighted, TPrefetch>(T* dy, T* x, float* w, float savedRstd, bool hasRstd, double epsilon, T* dx, float* partial, int n, RowTraffic traffic)
+        where TWeighted : IFlag
+        where TPrefetch : IFlag
+    {
+        var load = new BackwardLoad<T, S, TWeighted, TPrefetch>(x, dy, w, n);
         float squares = HostRows.SumOfSquares(ref load, n, out double dot);
         float c = (float)dot / n;
         float r = hasRstd ? savedRstd : 1f / MathF.Sqrt(squares / n + (float)epsilon);
-        var op = new BackwardOp<T, S>(x, dy, w, partial, r, -(r * r * c));
-        HostRows.Map<T, float, S, BackwardOp<T, S>>(ref op, dx, n, traffic);
+        var op = new BackwardOp<T, S, TWeighted>(x, dy, w, partial, r, -(r * r * c));
+        HostRows.Map<T, float, S, BackwardOp<T, S, TWeighted>>(ref op, dx, n, traffic);
     }
 }
 
@@ -256,48 +283,52 @@ internal readonly unsafe struct CodecSegment<T, TF, TCodec> : IBackwardSegment<T
 
 /// <summary>
 /// x for the row reduction's Σx², with t = w·dy (rounded to float32) as its product operand: the reduction sums Σ t·x
-/// beside it. With <c>prefetchAhead</c> (the row length, for streamed calls: the map decides streaming, the reduction
-/// before it reads the same rows), the next row is prefetched.
+/// beside it (t = dy without a weight, <typeparamref name="TWeighted"/>). With <typeparamref name="TPrefetch"/> (streamed
+/// calls: the map decides streaming, the reduction before it reads the same rows), the next row, <c>ahead</c> elements on.
 /// </summary>
-internal readonly unsafe struct BackwardLoad<T, S>(T* x, T* dy, float* w, int prefetchAhead) : ILoad<float>
+internal readonly unsafe struct BackwardLoad<T, S, TWeighted, TPrefetch>(T* x, T* dy, float* w, int ahead) : ILoad<float>
     where T : unmanaged
     where S : IStorage<T, float>
+    where TWeighted : IFlag
+    where TPrefetch : IFlag
 {
     public static bool HasProduct => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> V512(int i, out Vector512<float> t)
     {
-        if (prefetchAhead != 0)
+        if (TPrefetch.On)
         {
             // Rows from memory: the next row too, so that its reads overlap this row's arithmetic (as the map's prefetch).
-            Sse.Prefetch0(x + prefetchAhead + i);
-            Sse.Prefetch0(dy + prefetchAhead + i);
+            Sse.Prefetch0(x + ahead + i);
+            Sse.Prefetch0(dy + ahead + i);
         }
 
-        t = w is null ? S.Load(dy + i) : Vector512.Load(w + i) * S.Load(dy + i);
+        t = TWeighted.On ? Vector512.Load(w + i) * S.Load(dy + i) : S.Load(dy + i);
         return S.Load(x + i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> V256(int i, out Vector256<float> t)
     {
-        t = w is null ? S.Load256(dy + i) : Vector256.Load(w + i) * S.Load256(dy + i);
+        t = TWeighted.On ? Vector256.Load(w + i) * S.Load256(dy + i) : S.Load256(dy + i);
         return S.Load256(x + i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float At(int i, out float t)
     {
-        t = w is null ? S.Widen(dy[i]) : w[i] * S.Widen(dy[i]);
+        t = TWeighted.On ? w[i] * S.Widen(dy[i]) : S.Widen(dy[i]);
         return S.Widen(x[i]);
     }
 }
 
-/// <summary>dx = (x·k + t)·r with t = w·dy, k = −r²·c; partial += (dy·x)·r (fused multiply-adds).</summary>
-internal readonly unsafe struct BackwardOp<T, S>(T* x, T* dy, float* w, float* partial, float r, float k) : IMap<float>
+/// <summary>dx = (x·k + t)·r with t = w·dy, k = −r²·c; with a weight partial += (dy·x)·r (fused multiply-adds; the
+/// partial dweight row exists exactly when the weight does).</summary>
+internal readonly unsafe struct BackwardOp<T, S, TWeighted>(T* x, T* dy, float* w, float* partial, float r, float k) : IMap<float>
     where T : unmanaged
     where S : IStorage<T, float>
+    where TWeighted : IFlag
 {
     private readonly Vector512<float> r512 = Vector512.Create(r), k512 = Vector512.Create(k);
     private readonly Vector256<float> r256 = Vector256.Create(r), k256 = Vector256.Create(k);
@@ -307,12 +338,13 @@ internal readonly unsafe struct BackwardOp<T, S>(T* x, T* dy, float* w, float* p
     {
         var xv = S.Load(x + i);
         var g = S.Load(dy + i);
-        if (partial is not null)
+        var dx = Vector512.FusedMultiplyAdd(xv, k512, TWeighted.On ? Vector512.Load(w + i) * g : g) * r512;
+        if (TWeighted.On)
         {
             Vector512.FusedMultiplyAdd(g * xv, r512, Vector512.Load(partial + i)).Store(partial + i);
         }
 
-        return Vector512.FusedMultiplyAdd(xv, k512, w is null ? g : Vector512.Load(w + i) * g) * r512;
+        return dx;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -320,24 +352,25 @@ internal readonly unsafe struct BackwardOp<T, S>(T* x, T* dy, float* w, float* p
     {
         var xv = S.Load256(x + i);
         var g = S.Load256(dy + i);
-        if (partial is not null)
+        var dx = Vector256.FusedMultiplyAdd(xv, k256, TWeighted.On ? Vector256.Load(w + i) * g : g) * r256;
+        if (TWeighted.On)
         {
             Vector256.FusedMultiplyAdd(g * xv, r256, Vector256.Load(partial + i)).Store(partial + i);
         }
 
-        return Vector256.FusedMultiplyAdd(xv, k256, w is null ? g : Vector256.Load(w + i) * g) * r256;
+        return dx;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float At(int i)
     {
         float xv = S.Widen(x[i]), g = S.Widen(dy[i]);
-        if (partial is not null)
+        if (TWeighted.On)
         {
             partial[i] = MathF.FusedMultiplyAdd(g * xv, r, partial[i]);
         }
 
-        return MathF.FusedMultiplyAdd(xv, k, w is null ? g : w[i] * g) * r;
+        return MathF.FusedMultiplyAdd(xv, k, TWeighted.On ? w[i] * g : g) * r;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

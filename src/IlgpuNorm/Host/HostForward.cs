@@ -213,15 +213,29 @@ internal static unsafe class HostForward
         float* next0 = x + (s + 2) * n, next1 = x + (s + 3) * n, y0 = y + s * n, y1 = y + (s + 1) * n;
         var op0 = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d0, default);
         var op1 = new NormOp<float, float, Float32Storage, TE>(x + (s + 1) * n, w is null ? null : w + ((s + 1) % groups) * n, null, d1, default);
-        Squares512 a512 = default, b512 = default;
-        Squares256 a256 = default, b256 = default;
+        int i = Interleaved(next0, next1, y0, y1, n, op0, op1, out var a512, out var b512, out var a256, out var b256);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
+        var load0 = new RowLoad<float, float, Float32Storage>(next0);
+        var load1 = new RowLoad<float, float, Float32Storage>(next1);
+        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _));
+    }
+
+    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/>: up to the last whole step (the
+    /// accumulators are locals here, so that they stay in registers; handed over when the loop ends).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Interleaved<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, out Squares512 a512, out Squares512 b512, out Squares256 a256, out Squares256 b256)
+        where TE : IEpilogue
+    {
+        Squares512 p512 = default, q512 = default;
+        Squares256 p256 = default, q256 = default;
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             for (; i <= n - 32; i += 32)
             {
-                a512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
-                b512.Add(Vector512.Load(next1 + i), Vector512.Load(next1 + i + 16));
+                p512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
+                q512.Add(Vector512.Load(next1 + i), Vector512.Load(next1 + i + 16));
                 op0.V512(i).Store(y0 + i);
                 op0.V512(i + 16).Store(y0 + i + 16);
                 op1.V512(i).Store(y1 + i);
@@ -233,10 +247,10 @@ internal static unsafe class HostForward
             // On AVX2 the sum alone is latency-bound: two rows' chains side by side.
             for (; i <= n - 16; i += 16)
             {
-                a256.Add(next0 + i);
-                b256.Add(next1 + i);
-                a256.Add(next0 + i + 8);
-                b256.Add(next1 + i + 8);
+                p256.Add(next0 + i);
+                q256.Add(next1 + i);
+                p256.Add(next0 + i + 8);
+                q256.Add(next1 + i + 8);
                 op0.V256(i).Store(y0 + i);
                 op0.V256(i + 8).Store(y0 + i + 8);
                 op1.V256(i).Store(y1 + i);
@@ -244,11 +258,8 @@ internal static unsafe class HostForward
             }
         }
 
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
-        var load0 = new RowLoad<float, float, Float32Storage>(next0);
-        var load1 = new RowLoad<float, float, Float32Storage>(next1);
-        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _));
+        (a512, b512, a256, b256) = (p512, q512, p256, q256);
+        return i;
     }
 
     /// <summary>The plain float32 rows from cache, blocks of them on the thread pool.</summary>
