@@ -214,6 +214,12 @@ internal static unsafe class HostForward
         var op0 = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d0, default);
         var op1 = new NormOp<float, float, Float32Storage, TE>(x + (s + 1) * n, w is null ? null : w + ((s + 1) % groups) * n, null, d1, default);
         int i = Interleaved(next0, next1, y0, y1, n, op0, op1, out var a512, out var b512, out var a256, out var b256);
+        if (i == n)
+        {
+            // No tail (n a multiple of the step): the sums are the accumulators' (what the reduction returns for i = n).
+            return Vector512.IsHardwareAccelerated ? ((float)a512.Sum, (float)b512.Sum) : ((float)a256.Sum, (float)b256.Sum);
+        }
+
         HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
         HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
         var load0 = new RowLoad<float, float, Float32Storage>(next0);
@@ -244,21 +250,38 @@ internal static unsafe class HostForward
         }
         else
         {
-            // On AVX2 the sum alone is latency-bound: two rows' chains side by side.
-            for (; i <= n - 16; i += 16)
-            {
-                p256.Add(next0 + i);
-                q256.Add(next1 + i);
-                p256.Add(next0 + i + 8);
-                q256.Add(next1 + i + 8);
-                op0.V256(i).Store(y0 + i);
-                op0.V256(i + 8).Store(y0 + i + 8);
-                op1.V256(i).Store(y1 + i);
-                op1.V256(i + 8).Store(y1 + i + 8);
-            }
+            i = Interleaved256(next0, next1, y0, y1, n, op0, op1, out p256, out q256);
         }
 
         (a512, b512, a256, b256) = (p512, q512, p256, q256);
+        return i;
+    }
+
+    /// <summary>The AVX2 loop of <see cref="Interleaved{TE}"/>: the sum alone is latency-bound, so two rows' chains go side
+    /// by side, as <see cref="Squares256"/>'s steps on plain locals (a struct held across this loop was stored every step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Interleaved256<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, out Squares256 a, out Squares256 b)
+        where TE : IEpilogue
+    {
+        var (p0, p1, q0, q1) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            p0 = Squares256.Next(p0, next0 + i);
+            p1 = Squares256.Next(p1, next0 + i + 4);
+            q0 = Squares256.Next(q0, next1 + i);
+            q1 = Squares256.Next(q1, next1 + i + 4);
+            p0 = Squares256.Next(p0, next0 + i + 8);
+            p1 = Squares256.Next(p1, next0 + i + 12);
+            q0 = Squares256.Next(q0, next1 + i + 8);
+            q1 = Squares256.Next(q1, next1 + i + 12);
+            op0.V256(i).Store(y0 + i);
+            op0.V256(i + 8).Store(y0 + i + 8);
+            op1.V256(i).Store(y1 + i);
+            op1.V256(i + 8).Store(y1 + i + 8);
+        }
+
+        (a, b) = (Squares256.From(p0, p1), Squares256.From(q0, q1));
         return i;
     }
 
@@ -371,6 +394,7 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private readonly bool multiply;
     private readonly bool oneRounding;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public NormOp(T* x, TC* w, TC* b, TC d, RmsNormPolicy policy)
     {
         this.x = x;

@@ -105,7 +105,9 @@ internal readonly unsafe struct ResidualLoad<T, TC, S>(T* x, T* residual) : ILoa
 /// Four float64 accumulators of float32 squares, the Vector512 lane order of every float32 Σx² on the host: 32 values a
 /// step (a0, a1 the two halves of the first 16, a2, a3 of the next), a last 16 into a0, a1, then (a0 + a2) + (a1 + a3).
 /// Four chains, not two: with two, the adds' latency bound the loop (2.7 vs 1.9 µs per 64K floats in L2). The square of
-/// a float32 is exact in float64, so the fused multiply-adds give the bits of a multiply and an add, in one instruction.
+/// a float32 is exact in float64, so a fused multiply-add would give the same bits; a multiply and an add keep the chains
+/// at the add's latency (3 cycles, the FMA's 4: on AVX2 the two chains bound the loop, and FMA made the float32
+/// forward 13% slower).
 /// </summary>
 internal struct Squares512
 {
@@ -115,19 +117,19 @@ internal struct Squares512
     public void Add(Vector512<float> first, Vector512<float> second)
     {
         var (lo, hi) = Vector512.Widen(first);
-        a0 = Vector512.FusedMultiplyAdd(lo, lo, a0);
-        a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
+        a0 += lo * lo;
+        a1 += hi * hi;
         (lo, hi) = Vector512.Widen(second);
-        a2 = Vector512.FusedMultiplyAdd(lo, lo, a2);
-        a3 = Vector512.FusedMultiplyAdd(hi, hi, a3);
+        a2 += lo * lo;
+        a3 += hi * hi;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(Vector512<float> last)
     {
         var (lo, hi) = Vector512.Widen(last);
-        a0 = Vector512.FusedMultiplyAdd(lo, lo, a0);
-        a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
+        a0 += lo * lo;
+        a1 += hi * hi;
     }
 
     public readonly double Sum => Vector512.Sum((a0 + a2) + (a1 + a3));
@@ -142,19 +144,25 @@ internal struct Squares256
     public void Add(Vector256<float> v)
     {
         var (lo, hi) = Vector256.Widen(v);
-        a0 = Vector256.FusedMultiplyAdd(lo, lo, a0);
-        a1 = Vector256.FusedMultiplyAdd(hi, hi, a1);
+        a0 += lo * lo;
+        a1 += hi * hi;
     }
 
     /// <summary>Eight values from memory: widening loads of four, no lane shuffle (the same lanes as <see cref="Add(Vector256{float})"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Add(float* p)
+    public unsafe void Add(float* p) => (a0, a1) = (Next(a0, p), Next(a1, p + 4));
+
+    /// <summary><paramref name="a"/> plus the squares of four values from memory: one accumulator's step of <see cref="Add(float*)"/>,
+    /// for loops that keep the accumulators as plain locals (a struct held across an AVX2 loop was stored every step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<double> Next(Vector256<double> a, float* p)
     {
-        var lo = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
-        var hi = Vector256.WidenLower(Vector128.Load(p + 4).ToVector256Unsafe());
-        a0 = Vector256.FusedMultiplyAdd(lo, lo, a0);
-        a1 = Vector256.FusedMultiplyAdd(hi, hi, a1);
+        var v = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
+        return a + (v * v);
     }
+
+    /// <summary>The accumulators a0 and a1 of a loop that ran <see cref="Next"/> itself.</summary>
+    public static Squares256 From(Vector256<double> a0, Vector256<double> a1) => new() { a0 = a0, a1 = a1 };
 
     public readonly double Sum => Vector256.Sum(a0 + a1);
 }
@@ -174,7 +182,7 @@ internal static unsafe class HostRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SumOfSquares<TL>(ref TL load, int n)
-        where TL : struct, ILoad<float> => SumOfSquares(ref load, n, 0, default, default, out _);
+        where TL : struct, ILoad<float> => SumOfSquares(ref load, n, out _);
 
     /// <summary>
     /// The same, and Σ t·x of a load with a product: float32 fused multiply-adds into two Vector512 accumulators (the
@@ -184,7 +192,16 @@ internal static unsafe class HostRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SumOfSquares<TL>(ref TL load, int n, out double product)
-        where TL : struct, ILoad<float> => SumOfSquares(ref load, n, 0, default, default, out product);
+        where TL : struct, ILoad<float>
+    {
+        // As the continued form from element 0, without handing empty accumulators through it (a row's fixed cost).
+        product = 0;
+        int i = 0;
+        double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, default, ref product)
+            : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, default, ref product)
+            : 0;
+        return Tail(ref load, n, i, sum, ref product);
+    }
 
     /// <summary>The same, continued from element <paramref name="i"/> with accumulators that hold the elements before it
     /// (i a multiple of 32 for Vector512, of 16 for Vector256: the two-row pipeline's loop stops there; loads without a product).</summary>
@@ -196,6 +213,14 @@ internal static unsafe class HostRows
         double sum = Vector512.IsHardwareAccelerated && n >= 16 ? Sum512(ref load, n, ref i, v512, ref product)
             : Vector256.IsHardwareAccelerated && n >= 8 ? Sum256(ref load, n, ref i, v256, ref product)
             : 0;
+        return Tail(ref load, n, i, sum, ref product);
+    }
+
+    /// <summary>The scalar tail of the float32 reduction, in float64, in element order; the sum rounded to float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Tail<TL>(ref TL load, int n, int i, double sum, ref double product)
+        where TL : struct, ILoad<float>
+    {
         for (; i < n; i++)
         {
             double v = load.At(i, out float t);
