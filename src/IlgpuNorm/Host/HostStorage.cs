@@ -204,12 +204,45 @@ internal readonly struct DoubleSquares : ISquares<double>
         where TL : struct, ILoad<double> => HostRows.SumOfSquares64(ref load, n);
 }
 
+/// <summary>
+/// A 16-bit storage of float32 values: its lanes' bits (<see cref="Bits(Vector512{float})"/>, the narrowing) make its
+/// stores, ordinary and streaming, the same way for float16 and bfloat16.
+/// </summary>
+internal unsafe interface ISixteenBitStorage<TSelf> : IStorage<ushort, float>
+    where TSelf : ISixteenBitStorage<TSelf>
+{
+    static bool IStorage<ushort, float>.IsCompute => false;
+
+    /// <summary>The 16-bit pattern of each lane, rounded to nearest even, in the low half of a uint lane.</summary>
+    static abstract Vector512<uint> Bits(Vector512<float> value);
+
+    static abstract Vector256<uint> Bits(Vector256<float> value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void IStorage<ushort, float>.Store(Vector512<float> value, ushort* p) => Avx512F.ConvertToVector256UInt16(TSelf.Bits(value)).Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void IStorage<ushort, float>.Store(Vector256<float> value, ushort* p)
+    {
+        var o = TSelf.Bits(value);
+        Vector256.Narrow(o, o).GetLower().Store(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void IStorage<ushort, float>.StoreStreaming(Vector512<float> first, Vector512<float> second, ushort* p) =>
+        Vector512.Narrow(TSelf.Bits(first), TSelf.Bits(second)).StoreAlignedNonTemporal(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void IStorage<ushort, float>.StoreStreaming(Vector256<float> first, Vector256<float> second, ushort* p) =>
+        Vector256.Narrow(TSelf.Bits(first), TSelf.Bits(second)).StoreAlignedNonTemporal(p);
+
+    static float IStorage<ushort, float>.SumOfSquares<TL>(ref TL load, int n) => HostRows.SumOfSquares(ref load, n);
+}
+
 /// <summary>IEEE float16 bits, as <see cref="HalfBits.HalfToSingle"/> and <see cref="HalfBits.SingleToHalf"/>.</summary>
-internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
+internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Storage>
 {
     private const uint DenormMagic = ((127 - 15) + (23 - 10) + 1) << 23;
-
-    public static bool IsCompute => false;
 
     public static float Widen(ushort value) => HalfBits.HalfToSingle(value);
 
@@ -237,27 +270,9 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
         return (Vector256.ConditionalSelect(isSpecial, magnitude | Vector256.Create(0x7F80_0000u), finite) | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> value, ushort* p) => Avx512F.ConvertToVector256UInt16(Bits(value)).Store(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<float> value, ushort* p)
-    {
-        var u = Bits(value);
-        Vector256.Narrow(u, u).GetLower().Store(p);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStreaming(Vector512<float> first, Vector512<float> second, ushort* p) =>
-        Vector512.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStreaming(Vector256<float> first, Vector256<float> second, ushort* p) =>
-        Vector256.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
-
     /// <summary>The float16 bits of each lane, in the low half of a uint lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Bits(Vector512<float> value)
+    public static Vector512<uint> Bits(Vector512<float> value)
     {
         var bits = value.AsUInt32();
         var f = bits & Vector512.Create(0x7FFF_FFFFu);
@@ -269,7 +284,7 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Bits(Vector256<float> value)
+    public static Vector256<uint> Bits(Vector256<float> value)
     {
         // As the Vector512 overload; the magnitudes are below 2^31, so the compares are signed (one AVX2 instruction).
         var bits = value.AsUInt32();
@@ -312,15 +327,11 @@ internal readonly unsafe struct Float16Storage : IStorage<ushort, float>
         return Vector256.ConditionalSelect(overflow, sign | Vector256.Create(0x7F80_0000u), rounded).AsSingle();
     }
 
-    public static float SumOfSquares<TL>(ref TL load, int n)
-        where TL : struct, ILoad<float> => FloatSquares.SumOfSquares(ref load, n);
 }
 
 /// <summary>bfloat16 bits, as <see cref="HalfBits.BFloat16ToSingle"/> and <see cref="HalfBits.SingleToBFloat16"/>.</summary>
-internal readonly unsafe struct BFloat16Storage : IStorage<ushort, float>
+internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Storage>
 {
-    public static bool IsCompute => false;
-
     public static float Widen(ushort value) => HalfBits.BFloat16ToSingle(value);
 
     public static ushort Narrow(float value) => HalfBits.SingleToBFloat16(value);
@@ -331,27 +342,9 @@ internal readonly unsafe struct BFloat16Storage : IStorage<ushort, float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load256(ushort* p) => (Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()) << 16).AsSingle();
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> value, ushort* p) => Avx512F.ConvertToVector256UInt16(Bits(value)).Store(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<float> value, ushort* p)
-    {
-        var o = Bits(value);
-        Vector256.Narrow(o, o).GetLower().Store(p);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStreaming(Vector512<float> first, Vector512<float> second, ushort* p) =>
-        Vector512.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStreaming(Vector256<float> first, Vector256<float> second, ushort* p) =>
-        Vector256.Narrow(Bits(first), Bits(second)).StoreAlignedNonTemporal(p);
-
     /// <summary>The bfloat16 bits of each lane (round to nearest even; a NaN keeps its upper bits, quieted), in the low half of a uint lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Bits(Vector512<float> value)
+    public static Vector512<uint> Bits(Vector512<float> value)
     {
         var bits = value.AsUInt32();
         var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
@@ -360,7 +353,7 @@ internal readonly unsafe struct BFloat16Storage : IStorage<ushort, float>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Bits(Vector256<float> value)
+    public static Vector256<uint> Bits(Vector256<float> value)
     {
         var bits = value.AsUInt32();
         var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
@@ -388,6 +381,4 @@ internal readonly unsafe struct BFloat16Storage : IStorage<ushort, float>
         return Vector256.ConditionalSelect(isNaN, nan, rounded).AsSingle();
     }
 
-    public static float SumOfSquares<TL>(ref TL load, int n)
-        where TL : struct, ILoad<float> => HostRows.SumOfSquares(ref load, n);
 }
