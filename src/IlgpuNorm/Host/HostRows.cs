@@ -148,12 +148,11 @@ internal struct Squares256
         a1 += hi * hi;
     }
 
-    /// <summary>Eight values from memory: widening loads of four, no lane shuffle (the same lanes as <see cref="Add(Vector256{float})"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Add(float* p) => (a0, a1) = (Next(a0, p), Next(a1, p + 4));
-
-    /// <summary><paramref name="a"/> plus the squares of four values from memory: one accumulator's step of <see cref="Add(float*)"/>,
-    /// for loops that keep the accumulators as plain locals (a struct held across an AVX2 loop was stored every step).</summary>
+    /// <summary>
+    /// <paramref name="a"/> plus the squares of four values from memory (a widening load, no lane shuffle): eight values
+    /// are Next(a0, p), Next(a1, p + 4), the lanes of <see cref="Add(Vector256{float})"/>. For loops that keep the
+    /// accumulators as plain locals (a struct held across an AVX2 loop was stored every step) and hand them over with <see cref="From"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector256<double> Next(Vector256<double> a, float* p)
     {
