@@ -55,9 +55,10 @@ internal static unsafe class HostBackward
                 HostBlocks.For(blocks, problem.TotalElements * 2, body);
                 if (partials is not null)
                 {
-                    // dweight = Σ over blocks, in block order, of the partial rows (into row 0, column by column).
-                    SumPartials(pp, blocks, length);
-                    HostStorage.Narrow<T, TF, S>(new ReadOnlySpan<TF>(pp, length), dw);
+                    fixed (T* pdw = dw)
+                    {
+                        SumPartials<T, TF, S>(pp, blocks, length, pdw);
+                    }
                 }
             }
         }
@@ -112,10 +113,13 @@ internal static unsafe class HostBackward
         return sum;
     }
 
-    /// <summary>p[j] = ((0 + p[0·length + j]) + p[1·length + j]) + … for every column j.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SumPartials<TF>(TF* p, long blocks, int length)
+    /// <summary>dw[j] = (T)(((0 + p[0·length + j]) + p[1·length + j]) + …) for every column j: the partial rows summed
+    /// in block order and narrowed in one pass (separate passes cost a [1, 4096] call about 0.2 µs).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void SumPartials<T, TF, S>(TF* p, long blocks, int length, T* dw)
+        where T : unmanaged
         where TF : unmanaged, IFloatingPointIeee754<TF>
+        where S : IStorage<T, TF>
     {
         int j = 0;
         for (; Vector512.IsHardwareAccelerated && j <= length - Vector512<TF>.Count; j += Vector512<TF>.Count)
@@ -126,7 +130,7 @@ internal static unsafe class HostBackward
                 sum += Vector512.Load(p + b * length + j);
             }
 
-            sum.Store(p + j);
+            S.Store(sum, dw + j);
         }
 
         for (; Vector256.IsHardwareAccelerated && j <= length - Vector256<TF>.Count; j += Vector256<TF>.Count)
@@ -137,7 +141,7 @@ internal static unsafe class HostBackward
                 sum += Vector256.Load(p + b * length + j);
             }
 
-            sum.Store(p + j);
+            S.Store(sum, dw + j);
         }
 
         for (; j < length; j++)
@@ -148,7 +152,7 @@ internal static unsafe class HostBackward
                 sum += p[b * length + j];
             }
 
-            p[j] = sum;
+            dw[j] = S.Narrow(sum);
         }
     }
 
