@@ -81,8 +81,8 @@ internal static class RmsNormKernel
             if (active)
             {
                 acc = p.HasResidual != 0
-                    ? SumWithResidual<T, TAcc, TCodec, TPacket>(input, offset, residual, residualOffset, lane, packets, p.ThreadsPerRow)
-                    : Sum<T, TAcc, TCodec, TPacket>(input, offset, lane, packets, p.ThreadsPerRow);
+                    ? Sum<T, TAcc, TCodec, TPacket>(input, offset, residual, residualOffset, 1, lane, packets, p.ThreadsPerRow)
+                    : Sum<T, TAcc, TCodec, TPacket>(input, offset, residual, residualOffset, 0, lane, packets, p.ThreadsPerRow);
             }
 
             // Phase 2: fixed-order tree reduction over the threads of each segment.
@@ -107,14 +107,14 @@ internal static class RmsNormKernel
                             new(denominator), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 0, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
                     }
                 }
-                else if (p.Policy == RmsNormKernelParams.InputDtypePolicy)
+                else if (p.Policy == (int)RmsNormPolicy.InputDtype)
                 {
                     // One reciprocal per row; the elements are multiplied by it.
                     Write<T, TPacket, PolicyMap<T, TAcc, TCodec, InputDtypeSteps>>(
                         new(codec.Reciprocal(denominator), p.HasWeight, p.HasBias, p.WeightOffset),
                         input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, p.HasWeight, p.HasBias, output, outputOffset, lane, packets, p.ThreadsPerRow);
                 }
-                else if (p.Policy == RmsNormKernelParams.WeightInFloat32Policy)
+                else if (p.Policy == (int)RmsNormPolicy.WeightInFloat32)
                 {
                     Write<T, TPacket, PolicyMap<T, TAcc, TCodec, WeightInFloat32Steps>>(
                         new(denominator, p.HasWeight, p.HasBias, p.WeightOffset),
@@ -133,9 +133,13 @@ internal static class RmsNormKernel
         }
     }
 
-    /// <summary>The thread's sum of squares over packets lane, lane + step, … in blocks of <see cref="BlockLength"/>.</summary>
+    /// <summary>
+    /// The thread's sum of squares over packets lane, lane + step, … in blocks of <see cref="BlockLength"/>; with
+    /// <paramref name="hasResidual"/> (a constant at each call, so each variant is its own loop) of residual = (T)(x + residual),
+    /// which it writes back.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TAcc Sum<T, TAcc, TCodec, TPacket>(ArrayView<TPacket> input, long offset, int lane, int packets, int step)
+    internal static TAcc Sum<T, TAcc, TCodec, TPacket>(ArrayView<TPacket> input, long offset, ArrayView<TPacket> residual, long residualOffset, int hasResidual, int lane, int packets, int step)
         where T : unmanaged
         where TAcc : unmanaged
         where TCodec : struct, IRmsCodec<T, TAcc>
@@ -149,37 +153,17 @@ internal static class RmsNormKernel
             for (int k = 0; k < BlockLength && i < packets; k++, i += step)
             {
                 TPacket x = input[offset + i];
+                if (hasResidual != 0)
+                {
+                    // The fused add: the rounded sum goes back to the residual and is what gets normalized.
+                    TPacket r = residual[residualOffset + i];
+                    TPacket sum = default;
+                    sum.Map(default(ResidualAddMap<T, TAcc, TCodec>), x, r, r);
+                    residual[residualOffset + i] = sum;
+                    x = sum;
+                }
+
                 block = x.Fold(default(SquareFold<T, TAcc, TCodec>), block);
-            }
-
-            acc = default(TCodec).Add(acc, block);
-        }
-
-        return acc;
-    }
-
-    /// <summary>As <see cref="Sum{T, TAcc, TCodec, TPacket}"/>, of residual = (T)(x + residual), which it writes back.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TAcc SumWithResidual<T, TAcc, TCodec, TPacket>(ArrayView<TPacket> input, long offset, ArrayView<TPacket> residual, long residualOffset, int lane, int packets, int step)
-        where T : unmanaged
-        where TAcc : unmanaged
-        where TCodec : struct, IRmsCodec<T, TAcc>
-        where TPacket : unmanaged, IPacket<T>
-    {
-        TAcc acc = default;
-        int i = lane;
-        while (i < packets)
-        {
-            TAcc block = default;
-            for (int k = 0; k < BlockLength && i < packets; k++, i += step)
-            {
-                // The fused add: the rounded sum goes back to the residual and is what gets normalized.
-                TPacket x = input[offset + i];
-                TPacket r = residual[residualOffset + i];
-                TPacket sum = default;
-                sum.Map(default(ResidualAddMap<T, TAcc, TCodec>), x, r, r);
-                residual[residualOffset + i] = sum;
-                block = sum.Fold(default(SquareFold<T, TAcc, TCodec>), block);
             }
 
             acc = default(TCodec).Add(acc, block);

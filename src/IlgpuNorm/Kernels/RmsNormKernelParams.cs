@@ -17,15 +17,6 @@ internal readonly record struct RmsNormKernelParams(
     int HasWeight,
     double Epsilon)
 {
-    /// <summary><see cref="Policy"/> of <see cref="RmsNormPolicy.TensorRtLlm"/>.</summary>
-    public const int TensorRtLlmPolicy = 0;
-
-    /// <summary><see cref="Policy"/> of <see cref="RmsNormPolicy.WeightInFloat32"/>.</summary>
-    public const int WeightInFloat32Policy = 1;
-
-    /// <summary><see cref="Policy"/> of <see cref="RmsNormPolicy.InputDtype"/>.</summary>
-    public const int InputDtypePolicy = 2;
-
     /// <summary>Packets from one row's start to the next in the input; 0 means contiguous rows (WeightGroups * SegmentLength / width).</summary>
     public int InputRowStride { get; init; }
 
@@ -41,7 +32,7 @@ internal readonly record struct RmsNormKernelParams(
     /// <summary>1 to add the bias after the weight.</summary>
     public int HasBias { get; init; }
 
-    /// <summary>The rounding policy (the constants above).</summary>
+    /// <summary>The rounding policy, an <see cref="RmsNormPolicy"/> value.</summary>
     public int Policy { get; init; }
 
     /// <summary>Added to every weight element in float32 (Gemma: 1).</summary>
@@ -51,5 +42,5 @@ internal readonly record struct RmsNormKernelParams(
     public int WarpShuffle { get; init; }
 
     /// <summary>1 when the call uses only the original epilogue (TensorRtLlm policy, no offset, no bias): the fast path.</summary>
-    public int Plain => Policy == TensorRtLlmPolicy && WeightOffset == 0 && HasBias == 0 ? 1 : 0;
+    public int Plain => Policy == (int)RmsNormPolicy.TensorRtLlm && WeightOffset == 0 && HasBias == 0 ? 1 : 0;
 }

@@ -49,17 +49,8 @@ internal static class RmsNormQuantKernel
             TAcc acc = default;
             if (active)
             {
-                int i = lane;
-                while (i < n)
-                {
-                    TAcc block = default;
-                    for (int k = 0; k < RmsNormKernel.BlockLength && i < n; k++, i += p.ThreadsPerRow)
-                    {
-                        block = codec.AddSquare(block, input[offset + i]);
-                    }
-
-                    acc = codec.Add(acc, block);
-                }
+                var packets = input.Cast<Packet1<T>>();
+                acc = RmsNormKernel.Sum<T, TAcc, TCodec, Packet1<T>>(packets, offset, packets, offset, 0, lane, n, p.ThreadsPerRow);
             }
 
             // Phase 2: fixed-order tree reduction of the sums.
