@@ -59,7 +59,7 @@ internal static unsafe class HostQuantize
     public static void RunPerElement<T, TAcc, TCodec, TFormat>(RmsNormProblem problem, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<byte> q, Span<float> scales, QuantizeSettings settings)
         where T : unmanaged
         where TAcc : unmanaged
-        where TCodec : struct, IQuantCodec<T, TAcc>
+        where TCodec : struct, IRmsCodec<T, TAcc>
         where TFormat : struct, IQuantFormat
     {
         fixed (T* px = x, pw = w)
@@ -255,7 +255,7 @@ internal static unsafe class HostQuantize
     private readonly struct PerElement<T, TAcc, TCodec, TFormat>(T* x, T* w, byte* q, float* scales, RmsNormProblem problem, QuantizeSettings settings) : IBlockBody
         where T : unmanaged
         where TAcc : unmanaged
-        where TCodec : struct, IQuantCodec<T, TAcc>
+        where TCodec : struct, IRmsCodec<T, TAcc>
         where TFormat : struct, IQuantFormat
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -4,7 +4,7 @@ namespace IlgpuNorm.Kernels;
 /// float64: all math in float64. The sum of squares is compensated (Neumaier), so a row's float64 result
 /// is as accurate as the division and square root allow, whatever the row length.
 /// </summary>
-internal readonly struct Float64Codec : IQuantCodec<double, CompensatedSum>
+internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
 {
     public CompensatedSum AddSquare(CompensatedSum acc, double x) => acc.Add(x * x);
 
@@ -87,7 +87,7 @@ internal readonly struct BFloat16Format : IStorageFormat<ushort>
 /// </summary>
 /// <typeparam name="TS">The storage type.</typeparam>
 /// <typeparam name="TFormat">Its conversions to and from float32.</typeparam>
-internal readonly struct SingleCodec<TS, TFormat> : IQuantCodec<TS, CompensatedSingle>
+internal readonly struct SingleCodec<TS, TFormat> : IRmsCodec<TS, CompensatedSingle>
     where TS : unmanaged
     where TFormat : struct, IStorageFormat<TS>
 {

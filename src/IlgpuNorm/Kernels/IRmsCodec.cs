@@ -39,4 +39,11 @@ internal interface IRmsCodec<T, TAcc>
     /// </summary>
     T Apply<TSteps>(T x, TAcc scale, T weight, T bias, int hasWeight, int hasBias, float offset)
         where TSteps : struct, IRmsPolicySteps;
+
+    /// <summary>
+    /// The float32 value the quantized rms_norm encodes: widen(x) / denominator, times widen(w) when <paramref name="hasWeight"/>
+    /// is 1, not rounded to the input dtype in between (as TensorRT-LLM's fused quantizing norms; float64 inputs: float64
+    /// math, rounded once to float32). The host path uses it too.
+    /// </summary>
+    float Value(T x, TAcc denominator, T w, int hasWeight);
 }

@@ -2,17 +2,12 @@ using ILGPU;
 
 namespace IlgpuNorm.Kernels;
 
-/// <summary>The scalar arguments of <see cref="RmsNormBackwardKernel.Rows{T, TF, TCodec}"/>.</summary>
-/// <param name="SegmentLength">n, elements per segment.</param>
-/// <param name="Segments">Segments in this launch.</param>
-/// <param name="WeightGroups">num_groups: segment s uses the weight slice s % WeightGroups.</param>
-/// <param name="NormalizedLength">The weight's length (a partial row's length).</param>
-/// <param name="ThreadsPerRow">Threads per segment (a power of two).</param>
-/// <param name="RowsPerGroup">Segments per group.</param>
-/// <param name="HasWeight">1 with a weight (then dweight partials are written), 0 without (w = 1).</param>
-/// <param name="HasRstd">1 to read each segment's 1/rms from the rstd view instead of recomputing it.</param>
-/// <param name="RstdOnly">1 to only compute 1/rms and write it to the rstd view (the forward's saved statistic).</param>
-/// <param name="Epsilon">eps.</param>
+/// <summary>
+/// The scalar arguments of <see cref="RmsNormBackwardKernel.Rows{T, TF, TCodec}"/>: those it shares with
+/// <see cref="RmsNormKernelParams"/> mean the same (with a weight, dweight partials are written; without, w = 1);
+/// <c>NormalizedLength</c> is the weight's length (a partial row's), <c>HasRstd</c> 1 to read each segment's 1/rms from the
+/// rstd view instead of recomputing it, <c>RstdOnly</c> 1 to only compute 1/rms and write it there (the forward's saved statistic).
+/// </summary>
 internal readonly record struct BackwardKernelParams(
     int SegmentLength,
     int Segments,
@@ -25,7 +20,6 @@ internal readonly record struct BackwardKernelParams(
     int RstdOnly,
     double Epsilon)
 {
-    /// <summary>The warp size when the trees' last levels use warp shuffles (CUDA), 0 for shared memory only (<see cref="Planning.LaunchPlan.WarpShuffle"/>).</summary>
     public int WarpShuffle { get; init; }
 }
 

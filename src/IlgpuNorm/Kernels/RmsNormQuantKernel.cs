@@ -27,7 +27,7 @@ internal static class RmsNormQuantKernel
         QuantKernelParams p)
         where T : unmanaged
         where TAcc : unmanaged
-        where TCodec : struct, IQuantCodec<T, TAcc>
+        where TCodec : struct, IRmsCodec<T, TAcc>
         where TFormat : struct, IQuantFormat
     {
         TCodec codec = default;

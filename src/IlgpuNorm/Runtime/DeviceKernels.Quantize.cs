@@ -16,7 +16,7 @@ internal abstract class QuantizeKernel
 internal sealed class QuantizeKernel<TS, TAcc, TCodec, TFormat>(Accelerator accelerator) : QuantizeKernel
     where TS : unmanaged
     where TAcc : unmanaged
-    where TCodec : struct, IQuantCodec<TS, TAcc>
+    where TCodec : struct, IRmsCodec<TS, TAcc>
     where TFormat : struct, IQuantFormat
 {
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TS>, ArrayView<TS>, ArrayView<byte>, ArrayView<float>, QuantKernelParams> kernel =
