@@ -98,13 +98,13 @@ internal static class RmsNormKernel
                 {
                     if (p.HasWeight != 0)
                     {
-                        Write<T, TPacket, NormalizeScaleMap<T, TAcc, TCodec>>(
-                            new(denominator), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 1, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
+                        Write<T, TPacket, NormalizeMap<T, TAcc, TCodec>>(
+                            new(denominator, 1), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 1, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
                     }
                     else
                     {
                         Write<T, TPacket, NormalizeMap<T, TAcc, TCodec>>(
-                            new(denominator), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 0, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
+                            new(denominator, 0), input, offset, residual, residualOffset, p.HasResidual, weight, bias, weightOffset, 0, 0, output, outputOffset, lane, packets, p.ThreadsPerRow);
                     }
                 }
                 else if (p.Policy == (int)RmsNormPolicy.InputDtype)

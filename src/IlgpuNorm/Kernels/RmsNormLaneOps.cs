@@ -18,26 +18,19 @@ internal readonly struct ResidualAddMap<T, TAcc, TCodec> : ILaneMap<T>
     public T Apply(T x, T w, T b) => default(TCodec).AddResidual(x, w);
 }
 
-/// <summary>The plain epilogue without a weight: (T)(x / d).</summary>
-internal readonly struct NormalizeMap<T, TAcc, TCodec>(TAcc denominator) : ILaneMap<T>
+/// <summary>
+/// The plain epilogue: (T)(x / d), times the weight and rounded again, (T)((T)(x / d) · w), when <c>hasWeight</c> is 1
+/// (a constant at each use, folded by ILGPU, so each variant is a loop of its own).
+/// </summary>
+internal readonly struct NormalizeMap<T, TAcc, TCodec>(TAcc denominator, int hasWeight) : ILaneMap<T>
     where T : unmanaged
     where TAcc : unmanaged
     where TCodec : struct, IRmsCodec<T, TAcc>
 {
     private readonly TAcc denominator = denominator;
+    private readonly int hasWeight = hasWeight;
 
-    public T Apply(T x, T w, T b) => default(TCodec).Normalize(x, denominator);
-}
-
-/// <summary>The plain epilogue with a weight: (T)((T)(x / d) · w).</summary>
-internal readonly struct NormalizeScaleMap<T, TAcc, TCodec>(TAcc denominator) : ILaneMap<T>
-    where T : unmanaged
-    where TAcc : unmanaged
-    where TCodec : struct, IRmsCodec<T, TAcc>
-{
-    private readonly TAcc denominator = denominator;
-
-    public T Apply(T x, T w, T b) => default(TCodec).NormalizeScale(x, denominator, w);
+    public T Apply(T x, T w, T b) => hasWeight != 0 ? default(TCodec).NormalizeScale(x, denominator, w) : default(TCodec).Normalize(x, denominator);
 }
 
 /// <summary>The epilogue under a policy, with the weight offset and the bias (<see cref="IRmsCodec{T, TAcc}.Apply{TSteps}"/>).</summary>
