@@ -28,12 +28,12 @@ internal static class ApiChecks
         }
     }
 
-    /// <summary>A weight of the normalized length, or none.</summary>
+    /// <summary>A weight (or bias) of the normalized length, or none.</summary>
     public static void Weight(long length, RmsNormProblem problem, string paramName = "weight")
     {
         if (length != 0 && length != problem.NormalizedLength)
         {
-            throw new ArgumentException($"Expected a weight of {problem.NormalizedLength} elements (the normalized size); got {length}.", paramName);
+            throw new ArgumentException($"Expected a {paramName} of {problem.NormalizedLength} elements (the normalized size); got {length}.", paramName);
         }
     }
 
@@ -121,10 +121,7 @@ internal static class ApiChecks
     public static void Epilogue(RmsNormProblem problem, RmsNormExtras options, long weight, long bias)
     {
         Weight(weight, problem);
-        if (bias != 0 && bias != problem.NormalizedLength)
-        {
-            throw new ArgumentException($"Expected a bias of {problem.NormalizedLength} elements (the normalized size); got {bias}.", nameof(bias));
-        }
+        Weight(bias, problem, nameof(bias));
 
         if (!Enum.IsDefined(options.Policy))
         {

@@ -62,14 +62,9 @@ public readonly record struct DeviceRequest(DeviceKind Kind, int Index = 0)
             "CUDA" => DeviceKind.Cuda,
             _ => null,
         };
-        if (kind is null)
-        {
-            return false;
-        }
-
         int index = 0;
-        if (parts.Length == 2 &&
-            (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out index) || kind is DeviceKind.Auto or DeviceKind.Host))
+        if (kind is null ||
+            (parts.Length == 2 && (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out index) || kind is DeviceKind.Auto or DeviceKind.Host)))
         {
             return false;
         }

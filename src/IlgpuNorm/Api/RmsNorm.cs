@@ -74,10 +74,6 @@ public static partial class RmsNorm
         ReadOnlySpan<T> weight,
         Span<T> destination,
         RmsNormOptions? options = null)
-        where T : unmanaged
-    {
-        options ??= RmsNormOptions.Default;
-        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
-        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, default, destination, options);
-    }
+        where T : unmanaged =>
+        Compute(input, shape, normalizedShape, weight, bias: default, destination, options);
 }

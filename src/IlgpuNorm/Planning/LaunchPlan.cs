@@ -53,22 +53,20 @@ internal readonly record struct LaunchPlan(int ThreadsPerRow, int RowsPerGroup, 
 
         int targetGroup = limits.IsSimulator ? groupCap : Math.Min(groupCap, GpuTargetGroupSize);
         int rowsPerGroup = Math.Max(1, targetGroup / threadsPerRow);
+        int multiprocessors = Math.Max(1, limits.Multiprocessors);
         if (limits.IsSimulator)
         {
             // A CPU-like device runs a group on one core: spread a small batch over every core rather than fill one group.
-            long perCore = (segments + Math.Max(1, limits.Multiprocessors) - 1) / Math.Max(1, limits.Multiprocessors);
+            long perCore = (segments + multiprocessors - 1) / multiprocessors;
             rowsPerGroup = (int)Math.Max(1, Math.Min(rowsPerGroup, perCore));
         }
 
-
+        int groupSize = threadsPerRow * rowsPerGroup;
         long groupsNeeded = (segments + rowsPerGroup - 1) / rowsPerGroup;
         long resident = limits.IsSimulator
-            ? Math.Max(1, limits.Multiprocessors)
-            : (long)Math.Max(1, limits.Multiprocessors) *
-              Math.Max(1, limits.MaxThreadsPerMultiprocessor / (threadsPerRow * rowsPerGroup)) *
-              GpuWavesPerMultiprocessor;
+            ? multiprocessors
+            : (long)multiprocessors * Math.Max(1, limits.MaxThreadsPerMultiprocessor / groupSize) * GpuWavesPerMultiprocessor;
         int grid = (int)Math.Max(1, Math.Min(groupsNeeded, Math.Min(resident, int.MaxValue)));
-        int groupSize = threadsPerRow * rowsPerGroup;
         bool shuffles = limits.HasWarpShuffle && limits.WarpSize > 1 && BitOperations.IsPow2(limits.WarpSize) && groupSize % limits.WarpSize == 0;
         return new LaunchPlan(threadsPerRow, rowsPerGroup, grid) { WarpShuffle = shuffles ? limits.WarpSize : 0 };
     }
