@@ -125,7 +125,7 @@ public sealed class WarpShuffleTreeTests : IDisposable
         where T : unmanaged
         where TAcc : unmanaged
         where TCodec : struct, IRmsCodec<T, TAcc>
-        where TPacket : unmanaged, IPacket<T>
+        where TPacket : unmanaged, IPacket<T, TPacket>
     {
         var kernel = accelerator.LoadKernel<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams>(
             RmsNormKernel.Run<T, TAcc, TCodec, TPacket>);

@@ -6,7 +6,7 @@ namespace IlgpuNorm.Kernels;
 /// lanes, so eight ushort fields compiled to two <c>v4.b16</c> accesses. Lane 2k is the low half of
 /// word k, lane 2k + 1 its high half (little-endian memory order, as in the array).
 /// </summary>
-internal struct PackedSixteenBit8 : IPacket<ushort>
+internal struct PackedSixteenBit8 : IPacket<ushort, PackedSixteenBit8>
 {
     public uint A;
     public uint B;
@@ -15,22 +15,13 @@ internal struct PackedSixteenBit8 : IPacket<ushort>
 
     public readonly int Count => 8;
 
-    // Comparisons and a shift, not a switch: with a constant lane it folds to one field and one shift.
-    public readonly ushort Get(int lane)
-    {
-        int word = lane >> 1;
-        uint bits = word == 0 ? A : word == 1 ? B : word == 2 ? C : D;
-        return (ushort)(bits >> ((lane & 1) << 4));
-    }
-
-    public void Map<TOp, TPacket>(TOp op, TPacket x, TPacket w, TPacket b)
+    public void Map<TOp>(TOp op, PackedSixteenBit8 x, PackedSixteenBit8 w, PackedSixteenBit8 b)
         where TOp : struct, ILaneMap<ushort>
-        where TPacket : struct, IPacket<ushort>
     {
-        A = Pack(op.Apply(x.Get(0), w.Get(0), b.Get(0)), op.Apply(x.Get(1), w.Get(1), b.Get(1)));
-        B = Pack(op.Apply(x.Get(2), w.Get(2), b.Get(2)), op.Apply(x.Get(3), w.Get(3), b.Get(3)));
-        C = Pack(op.Apply(x.Get(4), w.Get(4), b.Get(4)), op.Apply(x.Get(5), w.Get(5), b.Get(5)));
-        D = Pack(op.Apply(x.Get(6), w.Get(6), b.Get(6)), op.Apply(x.Get(7), w.Get(7), b.Get(7)));
+        A = MapWord(op, x.A, w.A, b.A);
+        B = MapWord(op, x.B, w.B, b.B);
+        C = MapWord(op, x.C, w.C, b.C);
+        D = MapWord(op, x.D, w.D, b.D);
     }
 
     public readonly TAcc Fold<TAcc, TOp>(TOp op, TAcc acc)
@@ -47,5 +38,8 @@ internal struct PackedSixteenBit8 : IPacket<ushort>
         return op.Apply(acc, (ushort)(D >> 16));
     }
 
-    private static uint Pack(ushort low, ushort high) => low | ((uint)high << 16);
+    /// <summary>The two lanes of one word: the low half, then the high half.</summary>
+    private static uint MapWord<TOp>(TOp op, uint x, uint w, uint b)
+        where TOp : struct, ILaneMap<ushort> =>
+        op.Apply((ushort)x, (ushort)w, (ushort)b) | ((uint)op.Apply((ushort)(x >> 16), (ushort)(w >> 16), (ushort)(b >> 16)) << 16);
 }

@@ -5,27 +5,24 @@ namespace IlgpuNorm.Kernels;
 /// vector instruction (<c>ld.global.v4.f32</c>, <c>v2.f64</c>, …) when the address is aligned to its size.
 /// </summary>
 /// <remarks>
-/// ILGPU 1.5.3 does not unroll loops, so a loop over the lanes (<c>for (j &lt; K) x.Get(j)</c>) compiles to a jump table
-/// per access (<c>brx.idx</c>). Kernels therefore never index a packet: <see cref="Map{TOp, TPacket}"/> and
+/// ILGPU 1.5.3 does not unroll loops, so a loop over the lanes (<c>for (j &lt; K) x[j]</c>) compiles to a jump table
+/// per access (<c>brx.idx</c>). Kernels therefore never index a packet: <see cref="Map{TOp}"/> and
 /// <see cref="Fold{TAcc, TOp}"/> are written out lane by lane (A, B, C, D…) in each packet type, and take the per-lane
 /// arithmetic as an operator struct that ILGPU inlines. The code a packet becomes is straight-line.
 /// </remarks>
 /// <typeparam name="T">The storage type.</typeparam>
-internal interface IPacket<T>
+/// <typeparam name="TSelf">The packet type itself, so that <see cref="Map{TOp}"/> reads its operands' fields directly.</typeparam>
+internal interface IPacket<T, TSelf>
     where T : unmanaged
+    where TSelf : struct, IPacket<T, TSelf>
 {
     /// <summary>Elements per packet.</summary>
     int Count { get; }
 
-    /// <summary>Lane <paramref name="lane"/>; called only with a constant lane (inside <see cref="Map{TOp, TPacket}"/>), where it folds to a field access.</summary>
-    T Get(int lane);
-
     /// <summary>Sets every lane i of this packet to <c>op.Apply(x[i], w[i], b[i])</c>.</summary>
     /// <typeparam name="TOp">The per-lane arithmetic.</typeparam>
-    /// <typeparam name="TPacket">This packet type (the operands have the layout of this packet).</typeparam>
-    void Map<TOp, TPacket>(TOp op, TPacket x, TPacket w, TPacket b)
-        where TOp : struct, ILaneMap<T>
-        where TPacket : struct, IPacket<T>;
+    void Map<TOp>(TOp op, TSelf x, TSelf w, TSelf b)
+        where TOp : struct, ILaneMap<T>;
 
     /// <summary><c>op.Apply(… op.Apply(op.Apply(acc, lane 0), lane 1) …, lane K - 1)</c>: the lanes in order.</summary>
     TAcc Fold<TAcc, TOp>(TOp op, TAcc acc)
@@ -52,19 +49,16 @@ internal interface ILaneFold<T, TAcc>
 }
 
 /// <summary>One element: the scalar kernel.</summary>
-internal struct Packet1<T> : IPacket<T>
+internal struct Packet1<T> : IPacket<T, Packet1<T>>
     where T : unmanaged
 {
     public T A;
 
     public readonly int Count => 1;
 
-    public readonly T Get(int lane) => A;
-
-    public void Map<TOp, TPacket>(TOp op, TPacket x, TPacket w, TPacket b)
-        where TOp : struct, ILaneMap<T>
-        where TPacket : struct, IPacket<T> =>
-        A = op.Apply(x.Get(0), w.Get(0), b.Get(0));
+    public void Map<TOp>(TOp op, Packet1<T> x, Packet1<T> w, Packet1<T> b)
+        where TOp : struct, ILaneMap<T> =>
+        A = op.Apply(x.A, w.A, b.A);
 
     public readonly TAcc Fold<TAcc, TOp>(TOp op, TAcc acc)
         where TAcc : unmanaged
@@ -73,7 +67,7 @@ internal struct Packet1<T> : IPacket<T>
 }
 
 /// <summary>Two elements (16 bytes of float64).</summary>
-internal struct Packet2<T> : IPacket<T>
+internal struct Packet2<T> : IPacket<T, Packet2<T>>
     where T : unmanaged
 {
     public T A;
@@ -81,14 +75,11 @@ internal struct Packet2<T> : IPacket<T>
 
     public readonly int Count => 2;
 
-    public readonly T Get(int lane) => lane == 0 ? A : B;
-
-    public void Map<TOp, TPacket>(TOp op, TPacket x, TPacket w, TPacket b)
+    public void Map<TOp>(TOp op, Packet2<T> x, Packet2<T> w, Packet2<T> b)
         where TOp : struct, ILaneMap<T>
-        where TPacket : struct, IPacket<T>
     {
-        A = op.Apply(x.Get(0), w.Get(0), b.Get(0));
-        B = op.Apply(x.Get(1), w.Get(1), b.Get(1));
+        A = op.Apply(x.A, w.A, b.A);
+        B = op.Apply(x.B, w.B, b.B);
     }
 
     public readonly TAcc Fold<TAcc, TOp>(TOp op, TAcc acc)
@@ -98,7 +89,7 @@ internal struct Packet2<T> : IPacket<T>
 }
 
 /// <summary>Four elements (16 bytes of float32).</summary>
-internal struct Packet4<T> : IPacket<T>
+internal struct Packet4<T> : IPacket<T, Packet4<T>>
     where T : unmanaged
 {
     public T A;
@@ -108,17 +99,13 @@ internal struct Packet4<T> : IPacket<T>
 
     public readonly int Count => 4;
 
-    // A chain of comparisons, not a switch: with a constant lane it folds to one field.
-    public readonly T Get(int lane) => lane == 0 ? A : lane == 1 ? B : lane == 2 ? C : D;
-
-    public void Map<TOp, TPacket>(TOp op, TPacket x, TPacket w, TPacket b)
+    public void Map<TOp>(TOp op, Packet4<T> x, Packet4<T> w, Packet4<T> b)
         where TOp : struct, ILaneMap<T>
-        where TPacket : struct, IPacket<T>
     {
-        A = op.Apply(x.Get(0), w.Get(0), b.Get(0));
-        B = op.Apply(x.Get(1), w.Get(1), b.Get(1));
-        C = op.Apply(x.Get(2), w.Get(2), b.Get(2));
-        D = op.Apply(x.Get(3), w.Get(3), b.Get(3));
+        A = op.Apply(x.A, w.A, b.A);
+        B = op.Apply(x.B, w.B, b.B);
+        C = op.Apply(x.C, w.C, b.C);
+        D = op.Apply(x.D, w.D, b.D);
     }
 
     public readonly TAcc Fold<TAcc, TOp>(TOp op, TAcc acc)

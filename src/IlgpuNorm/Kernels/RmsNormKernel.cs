@@ -7,7 +7,7 @@ namespace IlgpuNorm.Kernels;
 /// The rms_norm kernel, one C# source for CUDA, OpenCL and ILGPU's CPU accelerator.
 /// </summary>
 /// <remarks>
-/// The views hold packets of K consecutive elements (<see cref="IPacket{T}"/>; K = 1 is the scalar kernel), so
+/// The views hold packets of K consecutive elements (<see cref="IPacket{T, TSelf}"/>; K = 1 is the scalar kernel), so
 /// that each thread moves 16 bytes per load and store where the data's alignment allows. A group of
 /// <c>ThreadsPerRow * RowsPerGroup</c> threads works on <c>RowsPerGroup</c> segments at once (one segment per
 /// group when <c>RowsPerGroup = 1</c>, several short rows per group otherwise) and strides over the grid until
@@ -25,8 +25,8 @@ namespace IlgpuNorm.Kernels;
 /// rounded sum; phase 3 normalizes it, reading back the packets the same thread wrote. Rows may be strided
 /// (<see cref="RmsNormKernelParams.InputRowStride"/> and the others, in packets); elements between rows are never touched.
 /// The kernel checks nothing and allocates nothing: the public API validated the arguments and the
-/// launch plan chose the configuration. A packet is processed by straight-line code (<see cref="IPacket{T}.Map{TOp, TPacket}"/>,
-/// <see cref="IPacket{T}.Fold{TAcc, TOp}"/>): no lane index is ever dynamic, so no jump table is generated.
+/// launch plan chose the configuration. A packet is processed by straight-line code (<see cref="IPacket{T, TSelf}.Map{TOp}"/>,
+/// <see cref="IPacket{T, TSelf}.Fold{TAcc, TOp}"/>): no lane index is ever dynamic, so no jump table is generated.
 /// </remarks>
 internal static class RmsNormKernel
 {
@@ -52,7 +52,7 @@ internal static class RmsNormKernel
         where T : unmanaged
         where TAcc : unmanaged
         where TCodec : struct, IRmsCodec<T, TAcc>
-        where TPacket : unmanaged, IPacket<T>
+        where TPacket : unmanaged, IPacket<T, TPacket>
     {
         TCodec codec = default;
         var partials = SharedMemory.Allocate<TAcc>(MaxGroupSize);
@@ -143,7 +143,7 @@ internal static class RmsNormKernel
         where T : unmanaged
         where TAcc : unmanaged
         where TCodec : struct, IRmsCodec<T, TAcc>
-        where TPacket : unmanaged, IPacket<T>
+        where TPacket : unmanaged, IPacket<T, TPacket>
     {
         TAcc acc = default;
         int i = lane;
@@ -196,7 +196,7 @@ internal static class RmsNormKernel
         int packets,
         int step)
         where T : unmanaged
-        where TPacket : unmanaged, IPacket<T>
+        where TPacket : unmanaged, IPacket<T, TPacket>
         where TOp : struct, ILaneMap<T>
     {
         for (int i = lane; i < packets; i += step)

@@ -17,7 +17,7 @@ internal sealed class KernelVariant<TS, TAcc, TCodec, TPacket>(Accelerator accel
     where TS : unmanaged
     where TAcc : unmanaged
     where TCodec : struct, IRmsCodec<TS, TAcc>
-    where TPacket : unmanaged, IPacket<TS>
+    where TPacket : unmanaged, IPacket<TS, TPacket>
 {
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel =
         accelerator.LoadKernel<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams>(RmsNormKernel.Run<TS, TAcc, TCodec, TPacket>);
