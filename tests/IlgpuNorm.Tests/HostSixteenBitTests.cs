@@ -67,7 +67,7 @@ public class HostSixteenBitTests
             values.Add(BitConverter.UInt32BitsToSingle((bits & 0xFFFF_0000u) | 0x8000u)); // a tie
         }
 
-        AssertQuantizeIsWidenOfRound(values.ToArray(), HostRowsHelper.Quantize<BFloat16Storage>, b => HalfBits.BFloat16ToSingle(HalfBits.SingleToBFloat16(b)));
+        AssertQuantizeIsWidenOfRound(values.ToArray(), HostRowsHelper.Quantize<BFloat16Storage>, b => BFloat16.BitsToSingle(BFloat16.RoundToBits(b)));
     }
 
     private static void AssertQuantizeIsWidenOfRound(float[] source, SpanAction quantize, Func<float, float> reference)
@@ -102,17 +102,17 @@ public class HostSixteenBitTests
         {
             float v = (float)(random.NextDouble() * 8 - 4);
             float w = (float)(random.NextDouble() * 3 - 1.5);
-            x[i] = bfloat16 ? HalfBits.SingleToBFloat16(v) : HalfBits.SingleToHalf(v);
-            wBits[i] = bfloat16 ? HalfBits.SingleToBFloat16(w) : HalfBits.SingleToHalf(w);
+            x[i] = bfloat16 ? BFloat16.RoundToBits(v) : HalfBits.SingleToHalf(v);
+            wBits[i] = bfloat16 ? BFloat16.RoundToBits(w) : HalfBits.SingleToHalf(w);
         }
 
         if (n > 3)
         {
-            x[n / 2] = bfloat16 ? HalfBits.SingleToBFloat16(float.NaN) : HalfBits.SingleToHalf(1e-7f); // a NaN, or a subnormal
+            x[n / 2] = bfloat16 ? BFloat16.RoundToBits(float.NaN) : HalfBits.SingleToHalf(1e-7f); // a NaN, or a subnormal
         }
 
-        float Widen(ushort b) => bfloat16 ? HalfBits.BFloat16ToSingle(b) : HalfBits.HalfToSingle(b);
-        ushort Round(float f) => bfloat16 ? HalfBits.SingleToBFloat16(f) : HalfBits.SingleToHalf(f);
+        float Widen(ushort b) => bfloat16 ? BFloat16.BitsToSingle(b) : HalfBits.HalfToSingle(b);
+        ushort Round(float f) => bfloat16 ? BFloat16.RoundToBits(f) : HalfBits.SingleToHalf(f);
         var wide = x.Select(Widen).ToArray();
         var weight = wBits.Select(Widen).ToArray();
 

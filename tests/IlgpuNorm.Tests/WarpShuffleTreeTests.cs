@@ -73,8 +73,8 @@ public sealed class WarpShuffleTreeTests : IDisposable
     public void Forward_BFloat16AndFloat64_ShuffleAndSharedTrees_GiveTheSameBits(int n)
     {
         int rows = 5;
-        var x = TestData.Random<float>(rows * n, 21).Select(HalfBits.SingleToBFloat16).ToArray();
-        var w = TestData.Random<float>(n, 22).Select(HalfBits.SingleToBFloat16).ToArray();
+        var x = TestData.Random<float>(rows * n, 21).Select(BFloat16.RoundToBits).ToArray();
+        var w = TestData.Random<float>(n, 22).Select(BFloat16.RoundToBits).ToArray();
         var plan = LaunchPlan.Create(n, rows, Limits, 8);
         AssertSameBits(
             Forward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(x, w, rows, n, plan, 0),

@@ -329,12 +329,12 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
 
 }
 
-/// <summary>bfloat16 bits, as <see cref="HalfBits.BFloat16ToSingle"/> and <see cref="HalfBits.SingleToBFloat16"/>.</summary>
+/// <summary>bfloat16 bits, as <see cref="BFloat16.BitsToSingle"/> and <see cref="BFloat16.RoundToBits"/>.</summary>
 internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Storage>
 {
-    public static float Widen(ushort value) => HalfBits.BFloat16ToSingle(value);
+    public static float Widen(ushort value) => BFloat16.BitsToSingle(value);
 
-    public static ushort Narrow(float value) => HalfBits.SingleToBFloat16(value);
+    public static ushort Narrow(float value) => BFloat16.RoundToBits(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(ushort* p) => (Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe()) << 16).AsSingle();

@@ -75,9 +75,9 @@ internal readonly struct Float16Format : IStorageFormat<ushort>
 /// <summary>bfloat16 bits.</summary>
 internal readonly struct BFloat16Format : IStorageFormat<ushort>
 {
-    public float ToSingle(ushort bits) => HalfBits.BFloat16ToSingle(bits);
+    public float ToSingle(ushort bits) => BFloat16.BitsToSingle(bits);
 
-    public ushort FromSingle(float value) => HalfBits.SingleToBFloat16(value);
+    public ushort FromSingle(float value) => BFloat16.RoundToBits(value);
 }
 
 /// <summary>

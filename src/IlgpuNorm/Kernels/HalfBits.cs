@@ -3,8 +3,8 @@ using ILGPU;
 namespace IlgpuNorm.Kernels;
 
 /// <summary>
-/// float16 and bfloat16 carried as ushort bits and converted with integer arithmetic, so that the
-/// same kernel compiles on devices without fp16 and rounds to nearest even everywhere (ILGPU's own
+/// float16 carried as ushort bits and converted with integer arithmetic (as bfloat16 is by <see cref="BFloat16"/>), so
+/// that the same kernel compiles on devices without fp16 and rounds to nearest even everywhere (ILGPU's own
 /// <c>(Half)float</c> truncates on the CPU accelerator).
 /// </summary>
 internal static class HalfBits
@@ -56,10 +56,4 @@ internal static class HalfBits
 
         return (ushort)(o | sign);
     }
-
-    /// <summary>Exact bfloat16 → float32 (<see cref="BFloat16.BitsToSingle"/>).</summary>
-    public static float BFloat16ToSingle(ushort b) => BFloat16.BitsToSingle(b);
-
-    /// <summary>float32 → bfloat16, round to nearest even; NaN stays a quiet NaN (<see cref="BFloat16.RoundToBits"/>).</summary>
-    public static ushort SingleToBFloat16(float value) => BFloat16.RoundToBits(value);
 }
