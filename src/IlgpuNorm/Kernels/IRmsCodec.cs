@@ -14,7 +14,6 @@ internal interface IRmsCodec<T, TAcc>
     /// <summary>acc + widen(x)².</summary>
     TAcc AddSquare(TAcc acc, T x);
 
-    /// <summary>a + b.</summary>
     TAcc Add(TAcc a, TAcc b);
 
     /// <summary>sqrt(sumOfSquares / n + eps).</summary>

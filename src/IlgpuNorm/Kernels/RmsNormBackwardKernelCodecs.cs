@@ -26,7 +26,6 @@ internal interface IBackwardCodec<T, TF>
     /// <summary>1 / sqrt(sumOfSquares / n + eps) (eps rounded to float32 for the float32 math type).</summary>
     TF Rstd(TF sumOfSquares, int n, double epsilon);
 
-    /// <summary>sum / n.</summary>
     TF Mean(TF sum, int n);
 
     TF FromSingle(float v);

@@ -3,6 +3,26 @@ using ILGPU;
 namespace IlgpuNorm.Kernels;
 
 /// <summary>
+/// The scalar arguments of <see cref="RmsNormQuantKernel"/>: those it shares with <see cref="RmsNormKernelParams"/> mean the
+/// same; <c>StaticScale</c> is the static scale or 0 for dynamic per-segment scales, <c>Clamp</c> the clamp or +Inf for
+/// none, <c>WriteScales</c> 1 to write each segment's scale.
+/// </summary>
+internal readonly record struct QuantKernelParams(
+    int SegmentLength,
+    int Segments,
+    int WeightGroups,
+    int ThreadsPerRow,
+    int RowsPerGroup,
+    int HasWeight,
+    double Epsilon,
+    float StaticScale,
+    float Clamp,
+    int WriteScales)
+{
+    public int WarpShuffle { get; init; }
+}
+
+/// <summary>
 /// rms_norm fused with 8-bit quantization (int8 or FP8 E4M3), one C# source for CUDA, OpenCL and the CPU accelerator.
 /// </summary>
 /// <remarks>
@@ -42,7 +62,7 @@ internal static class RmsNormQuantKernel
 
         for (int first = Grid.IdxX * p.RowsPerGroup; first < p.Segments; first += segmentsPerPass)
         {
-            // Phase 1: per-thread sums of squares, in a fixed order (blocks of BlockLength, as the plain kernel).
+            // Phase 1: per-thread sums of squares in a fixed order: the plain kernel's loop, over one-element packets.
             int segment = first + slot;
             bool active = segment < p.Segments;
             long offset = (long)segment * n;
