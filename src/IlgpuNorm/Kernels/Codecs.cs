@@ -10,9 +10,8 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
 
     public CompensatedSum Add(CompensatedSum a, CompensatedSum b) => a.Add(b.Sum).Add(b.Error);
 
-    public double Normalize(double x, CompensatedSum denominator) => x / denominator.Sum;
-
-    public double NormalizeScale(double x, CompensatedSum denominator, double weight) => x / denominator.Sum * weight;
+    public double Normalize(double x, CompensatedSum denominator, double weight, int hasWeight) =>
+        hasWeight != 0 ? x / denominator.Sum * weight : x / denominator.Sum;
 
     public double AddResidual(double x, double residual) => x + residual;
 
@@ -22,7 +21,7 @@ internal readonly struct Float64Codec : IRmsCodec<double, CompensatedSum>
         where TSteps : struct, IRmsPolicySteps
     {
         // float64 is both the storage and the compute type: the policies differ only in x / d against x * (1 / d).
-        double y = default(TSteps).MultipliesByReciprocal ? x * scale.Sum : x / scale.Sum;
+        double y = default(TSteps).Policy == RmsNormPolicy.InputDtype ? x * scale.Sum : x / scale.Sum;
         if (hasWeight != 0)
         {
             y *= offset + weight;
@@ -102,11 +101,11 @@ internal readonly struct SingleCodec<TS, TFormat> : IRmsCodec<TS, CompensatedSin
     public CompensatedSingle Denominator(CompensatedSingle sumOfSquares, int n, double epsilon) =>
         new(MathF.Sqrt(sumOfSquares.Value / n + (float)epsilon), 0);
 
-    public TS Normalize(TS x, CompensatedSingle denominator) =>
-        default(TFormat).FromSingle(default(TFormat).ToSingle(x) / denominator.Sum);
-
-    public TS NormalizeScale(TS x, CompensatedSingle denominator, TS weight) =>
-        default(TFormat).FromSingle(default(TFormat).ToSingle(Normalize(x, denominator)) * default(TFormat).ToSingle(weight));
+    public TS Normalize(TS x, CompensatedSingle denominator, TS weight, int hasWeight)
+    {
+        TS y = default(TFormat).FromSingle(default(TFormat).ToSingle(x) / denominator.Sum);
+        return hasWeight != 0 ? default(TFormat).FromSingle(default(TFormat).ToSingle(y) * default(TFormat).ToSingle(weight)) : y;
+    }
 
     public TS AddResidual(TS x, TS residual) =>
         default(TFormat).FromSingle(default(TFormat).ToSingle(x) + default(TFormat).ToSingle(residual));
@@ -119,7 +118,7 @@ internal readonly struct SingleCodec<TS, TFormat> : IRmsCodec<TS, CompensatedSin
         TFormat format = default;
         TSteps steps = default;
         float y;
-        if (steps.RoundsOnce)
+        if (steps.Policy == RmsNormPolicy.WeightInFloat32)
         {
             // WeightInFloat32: float32 to the end, one rounding.
             y = format.ToSingle(x) / scale.Sum;
@@ -136,7 +135,7 @@ internal readonly struct SingleCodec<TS, TFormat> : IRmsCodec<TS, CompensatedSin
         else
         {
             // TensorRtLlm: (T)(x / d), InputDtype: (T)(x * rstd); then each step rounded to T (InputDtype's weight too).
-            bool inputDtype = steps.MultipliesByReciprocal;
+            bool inputDtype = steps.Policy == RmsNormPolicy.InputDtype;
             y = Round(inputDtype ? format.ToSingle(x) * scale.Sum : format.ToSingle(x) / scale.Sum);
             if (hasWeight != 0)
             {

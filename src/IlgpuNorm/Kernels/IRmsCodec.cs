@@ -19,11 +19,8 @@ internal interface IRmsCodec<T, TAcc>
     /// <summary>sqrt(sumOfSquares / n + eps).</summary>
     TAcc Denominator(TAcc sumOfSquares, int n, double epsilon);
 
-    /// <summary>(T)(widen(x) / denominator).</summary>
-    T Normalize(T x, TAcc denominator);
-
-    /// <summary>(T)((T)(widen(x) / denominator) * weight), each product rounded to T.</summary>
-    T NormalizeScale(T x, TAcc denominator, T weight);
+    /// <summary>(T)(widen(x) / denominator); when <paramref name="hasWeight"/> is 1, times the weight and rounded to T again.</summary>
+    T Normalize(T x, TAcc denominator, T weight, int hasWeight);
 
     /// <summary>(T)(widen(x) + widen(residual)): the fused residual add, in the compute type, rounded once to T.</summary>
     T AddResidual(T x, T residual);

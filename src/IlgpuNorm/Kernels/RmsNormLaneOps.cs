@@ -30,7 +30,7 @@ internal readonly struct NormalizeMap<T, TAcc, TCodec>(TAcc denominator, int has
     private readonly TAcc denominator = denominator;
     private readonly int hasWeight = hasWeight;
 
-    public T Apply(T x, T w, T b) => hasWeight != 0 ? default(TCodec).NormalizeScale(x, denominator, w) : default(TCodec).Normalize(x, denominator);
+    public T Apply(T x, T w, T b) => default(TCodec).Normalize(x, denominator, w, hasWeight);
 }
 
 /// <summary>The epilogue under a policy, with the weight offset and the bias (<see cref="IRmsCodec{T, TAcc}.Apply{TSteps}"/>).</summary>
