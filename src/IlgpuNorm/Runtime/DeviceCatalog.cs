@@ -23,9 +23,9 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         try
         {
             var ctx = GetContext();
-            found.AddRange(ToList(ctx.GetCudaDevices()).Select(Describe));
-            found.AddRange(ToList(ctx.GetCLDevices()).Select(Describe));
-            found.AddRange(ToList(ctx.GetCPUDevices()).Select(Describe));
+            Add(found, ctx.GetCudaDevices());
+            Add(found, ctx.GetCLDevices());
+            Add(found, ctx.GetCPUDevices());
         }
 #pragma warning disable CA1031 // Enumeration failures leave the host path; they are reported.
         catch (Exception ex)
@@ -49,9 +49,9 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         var ctx = GetContext();
         Device ilgpuDevice = device.Kind switch
         {
-            DeviceKind.Cuda => ToList(ctx.GetCudaDevices())[device.Index],
-            DeviceKind.OpenCL => ToList(ctx.GetCLDevices())[device.Index],
-            _ => ToList(ctx.GetCPUDevices())[device.Index],
+            DeviceKind.Cuda => ctx.GetCudaDevices()[device.Index],
+            DeviceKind.OpenCL => ctx.GetCLDevices()[device.Index],
+            _ => ctx.GetCPUDevices()[device.Index],
         };
         return new IlgpuBackend(device, ilgpuDevice.CreateAccelerator(ctx));
     }
@@ -74,16 +74,13 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         return context;
     }
 
-    private static List<TDevice> ToList<TDevice>(Context.DeviceCollection<TDevice> collection)
+    private static void Add<TDevice>(List<DeviceInfo> found, Context.DeviceCollection<TDevice> devices)
         where TDevice : Device
     {
-        var list = new List<TDevice>();
-        foreach (var device in collection)
+        for (int i = 0; i < devices.Count; i++)
         {
-            list.Add(device);
+            found.Add(Describe(devices[i], i));
         }
-
-        return list;
     }
 
     private static DeviceInfo Describe(Device device, int index) => device switch

@@ -55,7 +55,7 @@ internal sealed partial class DeviceKernels
             return;
         }
 
-        var kernels = Kernel<BackwardKernels>(KernelOperation.Backward, type, 0, LoadBackward);
+        var kernels = Kernel<BackwardKernels>(KernelOperation.Backward, type, 0);
         int n = problem.SegmentLength;
         int length = problem.NormalizedLength;
         bool hasRstd = rstd.Length != 0 && !rstdOnly;
@@ -88,12 +88,12 @@ internal sealed partial class DeviceKernels
         }
     }
 
-    private static object LoadBackward(Accelerator accelerator, ElementType type, int variant) => type switch
+    private object LoadBackward(ElementType type) => type switch
     {
-        ElementType.Float32 => new BackwardKernels<float, float, SingleBackwardCodec<float, Float32Format>>(accelerator),
-        ElementType.Float16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(accelerator),
-        ElementType.BFloat16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(accelerator),
-        _ => new BackwardKernels<double, double, Float64BackwardCodec>(accelerator),
+        ElementType.Float32 => new BackwardKernels<float, float, SingleBackwardCodec<float, Float32Format>>(Accelerator),
+        ElementType.Float16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(Accelerator),
+        ElementType.BFloat16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(Accelerator),
+        _ => new BackwardKernels<double, double, Float64BackwardCodec>(Accelerator),
     };
 
     /// <summary>The dweight scratch: kept and grown, shared by the calls of this instance.</summary>

@@ -11,6 +11,28 @@ namespace IlgpuNorm.Runtime;
 internal readonly record struct ForwardViews<T>(ArrayView<T> X, ArrayView<T> Residual, ArrayView<T> W, ArrayView<T> B, ArrayView<T> Y)
     where T : unmanaged;
 
+/// <summary>One compiled instance of <see cref="RmsNormKernel"/> for a dtype and a packet width; launched on views of any element type of that size.</summary>
+internal abstract class KernelVariant
+{
+    /// <summary>Launches on views of elements (reinterpreted as packets; the caller checked the alignment). Views a call does not use may be any view of the right accelerator (never read).</summary>
+    public abstract void Launch<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormKernelParams parameters)
+        where T : unmanaged;
+}
+
+/// <summary>The kernel compiled for a codec and a packet type; compiled once, when constructed.</summary>
+internal sealed class KernelVariant<TS, TAcc, TCodec, TPacket>(Accelerator accelerator) : KernelVariant
+    where TS : unmanaged
+    where TAcc : unmanaged
+    where TCodec : struct, IRmsCodec<TS, TAcc>
+    where TPacket : unmanaged, IPacket<TS>
+{
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel =
+        accelerator.LoadKernel<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams>(RmsNormKernel.Run<TS, TAcc, TCodec, TPacket>);
+
+    public override void Launch<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormKernelParams parameters) =>
+        kernel(stream, config, input.Cast<TPacket>(), residual.Cast<TPacket>(), weight.Cast<TPacket>(), bias.Cast<TPacket>(), output.Cast<TPacket>(), parameters);
+}
+
 /// <content>The forward launch: a scalar and a 16-byte vector variant per dtype, chosen by the strides and alignment.</content>
 internal sealed partial class DeviceKernels
 {
@@ -29,7 +51,7 @@ internal sealed partial class DeviceKernels
         var residual = hasResidual ? v.Residual : v.X;
         int residualStride = hasResidual ? extras.ResidualRowStride : extras.InputRowStride;
         int width = VectorWidth(problem, extras, residualStride, v);
-        var kernel = Kernel<KernelVariant>(KernelOperation.Forward, type, width, LoadForward);
+        var kernel = Kernel<KernelVariant>(KernelOperation.Forward, type, width);
         LastForwardUsedVector = width > 1;
         int n = problem.SegmentLength;
         long rowLength = problem.NormalizedLength;
@@ -60,16 +82,16 @@ internal sealed partial class DeviceKernels
     }
 
     /// <summary>The kernel instance of a dtype and packet width.</summary>
-    private static object LoadForward(Accelerator accelerator, ElementType type, int width) => (type, width > 1) switch
+    private object LoadForward(ElementType type, int width) => (type, width > 1) switch
     {
-        (ElementType.Float32, false) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(accelerator),
-        (ElementType.Float32, true) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(accelerator),
-        (ElementType.Float16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(accelerator),
-        (ElementType.Float16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(accelerator),
-        (ElementType.BFloat16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(accelerator),
-        (ElementType.BFloat16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(accelerator),
-        (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(accelerator),
-        _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(accelerator),
+        (ElementType.Float32, false) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(Accelerator),
+        (ElementType.Float32, true) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(Accelerator),
+        (ElementType.Float16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(Accelerator),
+        (ElementType.Float16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(Accelerator),
+        (ElementType.BFloat16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(Accelerator),
+        (ElementType.BFloat16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(Accelerator),
+        (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(Accelerator),
+        _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(Accelerator),
     };
 
     /// <summary>The view of rows [first, first + count) of a strided layout: from the first row's start to the last row's end.</summary>
@@ -105,9 +127,17 @@ internal sealed partial class DeviceKernels
             return true;
         }
 
-        long offset = DeviceViews.IndexInBytes(view);
-        var buffer = DeviceViews.BufferOf(view);
+        long offset = IndexInBytes(view);
+        var buffer = BufferOf(view);
         long address = Accelerator is CLAccelerator || buffer is null ? offset : buffer.NativePtr.ToInt64() + offset;
         return address % bytes == 0;
     }
+
+    /// <summary>The buffer a view lies in (null for none); a constrained call, so the view is not boxed.</summary>
+    internal static MemoryBuffer? BufferOf<TView>(TView view)
+        where TView : struct, IArrayView => view.Buffer;
+
+    /// <summary>The view's start in its buffer, in bytes; a constrained call, so the view is not boxed.</summary>
+    internal static long IndexInBytes<TView>(TView view)
+        where TView : struct, IContiguousArrayView => view.IndexInBytes;
 }

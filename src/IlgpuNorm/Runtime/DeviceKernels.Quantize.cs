@@ -33,7 +33,7 @@ internal sealed partial class DeviceKernels
     public void Quantize<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, QuantizeSettings settings, ArrayView<T> x, ArrayView<T> w, ArrayView<byte> q, ArrayView<float> scales)
         where T : unmanaged
     {
-        var kernel = Kernel<QuantizeKernel>(KernelOperation.Quantize, type, (int)settings.Format, LoadQuantize);
+        var kernel = Kernel<QuantizeKernel>(KernelOperation.Quantize, type, (int)settings.Format);
         int n = problem.SegmentLength;
         bool hasWeight = w.Length != 0;
         bool writeScales = scales.Length != 0;
@@ -50,15 +50,15 @@ internal sealed partial class DeviceKernels
     }
 
     /// <summary>The kernel of a dtype and format (the variant).</summary>
-    private static object LoadQuantize(Accelerator accelerator, ElementType type, int format) => (type, (QuantizeFormat)format) switch
+    private object LoadQuantize(ElementType type, int format) => (type, (QuantizeFormat)format) switch
     {
-        (ElementType.Float32, QuantizeFormat.Int8) => new QuantizeKernel<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>(accelerator),
-        (ElementType.Float32, _) => new QuantizeKernel<float, CompensatedSingle, SingleCodec<float, Float32Format>, Float8E4M3Format>(accelerator),
-        (ElementType.Float16, QuantizeFormat.Int8) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Int8Format>(accelerator),
-        (ElementType.Float16, _) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Float8E4M3Format>(accelerator),
-        (ElementType.BFloat16, QuantizeFormat.Int8) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Int8Format>(accelerator),
-        (ElementType.BFloat16, _) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Float8E4M3Format>(accelerator),
-        (_, QuantizeFormat.Int8) => new QuantizeKernel<double, CompensatedSum, Float64Codec, Int8Format>(accelerator),
-        _ => new QuantizeKernel<double, CompensatedSum, Float64Codec, Float8E4M3Format>(accelerator),
+        (ElementType.Float32, QuantizeFormat.Int8) => new QuantizeKernel<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>(Accelerator),
+        (ElementType.Float32, _) => new QuantizeKernel<float, CompensatedSingle, SingleCodec<float, Float32Format>, Float8E4M3Format>(Accelerator),
+        (ElementType.Float16, QuantizeFormat.Int8) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Int8Format>(Accelerator),
+        (ElementType.Float16, _) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Float8E4M3Format>(Accelerator),
+        (ElementType.BFloat16, QuantizeFormat.Int8) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Int8Format>(Accelerator),
+        (ElementType.BFloat16, _) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Float8E4M3Format>(Accelerator),
+        (_, QuantizeFormat.Int8) => new QuantizeKernel<double, CompensatedSum, Float64Codec, Int8Format>(Accelerator),
+        _ => new QuantizeKernel<double, CompensatedSum, Float64Codec, Float8E4M3Format>(Accelerator),
     };
 }

@@ -64,19 +64,15 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     {
         foreach (var type in Enum.GetValues<ElementType>())
         {
-            switch (operation)
+            int[] variants = operation switch
             {
-                case KernelOperation.Forward:
-                    _ = Kernel<object>(operation, type, 1, LoadForward);
-                    _ = Kernel<object>(operation, type, LaunchPlan.VectorBytes / ElementTypes.SizeOf(type), LoadForward);
-                    break;
-                case KernelOperation.Quantize:
-                    _ = Kernel<object>(operation, type, (int)QuantizeFormat.Int8, LoadQuantize);
-                    _ = Kernel<object>(operation, type, (int)QuantizeFormat.Float8E4M3, LoadQuantize);
-                    break;
-                default:
-                    _ = Kernel<object>(operation, type, 0, LoadBackward);
-                    break;
+                KernelOperation.Forward => [1, LaunchPlan.VectorBytes / ElementTypes.SizeOf(type)],
+                KernelOperation.Quantize => [(int)QuantizeFormat.Int8, (int)QuantizeFormat.Float8E4M3],
+                _ => [0],
+            };
+            foreach (int variant in variants)
+            {
+                _ = Kernel<object>(operation, type, variant);
             }
         }
     }
@@ -96,14 +92,19 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
 
     private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
 
-    /// <summary>The cached kernel of (operation, dtype, variant), loaded by <paramref name="load"/> on first use.</summary>
-    private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant, Func<Accelerator, ElementType, int, object> load)
+    /// <summary>The cached kernel of (operation, dtype, variant), loaded on first use.</summary>
+    private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant)
         where TKernel : class
     {
         var key = (operation, type, variant);
         if (!cache.TryGetValue(key, out object? kernel))
         {
-            kernel = load(Accelerator, type, variant);
+            kernel = operation switch
+            {
+                KernelOperation.Forward => LoadForward(type, variant),
+                KernelOperation.Quantize => LoadQuantize(type, variant),
+                _ => LoadBackward(type),
+            };
             cache[key] = kernel;
         }
 

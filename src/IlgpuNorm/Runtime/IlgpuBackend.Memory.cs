@@ -36,8 +36,9 @@ internal sealed partial class IlgpuBackend
 
     /// <summary>
     /// Allocates a staging buffer (called in the kernels' scope, with the buffer being replaced already freed). When the device
-    /// is out of memory, every staging buffer is freed (a later call starts from nothing) and the failure is reported as an
-    /// <see cref="InsufficientMemoryException"/> naming the request, the device and the device's memory.
+    /// is out of memory, the copies this call queued are drained, every staging buffer is freed (a later call starts from
+    /// nothing) and the failure is reported as an <see cref="InsufficientMemoryException"/> naming the request, the device and
+    /// the device's memory.
     /// </summary>
     private MemoryBuffer1D<byte, Stride1D.Dense> AllocateStaging(long bytes)
     {
@@ -48,6 +49,7 @@ internal sealed partial class IlgpuBackend
         catch (Exception ex) when (IsOutOfMemory(ex))
         {
             long held = HeldBytes();
+            Drain();
             ReleaseStaging();
             throw new InsufficientMemoryException(
                 $"Out of device memory: could not allocate a staging buffer of {bytes} bytes ({Format(bytes)}) on {Info} " +

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuNorm.Planning;
@@ -44,9 +44,9 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     /// <summary>The device-resident API over this backend's kernels.</summary>
     public RmsNormKernels Kernels { get; }
 
-    // Each request pins the caller's spans for the whole call and allocates its staging views before it queues any copy,
-    // so the copies need no synchronize each: one synchronize after the kernels (the whole result is on the device
-    // before any output is written), one after the downloads; on a failure the stream is drained before the spans unpin.
+    // Each request pins the caller's spans for the whole call, so the copies need no synchronize each: one synchronize
+    // after the kernels (the whole result is on the device before any output is written), one after the downloads; on a
+    // failure the stream is drained before the spans unpin.
     public unsafe void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
@@ -56,17 +56,11 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             {
                 try
                 {
-                    var views = new ForwardViews<T>(View<T>(Stage.Input, request.X.Length), View<T>(Stage.Residual, request.Residual.Length),
-                        View<T>(Stage.Weight, request.W.Length), View<T>(Stage.Bias, request.B.Length), View<T>(Stage.Output, request.Y.Length));
-                    Upload(views.X, x, request.X.Length);
-                    Upload(views.Residual, residual, request.Residual.Length);
-                    Upload(views.W, w, request.W.Length);
-                    Upload(views.B, b, request.B.Length);
-
                     // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
-                    Upload(views.Y, y, request.Extras.OutputRowStride != request.Problem.NormalizedLength ? request.Y.Length : 0);
+                    var output = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
+                    var views = new ForwardViews<T>(Upload(Stage.Input, request.X), Upload(Stage.Residual, request.Residual), Upload(Stage.Weight, request.W), Upload(Stage.Bias, request.B), output);
                     kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
-                    Finish(views.Y, y, request.Y.Length, views.Residual, residual, request.Residual.Length);
+                    Finish(views.Y, request.Y, views.Residual, request.Residual);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -86,12 +80,9 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             {
                 try
                 {
-                    var (xView, wView) = (View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
                     var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
-                    Upload(xView, x, request.X.Length);
-                    Upload(wView, w, request.W.Length);
-                    kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, xView, wView, qView, scaleView);
-                    Finish(qView, q, request.Q.Length, scaleView, scales, request.Scales.Length);
+                    kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W), qView, scaleView);
+                    Finish(qView, request.Q, scaleView, request.Scales);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -110,14 +101,10 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             {
                 try
                 {
-                    var (dyView, xView, wView) = (View<T>(Stage.Gradient, request.Dy.Length), View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
-                    var (rstdView, dxView, dwView) = (View<float>(Stage.Floats, request.Rstd.Length), View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
-                    Upload(dyView, dy, request.Dy.Length);
-                    Upload(xView, x, request.X.Length);
-                    Upload(wView, w, request.W.Length);
-                    Upload(rstdView, rstd, request.Rstd.Length);
-                    kernels.Backward(Stream, request.Problem, request.Type, dyView, xView, wView, rstdView, dxView, dwView);
-                    Finish(dxView, dx, request.Dx.Length, dwView, dw, request.Dw.Length);
+                    var (dxView, dwView) = (View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
+                    kernels.Backward(Stream, request.Problem, request.Type, Upload(Stage.Gradient, request.Dy), Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W),
+                        Upload(Stage.Floats, request.Rstd), dxView, dwView);
+                    Finish(dxView, request.Dx, dwView, request.Dw);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -136,10 +123,9 @@ internal sealed partial class IlgpuBackend : IComputeBackend
             {
                 try
                 {
-                    var (xView, rstdView) = (View<T>(Stage.Input, request.X.Length), View<float>(Stage.Floats, request.Rstd.Length));
-                    Upload(xView, x, request.X.Length);
+                    var (xView, rstdView) = (Upload(Stage.Input, request.X), View<float>(Stage.Floats, request.Rstd.Length));
                     kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
-                    Finish(rstdView, rstd, request.Rstd.Length, default(ArrayView<byte>), null, 0);
+                    Finish(rstdView, request.Rstd, default(ArrayView<byte>), default);
                 }
                 catch (Exception) when (Drain())
                 {
@@ -169,34 +155,35 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     /// Waits for the kernels (the whole result is on the device before any output is written), then copies up to two
     /// results to the caller's pinned memory and waits for the copies.
     /// </summary>
-    private unsafe void Finish<TA, TB>(ArrayView<TA> a, TA* aData, int aLength, ArrayView<TB> b, TB* bData, int bLength)
+    private void Finish<TA, TB>(ArrayView<TA> a, Span<TA> aData, ArrayView<TB> b, Span<TB> bData)
         where TA : unmanaged
         where TB : unmanaged
     {
         Stream.Synchronize();
-        Download(a, aData, aLength);
-        Download(b, bData, bLength);
+        if (!aData.IsEmpty)
+        {
+            a.CopyToCPUUnsafeAsync(Stream, ref MemoryMarshal.GetReference(aData), aData.Length);
+        }
+
+        if (!bData.IsEmpty)
+        {
+            b.CopyToCPUUnsafeAsync(Stream, ref MemoryMarshal.GetReference(bData), bData.Length);
+        }
+
         Stream.Synchronize();
     }
 
-    /// <summary>Queues the copy of a result to the caller's pinned memory; nothing for empty data.</summary>
-    private unsafe void Download<T>(ArrayView<T> view, T* data, int length)
+    /// <summary>A staging view holding the caller's pinned data, its copy queued; empty for empty data.</summary>
+    private ArrayView<T> Upload<T>(Stage stage, ReadOnlySpan<T> data)
         where T : unmanaged
     {
-        if (length > 0)
+        var view = View<T>(stage, data.Length);
+        if (!data.IsEmpty)
         {
-            view.CopyToCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
+            view.CopyFromCPUUnsafeAsync(Stream, ref MemoryMarshal.GetReference(data), data.Length);
         }
-    }
 
-    /// <summary>Queues the copy of the caller's pinned data into a staging view; nothing for empty data.</summary>
-    private unsafe void Upload<T>(ArrayView<T> view, T* data, int length)
-        where T : unmanaged
-    {
-        if (length > 0)
-        {
-            view.CopyFromCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
-        }
+        return view;
     }
 
     /// <summary>

@@ -64,9 +64,9 @@ public sealed class RmsNormBackwardKernels : KernelSet
         Require(dy, problem.TotalElements, nameof(dy), exact: true);
         Require(dx, problem.TotalElements, nameof(dx));
         Require(weight, weight.Length != 0 ? problem.NormalizedLength : 0, nameof(weight), exact: true);
-        DeviceViews.RequireOn(Accelerator, dweight, nameof(dweight));
+        RequireOn(dweight, nameof(dweight));
         ApiChecks.Dweight(weight.Length, dweight.Length, problem);
-        DeviceViews.RequireOn(Accelerator, rstd, nameof(rstd));
+        RequireOn(rstd, nameof(rstd));
         ApiChecks.Rstd(rstd.Length, problem);
         using (Kernels.Enter(this))
         {

@@ -114,11 +114,11 @@ public sealed partial class RmsNormKernels
     private void Enqueue<T>(ElementType type, RmsNormProblem problem, RmsNormExtras extras, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, AcceleratorStream? stream)
         where T : unmanaged
     {
-        DeviceViews.RequireOn(Accelerator, input, nameof(input));
-        DeviceViews.RequireOn(Accelerator, output, nameof(output));
-        DeviceViews.RequireOn(Accelerator, weight, nameof(weight));
-        DeviceViews.RequireOn(Accelerator, bias, nameof(bias));
-        DeviceViews.RequireOn(Accelerator, residual, nameof(residual));
+        RequireOn(input, nameof(input));
+        RequireOn(output, nameof(output));
+        RequireOn(weight, nameof(weight));
+        RequireOn(bias, nameof(bias));
+        RequireOn(residual, nameof(residual));
         ApiChecks.Epilogue(problem, extras, weight.Length, bias.Length);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (output.Length < outputExtent)
@@ -165,14 +165,14 @@ public sealed partial class RmsNormKernels
             return null;
         }
 
-        var buffer = DeviceViews.BufferOf(a);
-        if (buffer is null || !ReferenceEquals(buffer, DeviceViews.BufferOf(b)))
+        var buffer = DeviceKernels.BufferOf(a);
+        if (buffer is null || !ReferenceEquals(buffer, DeviceKernels.BufferOf(b)))
         {
             return null;
         }
 
-        long startA = DeviceViews.IndexInBytes(a);
-        long startB = DeviceViews.IndexInBytes(b);
+        long startA = DeviceKernels.IndexInBytes(a);
+        long startB = DeviceKernels.IndexInBytes(b);
         bool shared = startA < startB + b.LengthInBytes && startB < startA + a.LengthInBytes;
         return shared ? startB - startA : null;
     }
