@@ -38,10 +38,8 @@ public abstract class KernelSet : IDisposable
     /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
     public void Preload()
     {
-        using (Kernels.Enter(this))
-        {
-            Kernels.Preload(operation);
-        }
+        using var scope = Kernels.Enter(this);
+        Kernels.Preload(operation);
     }
 
     /// <summary>Releases the compiled kernels' launchers (and any scratch buffer). Idempotent. Does not dispose the accelerator.</summary>
