@@ -3,9 +3,6 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm.Runtime;
 
 /// <summary>One operation run by <see cref="DeviceDispatcher"/> on a backend, with its request passed by reference.</summary>
-/// <typeparam name="TCall">The request (usually a ref struct of spans).</typeparam>
-/// <param name="backend">The backend to run on.</param>
-/// <param name="call">The request.</param>
 internal delegate void BackendOperation<TCall>(IComputeBackend backend, ref TCall call)
     where TCall : allows ref struct;
 
@@ -29,9 +26,6 @@ internal readonly ref struct ForwardRequest<T>(RmsNormProblem problem, ElementTy
 }
 
 /// <summary>The validated numbers of a quantization: the format, the static scale (0 for dynamic) and the clamp (+Inf for none).</summary>
-/// <param name="Format">The output format.</param>
-/// <param name="StaticScale">The static scale, or 0 for dynamic per-segment scales.</param>
-/// <param name="Clamp">The clamp, or +Inf.</param>
 internal readonly record struct QuantizeSettings(QuantizeFormat Format, float StaticScale, float Clamp)
 {
     public static QuantizeSettings From(QuantizeOptions options) =>

@@ -15,7 +15,6 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
 {
     private Context? context;
 
-    /// <inheritdoc />
     public IReadOnlyList<DeviceInfo> Enumerate(Action<string> log)
     {
         ArgumentNullException.ThrowIfNull(log);
@@ -37,7 +36,6 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         return found;
     }
 
-    /// <inheritdoc />
     public IComputeBackend Start(DeviceInfo device)
     {
         ArgumentNullException.ThrowIfNull(device);

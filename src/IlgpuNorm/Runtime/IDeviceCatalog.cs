@@ -12,7 +12,6 @@ internal interface IDeviceCatalog : IDisposable
     IReadOnlyList<DeviceInfo> Enumerate(Action<string> log);
 
     /// <summary>Starts a device that <see cref="Enumerate"/> returned (or the host path).</summary>
-    /// <param name="device">The device.</param>
     /// <returns>Its backend, owned by the caller.</returns>
     /// <exception cref="Exception">Anything the driver throws: the dispatcher reports it and falls back.</exception>
     IComputeBackend Start(DeviceInfo device);
