@@ -73,13 +73,11 @@ internal sealed partial class DeviceKernels
 
         foreach (var chunk in new RowChunks(problem))
         {
-            long start = chunk.FirstRow * length;
-            long elements = chunk.Rows * length;
             var parameters = new BackwardKernelParams(n, chunk.Segments, problem.NumGroups, length, plan.ThreadsPerRow, plan.RowsPerGroup,
                 hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon) { WarpShuffle = plan.WarpShuffle };
             var segmentRstd = rstd.Length != 0 ? rstd.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
-            kernels.Rows(stream, Config(grid, plan), dy.SubView(start, elements), x.SubView(start, elements), hasWeight ? w : x, segmentRstd,
-                dx.SubView(start, elements), partials, parameters);
+            kernels.Rows(stream, Config(grid, plan), chunk.Of(dy, length, length), chunk.Of(x, length, length), hasWeight ? w : x, segmentRstd,
+                chunk.Of(dx, length, length), partials, parameters);
         }
 
         if (hasWeight)

@@ -72,11 +72,11 @@ internal sealed partial class DeviceKernels
             kernel.Launch(
                 stream,
                 Config(plan.GridSize, plan),
-                Rows(v.X, chunk, extras.InputRowStride, rowLength),
-                Rows(residual, chunk, residualStride, rowLength),
+                chunk.Of(v.X, extras.InputRowStride, rowLength),
+                chunk.Of(residual, residualStride, rowLength),
                 hasWeight ? v.W : v.X,
                 hasBias ? v.B : v.X,
-                Rows(v.Y, chunk, extras.OutputRowStride, rowLength),
+                chunk.Of(v.Y, extras.OutputRowStride, rowLength),
                 parameters);
         }
     }
@@ -93,11 +93,6 @@ internal sealed partial class DeviceKernels
         (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(Accelerator),
         _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(Accelerator),
     };
-
-    /// <summary>The view of rows [first, first + count) of a strided layout: from the first row's start to the last row's end.</summary>
-    private static ArrayView<T> Rows<T>(ArrayView<T> view, RowChunk chunk, long stride, long rowLength)
-        where T : unmanaged =>
-        view.SubView(chunk.FirstRow * stride, (chunk.Rows - 1) * stride + rowLength);
 
     /// <summary>The 16-byte packet width when every stride is a whole number of packets and every view used is aligned to one; else 1.</summary>
     private unsafe int VectorWidth<T>(RmsNormProblem problem, RmsNormExtras extras, int residualStride, in ForwardViews<T> v)

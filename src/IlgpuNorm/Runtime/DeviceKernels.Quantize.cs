@@ -35,17 +35,16 @@ internal sealed partial class DeviceKernels
     {
         var kernel = Kernel<QuantizeKernel>(KernelOperation.Quantize, type, (int)settings.Format);
         int n = problem.SegmentLength;
+        int length = problem.NormalizedLength;
         bool hasWeight = w.Length != 0;
         bool writeScales = scales.Length != 0;
         foreach (var chunk in new RowChunks(problem))
         {
-            long start = chunk.FirstRow * problem.NormalizedLength;
-            long length = chunk.Rows * problem.NormalizedLength;
             var plan = LaunchPlan.Create(n, chunk.Segments, Limits);
             var parameters = new QuantKernelParams(n, chunk.Segments, problem.NumGroups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon,
                 settings.StaticScale, settings.Clamp, writeScales ? 1 : 0) { WarpShuffle = plan.WarpShuffle };
             var segmentScales = writeScales ? scales.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
-            kernel.Launch(stream, Config(plan.GridSize, plan), x.SubView(start, length), hasWeight ? w : x, q.SubView(start, length), segmentScales, parameters);
+            kernel.Launch(stream, Config(plan.GridSize, plan), chunk.Of(x, length, length), hasWeight ? w : x, chunk.Of(q, length, length), segmentScales, parameters);
         }
     }
 

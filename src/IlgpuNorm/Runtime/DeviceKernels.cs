@@ -80,14 +80,12 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     /// <summary>Releases the kernels and buffers. Idempotent. Does not dispose the accelerator.</summary>
     public void Dispose()
     {
-        using (Gate.EnterScope())
-        {
-            disposed = true;
-            cache.Clear();
-            scratch?.Dispose();
-            standIn?.Dispose();
-            (scratch, standIn) = (null, null);
-        }
+        using var scope = Gate.EnterScope();
+        disposed = true;
+        cache.Clear();
+        scratch?.Dispose();
+        standIn?.Dispose();
+        (scratch, standIn) = (null, null);
     }
 
     private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
@@ -112,37 +110,34 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     }
 }
 
-/// <summary>One launch's share of a problem's rows: whole rows, few enough that the segment indices fit an int.</summary>
-/// <param name="FirstRow">The first row.</param>
-/// <param name="Rows">The number of rows.</param>
-/// <param name="Segments">Rows × num_groups.</param>
-internal readonly record struct RowChunk(long FirstRow, long Rows, int Segments);
-
 /// <summary>
-/// The row chunks of a problem, one launch each (a struct enumerator: nothing allocated). Whole rows keep each segment's
-/// weight slice at (s % num_groups).
+/// The row chunks of a problem, one launch each: whole rows (which keep each segment's weight slice at s % num_groups),
+/// few enough that the segment indices fit an int. The enumerator is its own current chunk: nothing allocated.
 /// </summary>
 internal struct RowChunks(RmsNormProblem problem)
 {
-    private long next;
-
     /// <summary>The most rows one launch takes.</summary>
     public static long RowsPerLaunch(int groups) => Math.Max(1, (int.MaxValue - 1024) / groups);
 
-    public RowChunk Current { get; private set; }
+    public long FirstRow { get; private set; }
+
+    public long Rows { get; private set; }
+
+    /// <summary>Rows × num_groups.</summary>
+    public readonly int Segments => (int)(Rows * problem.NumGroups);
+
+    public readonly RowChunks Current => this;
+
+    /// <summary>The chunk's rows of a view whose rows are <paramref name="stride"/> apart: from the first row's start to the last row's end.</summary>
+    public readonly ArrayView<T> Of<T>(ArrayView<T> view, long stride, long rowLength)
+        where T : unmanaged => view.SubView(FirstRow * stride, (Rows - 1) * stride + rowLength);
 
     public readonly RowChunks GetEnumerator() => this;
 
     public bool MoveNext()
     {
-        if (next >= problem.Rows)
-        {
-            return false;
-        }
-
-        long rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - next);
-        Current = new RowChunk(next, rows, (int)(rows * problem.NumGroups));
-        next += rows;
-        return true;
+        FirstRow += Rows;
+        Rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - FirstRow);
+        return Rows > 0;
     }
 }
