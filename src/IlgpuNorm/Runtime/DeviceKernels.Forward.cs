@@ -11,27 +11,11 @@ namespace IlgpuNorm.Runtime;
 internal readonly record struct ForwardViews<T>(ArrayView<T> X, ArrayView<T> Residual, ArrayView<T> W, ArrayView<T> B, ArrayView<T> Y)
     where T : unmanaged;
 
-/// <summary>One compiled instance of <see cref="RmsNormKernel"/> for a dtype and a packet width; launched on views of any element type of that size.</summary>
-internal abstract class KernelVariant
-{
-    /// <summary>Launches on views of elements (reinterpreted as packets; the caller checked the alignment). Views a call does not use may be any view of the right accelerator (never read).</summary>
-    public abstract void Launch<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormKernelParams parameters)
-        where T : unmanaged;
-}
-
-/// <summary>The kernel compiled for a codec and a packet type; compiled once, when constructed.</summary>
-internal sealed class KernelVariant<TS, TAcc, TCodec, TPacket>(Accelerator accelerator) : KernelVariant
-    where TS : unmanaged
-    where TAcc : unmanaged
-    where TCodec : struct, IRmsCodec<TS, TAcc>
-    where TPacket : unmanaged, IPacket<TS>
-{
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams> kernel =
-        accelerator.LoadKernel<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams>(RmsNormKernel.Run<TS, TAcc, TCodec, TPacket>);
-
-    public override void Launch<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> input, ArrayView<T> residual, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> output, RmsNormKernelParams parameters) =>
-        kernel(stream, config, input.Cast<TPacket>(), residual.Cast<TPacket>(), weight.Cast<TPacket>(), bias.Cast<TPacket>(), output.Cast<TPacket>(), parameters);
-}
+/// <summary>
+/// A compiled <see cref="RmsNormKernel"/> of a dtype and packet width, launched on views of bytes (reinterpreted as packets;
+/// the caller checked the alignment). Views a call does not use may be any view of the right accelerator (never read).
+/// </summary>
+internal delegate void ForwardKernel(AcceleratorStream stream, KernelConfig config, ArrayView<byte> input, ArrayView<byte> residual, ArrayView<byte> weight, ArrayView<byte> bias, ArrayView<byte> output, RmsNormKernelParams parameters);
 
 /// <content>The forward launch: a scalar and a 16-byte vector variant per dtype, chosen by the strides and alignment.</content>
 internal sealed partial class DeviceKernels
@@ -51,7 +35,7 @@ internal sealed partial class DeviceKernels
         var residual = hasResidual ? v.Residual : v.X;
         int residualStride = hasResidual ? extras.ResidualRowStride : extras.InputRowStride;
         int width = VectorWidth(problem, extras, residualStride, v);
-        var kernel = Kernel<KernelVariant>(KernelOperation.Forward, type, width);
+        var kernel = Kernel<ForwardKernel>(KernelOperation.Forward, type, width);
         LastForwardUsedVector = width > 1;
         int n = problem.SegmentLength;
         long rowLength = problem.NormalizedLength;
@@ -69,13 +53,13 @@ internal sealed partial class DeviceKernels
                 Policy = (int)extras.Policy,
                 WeightOffset = extras.WeightOffset,
             };
-            kernel.Launch(
+            kernel(
                 stream,
                 Config(plan.GridSize, plan),
                 chunk.Of(v.X, extras.InputRowStride, rowLength),
                 chunk.Of(residual, residualStride, rowLength),
-                hasWeight ? v.W : v.X,
-                hasBias ? v.B : v.X,
+                (hasWeight ? v.W : v.X).Cast<byte>(),
+                (hasBias ? v.B : v.X).Cast<byte>(),
                 chunk.Of(v.Y, extras.OutputRowStride, rowLength),
                 parameters);
         }
@@ -84,15 +68,26 @@ internal sealed partial class DeviceKernels
     /// <summary>The kernel instance of a dtype and packet width.</summary>
     private object LoadForward(ElementType type, int width) => (type, width > 1) switch
     {
-        (ElementType.Float32, false) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(Accelerator),
-        (ElementType.Float32, true) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(Accelerator),
-        (ElementType.Float16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(Accelerator),
-        (ElementType.Float16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(Accelerator),
-        (ElementType.BFloat16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(Accelerator),
-        (ElementType.BFloat16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(Accelerator),
-        (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(Accelerator),
-        _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(Accelerator),
+        (ElementType.Float32, false) => LoadForward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(),
+        (ElementType.Float32, true) => LoadForward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(),
+        (ElementType.Float16, false) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(),
+        (ElementType.Float16, true) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(),
+        (ElementType.BFloat16, false) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(),
+        (ElementType.BFloat16, true) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(),
+        (_, false) => LoadForward<double, CompensatedSum, Float64Codec, Packet1<double>>(),
+        _ => LoadForward<double, CompensatedSum, Float64Codec, Packet2<double>>(),
     };
+
+    /// <summary>Compiles the forward kernel of a codec and packet type.</summary>
+    private ForwardKernel LoadForward<TS, TAcc, TCodec, TPacket>()
+        where TS : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IRmsCodec<TS, TAcc>
+        where TPacket : unmanaged, IPacket<TS>
+    {
+        var kernel = Accelerator.LoadKernel<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams>(RmsNormKernel.Run<TS, TAcc, TCodec, TPacket>);
+        return (stream, config, x, residual, w, b, y, p) => kernel(stream, config, x.Cast<TPacket>(), residual.Cast<TPacket>(), w.Cast<TPacket>(), b.Cast<TPacket>(), y.Cast<TPacket>(), p);
+    }
 
     /// <summary>The 16-byte packet width when every stride is a whole number of packets and every view used is aligned to one; else 1.</summary>
     private unsafe int VectorWidth<T>(RmsNormProblem problem, RmsNormExtras extras, int residualStride, in ForwardViews<T> v)

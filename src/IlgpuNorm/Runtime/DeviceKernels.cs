@@ -1,5 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
@@ -27,14 +29,13 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     private readonly Dictionary<(KernelOperation, ElementType, int), object> cache = [];
     private MemoryBuffer1D<byte, Stride1D.Dense>? scratch;
     private MemoryBuffer1D<float, Stride1D.Dense>? standIn;
-    private bool disposed;
 
     public Accelerator Accelerator { get; } = accelerator;
 
     /// <summary>The lock of every launch on this accelerator (re-entrant); <see cref="Enter"/> takes it.</summary>
     public Lock Gate { get; } = new();
 
-    public bool IsDisposed => disposed;
+    public bool IsDisposed { get; private set; }
 
     public DeviceLimits Limits { get; } = AcceleratorLimits.Of(accelerator);
 
@@ -49,7 +50,7 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     public Lock.Scope Enter(object owner)
     {
         var scope = Gate.EnterScope();
-        if (disposed)
+        if (IsDisposed)
         {
             scope.Dispose();
             throw new ObjectDisposedException(owner.GetType().FullName);
@@ -81,7 +82,7 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     public void Dispose()
     {
         using var scope = Gate.EnterScope();
-        disposed = true;
+        IsDisposed = true;
         cache.Clear();
         scratch?.Dispose();
         standIn?.Dispose();
@@ -128,9 +129,12 @@ internal struct RowChunks(RmsNormProblem problem)
 
     public readonly RowChunks Current => this;
 
-    /// <summary>The chunk's rows of a view whose rows are <paramref name="stride"/> apart: from the first row's start to the last row's end.</summary>
-    public readonly ArrayView<T> Of<T>(ArrayView<T> view, long stride, long rowLength)
-        where T : unmanaged => view.SubView(FirstRow * stride, (Rows - 1) * stride + rowLength);
+    /// <summary>
+    /// The chunk's rows of a view whose rows are <paramref name="stride"/> apart, from the first row's start to the last
+    /// row's end, as bytes (the kernels' view type).
+    /// </summary>
+    public readonly ArrayView<byte> Of<T>(ArrayView<T> view, long stride, long rowLength)
+        where T : unmanaged => view.SubView(FirstRow * stride, (Rows - 1) * stride + rowLength).Cast<byte>();
 
     public readonly RowChunks GetEnumerator() => this;
 
@@ -140,4 +144,24 @@ internal struct RowChunks(RmsNormProblem problem)
         Rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - FirstRow);
         return Rows > 0;
     }
+}
+
+/// <summary>Reads an accelerator's <see cref="DeviceLimits"/> for the launch plans (one place for every kernel set).</summary>
+internal static class AcceleratorLimits
+{
+    /// <summary>
+    /// The accelerator's limits. ILGPU's CPU accelerator and OpenCL CPU devices (PoCL) count as CPU-like: a work-group
+    /// runs on one core, so they get few threads per row, many elements per thread and one group per core (on PoCL,
+    /// [4096, 4096] float32 went from 4.2 to 5.9 GB/s against the GPU plan).
+    /// </summary>
+    public static DeviceLimits Of(Accelerator accelerator) => new(
+        accelerator.MaxNumThreadsPerGroup,
+        accelerator.WarpSize,
+        accelerator.NumMultiprocessors,
+        accelerator.MaxNumThreadsPerMultiprocessor,
+        accelerator is CPUAccelerator || (accelerator is CLAccelerator cl && cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU)))
+    {
+        // Warp shuffles in the sum trees on CUDA only; OpenCL and the CPU accelerator keep shared memory.
+        HasWarpShuffle = accelerator.AcceleratorType == AcceleratorType.Cuda,
+    };
 }
