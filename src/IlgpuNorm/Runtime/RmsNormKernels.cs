@@ -58,8 +58,7 @@ public sealed class RmsNormKernels : KernelSet
         where T : unmanaged
     {
         var (type, problem) = Problem(input, shape, normalizedShape, epsilon, numGroups, nameof(input));
-        int n = problem.NormalizedLength;
-        Enqueue(type, problem, new RmsNormExtras(RmsNormPolicy.TensorRtLlm, 0f, n, n, n), input, default, weight, default, output, stream);
+        Enqueue(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, RmsNormOptions.Default), input, default, weight, default, output, stream);
     }
 
     /// <summary>
