@@ -7,6 +7,23 @@ using ILGPU.Runtime.OpenCL;
 namespace IlgpuNorm.Runtime;
 
 /// <summary>
+/// What a <see cref="DeviceDispatcher"/> needs from the machine: the devices there are, and a way to start one.
+/// <see cref="DeviceCatalog"/> is the real one; the tests pass fakes that start failing devices.
+/// </summary>
+internal interface IDeviceCatalog : IDisposable
+{
+    /// <summary>Every device found, the host path first, in the drivers' order (unranked).</summary>
+    /// <param name="log">Reports a failure that left only some devices (enumeration never throws).</param>
+    /// <returns>The devices found; at least the host path.</returns>
+    IReadOnlyList<DeviceInfo> Enumerate(Action<string> log);
+
+    /// <summary>Starts a device that <see cref="Enumerate"/> returned (or the host path).</summary>
+    /// <returns>Its backend, owned by the caller.</returns>
+    /// <exception cref="Exception">Anything the driver throws: the dispatcher reports it and falls back.</exception>
+    IComputeBackend Start(DeviceInfo device);
+}
+
+/// <summary>
 /// The devices of this machine through ILGPU: one context (created on first use, after
 /// <see cref="NativeDrivers.EnsureResolver"/>), the CUDA, OpenCL and CPU-accelerator devices it finds, their
 /// descriptions, and their accelerators. The only code that names ILGPU's CUDA and OpenCL types.
@@ -17,7 +34,6 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
 
     public IReadOnlyList<DeviceInfo> Enumerate(Action<string> log)
     {
-        ArgumentNullException.ThrowIfNull(log);
         var found = new List<DeviceInfo> { HostBackend.Description };
         try
         {
@@ -38,7 +54,6 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
 
     public IComputeBackend Start(DeviceInfo device)
     {
-        ArgumentNullException.ThrowIfNull(device);
         if (device.Kind == DeviceKind.Host)
         {
             return new HostBackend();

@@ -211,10 +211,7 @@ public sealed class DeviceDispatcher : IDisposable
         lock (gate)
         {
             failures[request] = error;
-            if (backends.TryGetValue(request, out var current) && ReferenceEquals(current, backend))
-            {
-                backends.Remove(request);
-            }
+            backends.Remove(request); // its only backend: a failed request is never started again
 
             foreach (var key in resolved.Where(entry => ReferenceEquals(entry.Value.Backend, backend)).Select(entry => entry.Key).ToList())
             {
