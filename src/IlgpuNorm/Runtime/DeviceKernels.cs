@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -95,18 +96,13 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant)
         where TKernel : class
     {
-        var key = (operation, type, variant);
-        if (!cache.TryGetValue(key, out object? kernel))
+        ref object? kernel = ref CollectionsMarshal.GetValueRefOrAddDefault(cache, (operation, type, variant), out _);
+        kernel ??= operation switch
         {
-            kernel = operation switch
-            {
-                KernelOperation.Forward => LoadForward(type, variant),
-                KernelOperation.Quantize => LoadQuantize(type, variant),
-                _ => LoadBackward(type),
-            };
-            cache[key] = kernel;
-        }
-
+            KernelOperation.Forward => LoadForward(type, variant),
+            KernelOperation.Quantize => LoadQuantize(type, variant),
+            _ => LoadBackward(type),
+        };
         return (TKernel)kernel;
     }
 }

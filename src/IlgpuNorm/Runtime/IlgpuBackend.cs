@@ -14,14 +14,12 @@ namespace IlgpuNorm.Runtime;
 /// </summary>
 internal sealed class IlgpuBackend : IComputeBackend
 {
-    private readonly Accelerator accelerator;
     private readonly DeviceKernels kernels;
     private readonly MemoryBuffer1D<byte, Stride1D.Dense>?[] stages = new MemoryBuffer1D<byte, Stride1D.Dense>?[(int)Stage.Count];
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
     {
         Info = info;
-        this.accelerator = accelerator;
         kernels = new DeviceKernels(accelerator);
         Kernels = new RmsNormKernels(kernels);
     }
@@ -138,10 +136,10 @@ internal sealed class IlgpuBackend : IComputeBackend
 
         ReleaseStaging();
         kernels.Dispose();
-        accelerator.Dispose();
+        kernels.Accelerator.Dispose();
     }
 
-    private AcceleratorStream Stream => accelerator.DefaultStream;
+    private AcceleratorStream Stream => kernels.Accelerator.DefaultStream;
 
     /// <summary>
     /// Waits for the kernels (the whole result is on the device before any output is written), then copies up to two
@@ -219,7 +217,7 @@ internal sealed class IlgpuBackend : IComputeBackend
             buffer = null;
             try
             {
-                buffer = StagingAllocator?.Invoke(bytes) ?? accelerator.Allocate1D<byte>(bytes);
+                buffer = StagingAllocator?.Invoke(bytes) ?? kernels.Accelerator.Allocate1D<byte>(bytes);
             }
             catch (Exception ex) when (IsOutOfMemory(ex))
             {

@@ -23,19 +23,16 @@ internal static class NativeDrivers
     {
         lock (Gate)
         {
-            if (installed || !OperatingSystem.IsLinux() || IsWsl())
+            if (!installed && OperatingSystem.IsLinux() && !IsWsl())
             {
-                installed = true;
-                return;
-            }
-
-            try
-            {
-                NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
-            }
-            catch (InvalidOperationException)
-            {
-                // Someone (the host application) already set one for ILGPU: leave theirs alone.
+                try
+                {
+                    NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Someone (the host application) already set one for ILGPU: leave theirs alone.
+                }
             }
 
             installed = true;
