@@ -5,10 +5,7 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
 
-/// <summary>
-/// The compiled backward kernels of one dtype, launched on views of bytes: the per-row pass (dx and the partial dweight
-/// rows, kept in the math type of <c>MathBytes</c> bytes) and the dweight column sum over the partial rows.
-/// </summary>
+/// <summary>The compiled backward kernels of one dtype on byte views: the per-row pass (dx, partial dweight rows in the math type) and the column sum.</summary>
 internal sealed record BackwardKernels(
     int MathBytes,
     Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<float>, ArrayView<byte>, ArrayView<byte>, BackwardKernelParams> Rows,
@@ -69,7 +66,6 @@ internal sealed partial class DeviceKernels
         _ => LoadBackward<double, double, Float64BackwardCodec>(),
     };
 
-    /// <summary>Compiles the backward kernels of a codec.</summary>
     private unsafe BackwardKernels LoadBackward<TS, TF, TCodec>()
         where TS : unmanaged
         where TF : unmanaged

@@ -65,7 +65,6 @@ internal sealed partial class DeviceKernels
         }
     }
 
-    /// <summary>The kernel instance of a dtype and packet width.</summary>
     private object LoadForward(ElementType type, int width) => (type, width > 1) switch
     {
         (ElementType.Float32, false) => LoadForward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(),
@@ -78,7 +77,6 @@ internal sealed partial class DeviceKernels
         _ => LoadForward<double, CompensatedSum, Float64Codec, Packet2<double>>(),
     };
 
-    /// <summary>Compiles the forward kernel of a codec and packet type.</summary>
     private ForwardKernel LoadForward<TS, TAcc, TCodec, TPacket>()
         where TS : unmanaged
         where TAcc : unmanaged

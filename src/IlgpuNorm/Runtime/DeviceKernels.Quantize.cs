@@ -30,7 +30,6 @@ internal sealed partial class DeviceKernels
         }
     }
 
-    /// <summary>The kernel of a dtype and format (the variant).</summary>
     private object LoadQuantize(ElementType type, int format) => (type, (QuantizeFormat)format) switch
     {
         (ElementType.Float32, QuantizeFormat.Int8) => LoadQuantize<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>(),
@@ -43,7 +42,6 @@ internal sealed partial class DeviceKernels
         _ => LoadQuantize<double, CompensatedSum, Float64Codec, Float8E4M3Format>(),
     };
 
-    /// <summary>Compiles the quantized kernel of a codec and format.</summary>
     private QuantizeKernel LoadQuantize<TS, TAcc, TCodec, TFormat>()
         where TS : unmanaged
         where TAcc : unmanaged
