@@ -61,14 +61,14 @@ public class DeviceSelectionTests
     [InlineData("host", "host")]
     [InlineData(" OpenCL:1 ", "opencl:1")]
     public void EnvironmentVariable_Parses(string? value, string expected) =>
-        Assert.Equal(DeviceRequest.Parse(expected), DeviceEnvironment.Parse(value));
+        Assert.Equal(DeviceRequest.Parse(expected), DeviceDispatcher.ParseEnvironment(value));
 
     [Theory]
     [InlineData("tpu")]
     [InlineData("cuda:-1")]
     public void EnvironmentVariable_Invalid_NamesTheVariableAndTheValue(string value)
     {
-        var ex = Assert.Throws<InvalidOperationException>(() => DeviceEnvironment.Parse(value));
+        var ex = Assert.Throws<InvalidOperationException>(() => DeviceDispatcher.ParseEnvironment(value));
         Assert.Contains($"ILGPUNORM_DEVICE must be auto|host|cpu|opencl|cuda[:N]; got '{value}'", ex.Message, StringComparison.Ordinal);
     }
 

@@ -12,11 +12,11 @@ public class NativeDriversTests
     [InlineData("OpenCL", "libOpenCL.so.1")]
     [InlineData("libOpenCL.so", "libOpenCL.so.1")]
     public void DriverNames_FallBackToTheVersionedLibrary(string name, string fallback) =>
-        Assert.Equal([fallback], NativeDrivers.Fallbacks(name));
+        Assert.Equal(fallback, NativeDrivers.Fallback(name));
 
     [Fact]
     public void OtherLibraries_AreLeftToTheDefaultLookup() =>
-        Assert.Empty(NativeDrivers.Fallbacks("libc"));
+        Assert.Null(NativeDrivers.Fallback("libc"));
 
     [Fact]
     public void EnsureResolver_IsIdempotent()

@@ -3,11 +3,37 @@ using IlgpuNorm.Planning;
 namespace IlgpuNorm.Runtime;
 
 /// <summary>One operation run by <see cref="DeviceDispatcher"/> on a backend, with its request passed by reference.</summary>
-/// <typeparam name="TCall">The request (usually a ref struct of spans).</typeparam>
-/// <param name="backend">The backend to run on.</param>
-/// <param name="call">The request.</param>
 internal delegate void BackendOperation<TCall>(IComputeBackend backend, ref TCall call)
     where TCall : allows ref struct;
+
+/// <summary>
+/// A device that runs validated requests on host spans, one method per operation. Each writes the request's outputs
+/// only after the whole result exists (and never the elements between strided rows). Quantize, Backward and Rstd
+/// throw <see cref="NotSupportedException"/> unless the backend implements them.
+/// </summary>
+internal interface IComputeBackend : IDisposable
+{
+    DeviceInfo Info { get; }
+
+    /// <summary>The forward rms_norm, plain or extended (the backend chooses its fast path from the request).</summary>
+    void Forward<T>(scoped in ForwardRequest<T> request)
+        where T : unmanaged;
+
+    /// <summary>rms_norm quantized to 8 bits.</summary>
+    void Quantize<T>(scoped in QuantizeRequest<T> request)
+        where T : unmanaged =>
+        throw new NotSupportedException($"{Info.Name} does not implement the quantized rms_norm.");
+
+    /// <summary>The backward pass.</summary>
+    void Backward<T>(scoped in BackwardRequest<T> request)
+        where T : unmanaged =>
+        throw new NotSupportedException($"{Info.Name} does not implement the rms_norm backward pass.");
+
+    /// <summary>The per-segment 1/rms.</summary>
+    void Rstd<T>(scoped in RstdRequest<T> request)
+        where T : unmanaged =>
+        throw new NotSupportedException($"{Info.Name} does not implement the rms_norm statistics.");
+}
 
 /// <summary>
 /// A validated forward rms_norm on host spans: the plain norm, or with any of the extensions (policy, weight offset,
@@ -29,9 +55,6 @@ internal readonly ref struct ForwardRequest<T>(RmsNormProblem problem, ElementTy
 }
 
 /// <summary>The validated numbers of a quantization: the format, the static scale (0 for dynamic) and the clamp (+Inf for none).</summary>
-/// <param name="Format">The output format.</param>
-/// <param name="StaticScale">The static scale, or 0 for dynamic per-segment scales.</param>
-/// <param name="Clamp">The clamp, or +Inf.</param>
 internal readonly record struct QuantizeSettings(QuantizeFormat Format, float StaticScale, float Clamp)
 {
     public static QuantizeSettings From(QuantizeOptions options) =>

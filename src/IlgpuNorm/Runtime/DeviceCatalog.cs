@@ -7,6 +7,23 @@ using ILGPU.Runtime.OpenCL;
 namespace IlgpuNorm.Runtime;
 
 /// <summary>
+/// What a <see cref="DeviceDispatcher"/> needs from the machine: the devices there are, and a way to start one.
+/// <see cref="DeviceCatalog"/> is the real one; the tests pass fakes that start failing devices.
+/// </summary>
+internal interface IDeviceCatalog : IDisposable
+{
+    /// <summary>Every device found, the host path first, in the drivers' order (unranked).</summary>
+    /// <param name="log">Reports a failure that left only some devices (enumeration never throws).</param>
+    /// <returns>The devices found; at least the host path.</returns>
+    IReadOnlyList<DeviceInfo> Enumerate(Action<string> log);
+
+    /// <summary>Starts a device that <see cref="Enumerate"/> returned (or the host path).</summary>
+    /// <returns>Its backend, owned by the caller.</returns>
+    /// <exception cref="Exception">Anything the driver throws: the dispatcher reports it and falls back.</exception>
+    IComputeBackend Start(DeviceInfo device);
+}
+
+/// <summary>
 /// The devices of this machine through ILGPU: one context (created on first use, after
 /// <see cref="NativeDrivers.EnsureResolver"/>), the CUDA, OpenCL and CPU-accelerator devices it finds, their
 /// descriptions, and their accelerators. The only code that names ILGPU's CUDA and OpenCL types.
@@ -15,17 +32,15 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
 {
     private Context? context;
 
-    /// <inheritdoc />
     public IReadOnlyList<DeviceInfo> Enumerate(Action<string> log)
     {
-        ArgumentNullException.ThrowIfNull(log);
         var found = new List<DeviceInfo> { HostBackend.Description };
         try
         {
             var ctx = GetContext();
-            found.AddRange(ToList(ctx.GetCudaDevices()).Select(Describe));
-            found.AddRange(ToList(ctx.GetCLDevices()).Select(Describe));
-            found.AddRange(ToList(ctx.GetCPUDevices()).Select(Describe));
+            Add(found, ctx.GetCudaDevices());
+            Add(found, ctx.GetCLDevices());
+            Add(found, ctx.GetCPUDevices());
         }
 #pragma warning disable CA1031 // Enumeration failures leave the host path; they are reported.
         catch (Exception ex)
@@ -37,10 +52,8 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         return found;
     }
 
-    /// <inheritdoc />
     public IComputeBackend Start(DeviceInfo device)
     {
-        ArgumentNullException.ThrowIfNull(device);
         if (device.Kind == DeviceKind.Host)
         {
             return new HostBackend();
@@ -49,9 +62,9 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         var ctx = GetContext();
         Device ilgpuDevice = device.Kind switch
         {
-            DeviceKind.Cuda => ToList(ctx.GetCudaDevices())[device.Index],
-            DeviceKind.OpenCL => ToList(ctx.GetCLDevices())[device.Index],
-            _ => ToList(ctx.GetCPUDevices())[device.Index],
+            DeviceKind.Cuda => ctx.GetCudaDevices()[device.Index],
+            DeviceKind.OpenCL => ctx.GetCLDevices()[device.Index],
+            _ => ctx.GetCPUDevices()[device.Index],
         };
         return new IlgpuBackend(device, ilgpuDevice.CreateAccelerator(ctx));
     }
@@ -74,16 +87,13 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         return context;
     }
 
-    private static List<TDevice> ToList<TDevice>(Context.DeviceCollection<TDevice> collection)
+    private static void Add<TDevice>(List<DeviceInfo> found, Context.DeviceCollection<TDevice> devices)
         where TDevice : Device
     {
-        var list = new List<TDevice>();
-        foreach (var device in collection)
+        for (int i = 0; i < devices.Count; i++)
         {
-            list.Add(device);
+            found.Add(Describe(devices[i], i));
         }
-
-        return list;
     }
 
     private static DeviceInfo Describe(Device device, int index) => device switch

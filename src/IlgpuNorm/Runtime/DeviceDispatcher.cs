@@ -22,12 +22,11 @@ public sealed class DeviceDispatcher : IDisposable
     private readonly ConcurrentQueue<string> messages = new();
     private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
     private readonly Dictionary<DeviceRequest, string> failures = [];
-    private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), Resolution> resolved = [];
+    private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), Resolution> resolved = []; // auto: FromEnvironment false
     private readonly IDeviceCatalog catalog;
     private readonly Func<string?> environment;
     private DeviceRequest? environmentRequest;
     private IReadOnlyList<DeviceInfo>? devices;
-    private DeviceSelection? autoSelection;
     private bool disposed;
 
     /// <summary>Creates a dispatcher over this machine's devices.</summary>
@@ -84,14 +83,11 @@ public sealed class DeviceDispatcher : IDisposable
     public DeviceSelection Select(DeviceRequest? request = null) => Resolve(request).Selection;
 
     /// <summary>
-    /// Runs any operation on the resolved device with the same fallback as the forward pass: in auto mode a
-    /// non-host device that throws (other than an <see cref="ArgumentException"/>) is demoted and the operation
-    /// runs again on the next device. The operation must write the caller's outputs only once it has succeeded.
+    /// Runs an operation on its arguments (usually a ref struct of spans) on the device <paramref name="request"/> resolves
+    /// to, with the same fallback as the forward pass: in auto mode a non-host device that throws (other than an
+    /// <see cref="ArgumentException"/>) is demoted and the operation runs again on the next device. The operation must
+    /// write the caller's outputs only once it has succeeded.
     /// </summary>
-    /// <typeparam name="TCall">The operation's arguments (usually a ref struct of spans).</typeparam>
-    /// <param name="request">Which device; null for the environment variable / auto.</param>
-    /// <param name="call">The operation's arguments.</param>
-    /// <param name="operation">The operation.</param>
     internal void Execute<TCall>(DeviceRequest? request, ref TCall call, BackendOperation<TCall> operation)
         where TCall : allows ref struct
     {
@@ -136,29 +132,33 @@ public sealed class DeviceDispatcher : IDisposable
     /// <exception cref="ObjectDisposedException">The dispatcher was disposed.</exception>
     public RmsNormKernels? KernelsFor(DeviceRequest? request) => (Resolve(request).Backend as IlgpuBackend)?.Kernels;
 
+    /// <summary>The request a value of <see cref="DeviceRequest.EnvironmentVariable"/> stands for (null, empty or blank: auto).</summary>
+    /// <exception cref="InvalidOperationException">The value is not a device request; the message names the variable and the value.</exception>
+    internal static DeviceRequest ParseEnvironment(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? DeviceRequest.Auto
+        : DeviceRequest.TryParse(value, out var parsed) ? parsed
+        : throw new InvalidOperationException(
+            $"Environment variable {DeviceRequest.EnvironmentVariable} must be auto|host|cpu|opencl|cuda[:N]; got '{value}'.");
+
     internal Resolution Resolve(DeviceRequest? request)
     {
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var effective = request ?? (environmentRequest ??= DeviceEnvironment.Parse(environment()));
-            if (effective.Kind != DeviceKind.Auto)
+            var effective = request ?? (environmentRequest ??= ParseEnvironment(environment()));
+            bool auto = effective.Kind == DeviceKind.Auto;
+            var key = (effective, !auto && request is null);
+            if (resolved.TryGetValue(key, out var hit))
             {
-                var key = (effective, request is null);
-                if (resolved.TryGetValue(key, out var hit))
-                {
-                    return hit;
-                }
+                return hit;
+            }
 
+            if (!auto)
+            {
                 string source = request is null ? $"{DeviceRequest.EnvironmentVariable}={effective}" : $"requested {effective}";
                 var backend = GetOrCreate(effective, out string? error)
                     ?? throw new DeviceUnavailableException($"Device '{effective}' ({source}) is not available: {error}");
                 return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, source), IsAuto: false);
-            }
-
-            if (autoSelection is { } chosen && backends.TryGetValue(chosen.Device.Request, out var cached))
-            {
-                return new Resolution(cached, chosen, IsAuto: true);
             }
 
             var skipped = new List<string>();
@@ -173,9 +173,8 @@ public sealed class DeviceDispatcher : IDisposable
                 }
 
                 string reason = DeviceRanking.Reason(device) + (skipped.Count > 0 ? $" (fell back past {string.Join("; ", skipped)})" : string.Empty);
-                autoSelection = new DeviceSelection(backend.Info, reason);
                 Log($"auto: chose {device}: {reason}");
-                return new Resolution(backend, autoSelection, IsAuto: true);
+                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, reason), IsAuto: true);
             }
 
             throw new DeviceUnavailableException("No device started: " + string.Join("; ", skipped));
@@ -212,19 +211,11 @@ public sealed class DeviceDispatcher : IDisposable
         lock (gate)
         {
             failures[request] = error;
-            if (backends.TryGetValue(request, out var current) && ReferenceEquals(current, backend))
-            {
-                backends.Remove(request);
-            }
+            backends.Remove(request); // its only backend: a failed request is never started again
 
             foreach (var key in resolved.Where(entry => ReferenceEquals(entry.Value.Backend, backend)).Select(entry => entry.Key).ToList())
             {
                 resolved.Remove(key);
-            }
-
-            if (autoSelection?.Device.Request == request)
-            {
-                autoSelection = null;
             }
 
             Log($"auto: dropped {backend.Info}: {error}");

@@ -5,39 +5,11 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
 
-/// <summary>The backward kernels of one dtype: the per-row pass and the dweight column sum, over partial rows kept as bytes.</summary>
-internal abstract class BackwardKernels
-{
-    /// <summary>Bytes of the math type the partial rows are kept in.</summary>
-    public abstract int MathBytes { get; }
-
-    public abstract void Rows<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p)
-        where T : unmanaged;
-
-    public abstract void Columns<T>(AcceleratorStream stream, int columns, ArrayView<byte> partials, ArrayView<T> dweight, int rows, int length)
-        where T : unmanaged;
-}
-
-/// <summary>The backward kernels compiled for a codec; compiled once, when constructed.</summary>
-internal sealed class BackwardKernels<TS, TF, TCodec>(Accelerator accelerator) : BackwardKernels
-    where TS : unmanaged
-    where TF : unmanaged
-    where TCodec : struct, IBackwardCodec<TS, TF>
-{
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TS>, ArrayView<TS>, ArrayView<TS>, ArrayView<float>, ArrayView<TS>, ArrayView<TF>, BackwardKernelParams> rows =
-        accelerator.LoadKernel<ArrayView<TS>, ArrayView<TS>, ArrayView<TS>, ArrayView<float>, ArrayView<TS>, ArrayView<TF>, BackwardKernelParams>(RmsNormBackwardKernel.Rows<TS, TF, TCodec>);
-
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<TF>, ArrayView<TS>, int, int> columns =
-        accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<TF>, ArrayView<TS>, int, int>(RmsNormBackwardKernel.Columns<TS, TF, TCodec>);
-
-    public override unsafe int MathBytes => sizeof(TF);
-
-    public override void Rows<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> dy, ArrayView<T> x, ArrayView<T> weight, ArrayView<float> rstd, ArrayView<T> dx, ArrayView<byte> partials, BackwardKernelParams p) =>
-        rows(stream, config, dy.Cast<TS>(), x.Cast<TS>(), weight.Cast<TS>(), rstd, dx.Cast<TS>(), partials.Cast<TF>(), p);
-
-    public override void Columns<T>(AcceleratorStream stream, int count, ArrayView<byte> partials, ArrayView<T> dweight, int partialRows, int length) =>
-        columns(stream, count, partials.Cast<TF>(), dweight.Cast<TS>(), partialRows, length);
-}
+/// <summary>The compiled backward kernels of one dtype on byte views: the per-row pass (dx, partial dweight rows in the math type) and the column sum.</summary>
+internal sealed record BackwardKernels(
+    int MathBytes,
+    Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<float>, ArrayView<byte>, ArrayView<byte>, BackwardKernelParams> Rows,
+    Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<byte>, int, int> Columns);
 
 /// <content>The backward launch and the per-segment 1/rms (the backward kernel with only its statistics).</content>
 internal sealed partial class DeviceKernels
@@ -55,7 +27,7 @@ internal sealed partial class DeviceKernels
             return;
         }
 
-        var kernels = Kernel<BackwardKernels>(KernelOperation.Backward, type, 0, LoadBackward);
+        var kernels = Kernel<BackwardKernels>(KernelOperation.Backward, type, 0);
         int n = problem.SegmentLength;
         int length = problem.NormalizedLength;
         bool hasRstd = rstd.Length != 0 && !rstdOnly;
@@ -73,28 +45,39 @@ internal sealed partial class DeviceKernels
 
         foreach (var chunk in new RowChunks(problem))
         {
-            long start = chunk.FirstRow * length;
-            long elements = chunk.Rows * length;
             var parameters = new BackwardKernelParams(n, chunk.Segments, problem.NumGroups, length, plan.ThreadsPerRow, plan.RowsPerGroup,
                 hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon) { WarpShuffle = plan.WarpShuffle };
             var segmentRstd = rstd.Length != 0 ? rstd.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
-            kernels.Rows(stream, Config(grid, plan), dy.SubView(start, elements), x.SubView(start, elements), hasWeight ? w : x, segmentRstd,
-                dx.SubView(start, elements), partials, parameters);
+            kernels.Rows(stream, Config(grid, plan), chunk.Of(dy, length, length), chunk.Of(x, length, length), (hasWeight ? w : x).Cast<byte>(), segmentRstd,
+                chunk.Of(dx, length, length), partials, parameters);
         }
 
         if (hasWeight)
         {
-            kernels.Columns(stream, length, partials, dw, partialRows, length);
+            kernels.Columns(stream, length, partials, dw.Cast<byte>(), partialRows, length);
         }
     }
 
-    private static object LoadBackward(Accelerator accelerator, ElementType type, int variant) => type switch
+    private BackwardKernels LoadBackward(ElementType type) => type switch
     {
-        ElementType.Float32 => new BackwardKernels<float, float, SingleBackwardCodec<float, Float32Format>>(accelerator),
-        ElementType.Float16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(accelerator),
-        ElementType.BFloat16 => new BackwardKernels<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(accelerator),
-        _ => new BackwardKernels<double, double, Float64BackwardCodec>(accelerator),
+        ElementType.Float32 => LoadBackward<float, float, SingleBackwardCodec<float, Float32Format>>(),
+        ElementType.Float16 => LoadBackward<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(),
+        ElementType.BFloat16 => LoadBackward<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(),
+        _ => LoadBackward<double, double, Float64BackwardCodec>(),
     };
+
+    private unsafe BackwardKernels LoadBackward<TS, TF, TCodec>()
+        where TS : unmanaged
+        where TF : unmanaged
+        where TCodec : struct, IBackwardCodec<TS, TF>
+    {
+        var rows = Accelerator.LoadKernel<ArrayView<TS>, ArrayView<TS>, ArrayView<TS>, ArrayView<float>, ArrayView<TS>, ArrayView<TF>, BackwardKernelParams>(RmsNormBackwardKernel.Rows<TS, TF, TCodec>);
+        var columns = Accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<TF>, ArrayView<TS>, int, int>(RmsNormBackwardKernel.Columns<TS, TF, TCodec>);
+        return new(
+            sizeof(TF),
+            (stream, config, dy, x, w, rstd, dx, partials, p) => rows(stream, config, dy.Cast<TS>(), x.Cast<TS>(), w.Cast<TS>(), rstd, dx.Cast<TS>(), partials.Cast<TF>(), p),
+            (stream, count, partials, dw, partialRows, length) => columns(stream, count, partials.Cast<TF>(), dw.Cast<TS>(), partialRows, length));
+    }
 
     /// <summary>The dweight scratch: kept and grown, shared by the calls of this instance.</summary>
     private ArrayView<byte> Scratch(long bytes)

@@ -11,6 +11,12 @@ namespace IlgpuNorm.Runtime;
 internal readonly record struct ForwardViews<T>(ArrayView<T> X, ArrayView<T> Residual, ArrayView<T> W, ArrayView<T> B, ArrayView<T> Y)
     where T : unmanaged;
 
+/// <summary>
+/// A compiled <see cref="RmsNormKernel"/> of a dtype and packet width, launched on views of bytes (reinterpreted as packets;
+/// the caller checked the alignment). Views a call does not use may be any view of the right accelerator (never read).
+/// </summary>
+internal delegate void ForwardKernel(AcceleratorStream stream, KernelConfig config, ArrayView<byte> input, ArrayView<byte> residual, ArrayView<byte> weight, ArrayView<byte> bias, ArrayView<byte> output, RmsNormKernelParams parameters);
+
 /// <content>The forward launch: a scalar and a 16-byte vector variant per dtype, chosen by the strides and alignment.</content>
 internal sealed partial class DeviceKernels
 {
@@ -29,7 +35,7 @@ internal sealed partial class DeviceKernels
         var residual = hasResidual ? v.Residual : v.X;
         int residualStride = hasResidual ? extras.ResidualRowStride : extras.InputRowStride;
         int width = VectorWidth(problem, extras, residualStride, v);
-        var kernel = Kernel<KernelVariant>(KernelOperation.Forward, type, width, LoadForward);
+        var kernel = Kernel<ForwardKernel>(KernelOperation.Forward, type, width);
         LastForwardUsedVector = width > 1;
         int n = problem.SegmentLength;
         long rowLength = problem.NormalizedLength;
@@ -47,35 +53,39 @@ internal sealed partial class DeviceKernels
                 Policy = (int)extras.Policy,
                 WeightOffset = extras.WeightOffset,
             };
-            kernel.Launch(
+            kernel(
                 stream,
                 Config(plan.GridSize, plan),
-                Rows(v.X, chunk, extras.InputRowStride, rowLength),
-                Rows(residual, chunk, residualStride, rowLength),
-                hasWeight ? v.W : v.X,
-                hasBias ? v.B : v.X,
-                Rows(v.Y, chunk, extras.OutputRowStride, rowLength),
+                chunk.Of(v.X, extras.InputRowStride, rowLength),
+                chunk.Of(residual, residualStride, rowLength),
+                (hasWeight ? v.W : v.X).Cast<byte>(),
+                (hasBias ? v.B : v.X).Cast<byte>(),
+                chunk.Of(v.Y, extras.OutputRowStride, rowLength),
                 parameters);
         }
     }
 
-    /// <summary>The kernel instance of a dtype and packet width.</summary>
-    private static object LoadForward(Accelerator accelerator, ElementType type, int width) => (type, width > 1) switch
+    private object LoadForward(ElementType type, int width) => (type, width > 1) switch
     {
-        (ElementType.Float32, false) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(accelerator),
-        (ElementType.Float32, true) => new KernelVariant<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(accelerator),
-        (ElementType.Float16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(accelerator),
-        (ElementType.Float16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(accelerator),
-        (ElementType.BFloat16, false) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(accelerator),
-        (ElementType.BFloat16, true) => new KernelVariant<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(accelerator),
-        (_, false) => new KernelVariant<double, CompensatedSum, Float64Codec, Packet1<double>>(accelerator),
-        _ => new KernelVariant<double, CompensatedSum, Float64Codec, Packet2<double>>(accelerator),
+        (ElementType.Float32, false) => LoadForward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet1<float>>(),
+        (ElementType.Float32, true) => LoadForward<float, CompensatedSingle, SingleCodec<float, Float32Format>, Packet4<float>>(),
+        (ElementType.Float16, false) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Packet1<ushort>>(),
+        (ElementType.Float16, true) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, PackedSixteenBit8>(),
+        (ElementType.BFloat16, false) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Packet1<ushort>>(),
+        (ElementType.BFloat16, true) => LoadForward<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, PackedSixteenBit8>(),
+        (_, false) => LoadForward<double, CompensatedSum, Float64Codec, Packet1<double>>(),
+        _ => LoadForward<double, CompensatedSum, Float64Codec, Packet2<double>>(),
     };
 
-    /// <summary>The view of rows [first, first + count) of a strided layout: from the first row's start to the last row's end.</summary>
-    private static ArrayView<T> Rows<T>(ArrayView<T> view, RowChunk chunk, long stride, long rowLength)
-        where T : unmanaged =>
-        view.SubView(chunk.FirstRow * stride, (chunk.Rows - 1) * stride + rowLength);
+    private ForwardKernel LoadForward<TS, TAcc, TCodec, TPacket>()
+        where TS : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IRmsCodec<TS, TAcc>
+        where TPacket : unmanaged, IPacket<TS, TPacket>
+    {
+        var kernel = Accelerator.LoadKernel<ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, ArrayView<TPacket>, RmsNormKernelParams>(RmsNormKernel.Run<TS, TAcc, TCodec, TPacket>);
+        return (stream, config, x, residual, w, b, y, p) => kernel(stream, config, x.Cast<TPacket>(), residual.Cast<TPacket>(), w.Cast<TPacket>(), b.Cast<TPacket>(), y.Cast<TPacket>(), p);
+    }
 
     /// <summary>The 16-byte packet width when every stride is a whole number of packets and every view used is aligned to one; else 1.</summary>
     private unsafe int VectorWidth<T>(RmsNormProblem problem, RmsNormExtras extras, int residualStride, in ForwardViews<T> v)
@@ -105,9 +115,17 @@ internal sealed partial class DeviceKernels
             return true;
         }
 
-        long offset = DeviceViews.IndexInBytes(view);
-        var buffer = DeviceViews.BufferOf(view);
+        long offset = IndexInBytes(view);
+        var buffer = BufferOf(view);
         long address = Accelerator is CLAccelerator || buffer is null ? offset : buffer.NativePtr.ToInt64() + offset;
         return address % bytes == 0;
     }
+
+    /// <summary>The buffer a view lies in (null for none); a constrained call, so the view is not boxed.</summary>
+    internal static MemoryBuffer? BufferOf<TView>(TView view)
+        where TView : struct, IArrayView => view.Buffer;
+
+    /// <summary>The view's start in its buffer, in bytes; a constrained call, so the view is not boxed.</summary>
+    internal static long IndexInBytes<TView>(TView view)
+        where TView : struct, IContiguousArrayView => view.IndexInBytes;
 }

@@ -5,26 +5,8 @@ using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
 
-/// <summary>One compiled instance of <see cref="RmsNormQuantKernel"/> for a dtype and a format; launched on views of any element type of that size.</summary>
-internal abstract class QuantizeKernel
-{
-    public abstract void Launch<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> x, ArrayView<T> w, ArrayView<byte> q, ArrayView<float> scales, QuantKernelParams parameters)
-        where T : unmanaged;
-}
-
-/// <summary>The quantized kernel compiled for a codec and a format; compiled once, when constructed.</summary>
-internal sealed class QuantizeKernel<TS, TAcc, TCodec, TFormat>(Accelerator accelerator) : QuantizeKernel
-    where TS : unmanaged
-    where TAcc : unmanaged
-    where TCodec : struct, IRmsCodec<TS, TAcc>
-    where TFormat : struct, IQuantFormat
-{
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TS>, ArrayView<TS>, ArrayView<byte>, ArrayView<float>, QuantKernelParams> kernel =
-        accelerator.LoadKernel<ArrayView<TS>, ArrayView<TS>, ArrayView<byte>, ArrayView<float>, QuantKernelParams>(RmsNormQuantKernel.Run<TS, TAcc, TCodec, TFormat>);
-
-    public override void Launch<T>(AcceleratorStream stream, KernelConfig config, ArrayView<T> x, ArrayView<T> w, ArrayView<byte> q, ArrayView<float> scales, QuantKernelParams parameters) =>
-        kernel(stream, config, x.Cast<TS>(), w.Cast<TS>(), q, scales, parameters);
-}
+/// <summary>A compiled <see cref="RmsNormQuantKernel"/> of a dtype and format, launched on x and w as bytes.</summary>
+internal delegate void QuantizeKernel(AcceleratorStream stream, KernelConfig config, ArrayView<byte> x, ArrayView<byte> w, ArrayView<byte> q, ArrayView<float> scales, QuantKernelParams parameters);
 
 /// <content>The quantized forward launch.</content>
 internal sealed partial class DeviceKernels
@@ -33,32 +15,40 @@ internal sealed partial class DeviceKernels
     public void Quantize<T>(AcceleratorStream stream, RmsNormProblem problem, ElementType type, QuantizeSettings settings, ArrayView<T> x, ArrayView<T> w, ArrayView<byte> q, ArrayView<float> scales)
         where T : unmanaged
     {
-        var kernel = Kernel<QuantizeKernel>(KernelOperation.Quantize, type, (int)settings.Format, LoadQuantize);
+        var kernel = Kernel<QuantizeKernel>(KernelOperation.Quantize, type, (int)settings.Format);
         int n = problem.SegmentLength;
+        int length = problem.NormalizedLength;
         bool hasWeight = w.Length != 0;
         bool writeScales = scales.Length != 0;
         foreach (var chunk in new RowChunks(problem))
         {
-            long start = chunk.FirstRow * problem.NormalizedLength;
-            long length = chunk.Rows * problem.NormalizedLength;
             var plan = LaunchPlan.Create(n, chunk.Segments, Limits);
             var parameters = new QuantKernelParams(n, chunk.Segments, problem.NumGroups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon,
                 settings.StaticScale, settings.Clamp, writeScales ? 1 : 0) { WarpShuffle = plan.WarpShuffle };
             var segmentScales = writeScales ? scales.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
-            kernel.Launch(stream, Config(plan.GridSize, plan), x.SubView(start, length), hasWeight ? w : x, q.SubView(start, length), segmentScales, parameters);
+            kernel(stream, Config(plan.GridSize, plan), chunk.Of(x, length, length), (hasWeight ? w : x).Cast<byte>(), chunk.Of(q, length, length), segmentScales, parameters);
         }
     }
 
-    /// <summary>The kernel of a dtype and format (the variant).</summary>
-    private static object LoadQuantize(Accelerator accelerator, ElementType type, int format) => (type, (QuantizeFormat)format) switch
+    private object LoadQuantize(ElementType type, int format) => (type, (QuantizeFormat)format) switch
     {
-        (ElementType.Float32, QuantizeFormat.Int8) => new QuantizeKernel<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>(accelerator),
-        (ElementType.Float32, _) => new QuantizeKernel<float, CompensatedSingle, SingleCodec<float, Float32Format>, Float8E4M3Format>(accelerator),
-        (ElementType.Float16, QuantizeFormat.Int8) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Int8Format>(accelerator),
-        (ElementType.Float16, _) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Float8E4M3Format>(accelerator),
-        (ElementType.BFloat16, QuantizeFormat.Int8) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Int8Format>(accelerator),
-        (ElementType.BFloat16, _) => new QuantizeKernel<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Float8E4M3Format>(accelerator),
-        (_, QuantizeFormat.Int8) => new QuantizeKernel<double, CompensatedSum, Float64Codec, Int8Format>(accelerator),
-        _ => new QuantizeKernel<double, CompensatedSum, Float64Codec, Float8E4M3Format>(accelerator),
+        (ElementType.Float32, QuantizeFormat.Int8) => LoadQuantize<float, CompensatedSingle, SingleCodec<float, Float32Format>, Int8Format>(),
+        (ElementType.Float32, _) => LoadQuantize<float, CompensatedSingle, SingleCodec<float, Float32Format>, Float8E4M3Format>(),
+        (ElementType.Float16, QuantizeFormat.Int8) => LoadQuantize<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Int8Format>(),
+        (ElementType.Float16, _) => LoadQuantize<ushort, CompensatedSingle, SingleCodec<ushort, Float16Format>, Float8E4M3Format>(),
+        (ElementType.BFloat16, QuantizeFormat.Int8) => LoadQuantize<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Int8Format>(),
+        (ElementType.BFloat16, _) => LoadQuantize<ushort, CompensatedSingle, SingleCodec<ushort, BFloat16Format>, Float8E4M3Format>(),
+        (_, QuantizeFormat.Int8) => LoadQuantize<double, CompensatedSum, Float64Codec, Int8Format>(),
+        _ => LoadQuantize<double, CompensatedSum, Float64Codec, Float8E4M3Format>(),
     };
+
+    private QuantizeKernel LoadQuantize<TS, TAcc, TCodec, TFormat>()
+        where TS : unmanaged
+        where TAcc : unmanaged
+        where TCodec : struct, IRmsCodec<TS, TAcc>
+        where TFormat : struct, IQuantFormat
+    {
+        var kernel = Accelerator.LoadKernel<ArrayView<TS>, ArrayView<TS>, ArrayView<byte>, ArrayView<float>, QuantKernelParams>(RmsNormQuantKernel.Run<TS, TAcc, TCodec, TFormat>);
+        return (stream, config, x, w, q, scales, p) => kernel(stream, config, x.Cast<TS>(), w.Cast<TS>(), q, scales, p);
+    }
 }

@@ -1,5 +1,8 @@
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
@@ -27,14 +30,13 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     private readonly Dictionary<(KernelOperation, ElementType, int), object> cache = [];
     private MemoryBuffer1D<byte, Stride1D.Dense>? scratch;
     private MemoryBuffer1D<float, Stride1D.Dense>? standIn;
-    private bool disposed;
 
     public Accelerator Accelerator { get; } = accelerator;
 
     /// <summary>The lock of every launch on this accelerator (re-entrant); <see cref="Enter"/> takes it.</summary>
     public Lock Gate { get; } = new();
 
-    public bool IsDisposed => disposed;
+    public bool IsDisposed { get; private set; }
 
     public DeviceLimits Limits { get; } = AcceleratorLimits.Of(accelerator);
 
@@ -49,7 +51,7 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     public Lock.Scope Enter(object owner)
     {
         var scope = Gate.EnterScope();
-        if (disposed)
+        if (IsDisposed)
         {
             scope.Dispose();
             throw new ObjectDisposedException(owner.GetType().FullName);
@@ -64,19 +66,15 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     {
         foreach (var type in Enum.GetValues<ElementType>())
         {
-            switch (operation)
+            int[] variants = operation switch
             {
-                case KernelOperation.Forward:
-                    _ = Kernel<object>(operation, type, 1, LoadForward);
-                    _ = Kernel<object>(operation, type, LaunchPlan.VectorBytes / ElementTypes.SizeOf(type), LoadForward);
-                    break;
-                case KernelOperation.Quantize:
-                    _ = Kernel<object>(operation, type, (int)QuantizeFormat.Int8, LoadQuantize);
-                    _ = Kernel<object>(operation, type, (int)QuantizeFormat.Float8E4M3, LoadQuantize);
-                    break;
-                default:
-                    _ = Kernel<object>(operation, type, 0, LoadBackward);
-                    break;
+                KernelOperation.Forward => [1, LaunchPlan.VectorBytes / ElementTypes.SizeOf(type)],
+                KernelOperation.Quantize => [(int)QuantizeFormat.Int8, (int)QuantizeFormat.Float8E4M3],
+                _ => [0],
+            };
+            foreach (int variant in variants)
+            {
+                _ = Kernel<object>(operation, type, variant);
             }
         }
     }
@@ -84,64 +82,82 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
     /// <summary>Releases the kernels and buffers. Idempotent. Does not dispose the accelerator.</summary>
     public void Dispose()
     {
-        using (Gate.EnterScope())
-        {
-            disposed = true;
-            cache.Clear();
-            scratch?.Dispose();
-            standIn?.Dispose();
-            (scratch, standIn) = (null, null);
-        }
+        using var scope = Gate.EnterScope();
+        IsDisposed = true;
+        cache.Clear();
+        scratch?.Dispose();
+        standIn?.Dispose();
+        (scratch, standIn) = (null, null);
     }
 
     private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
 
-    /// <summary>The cached kernel of (operation, dtype, variant), loaded by <paramref name="load"/> on first use.</summary>
-    private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant, Func<Accelerator, ElementType, int, object> load)
+    /// <summary>The cached kernel of (operation, dtype, variant), loaded on first use.</summary>
+    private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant)
         where TKernel : class
     {
-        var key = (operation, type, variant);
-        if (!cache.TryGetValue(key, out object? kernel))
+        ref object? kernel = ref CollectionsMarshal.GetValueRefOrAddDefault(cache, (operation, type, variant), out _);
+        kernel ??= operation switch
         {
-            kernel = load(Accelerator, type, variant);
-            cache[key] = kernel;
-        }
-
+            KernelOperation.Forward => LoadForward(type, variant),
+            KernelOperation.Quantize => LoadQuantize(type, variant),
+            _ => LoadBackward(type),
+        };
         return (TKernel)kernel;
     }
 }
 
-/// <summary>One launch's share of a problem's rows: whole rows, few enough that the segment indices fit an int.</summary>
-/// <param name="FirstRow">The first row.</param>
-/// <param name="Rows">The number of rows.</param>
-/// <param name="Segments">Rows × num_groups.</param>
-internal readonly record struct RowChunk(long FirstRow, long Rows, int Segments);
-
 /// <summary>
-/// The row chunks of a problem, one launch each (a struct enumerator: nothing allocated). Whole rows keep each segment's
-/// weight slice at (s % num_groups).
+/// The row chunks of a problem, one launch each: whole rows (which keep each segment's weight slice at s % num_groups),
+/// few enough that the segment indices fit an int. The enumerator is its own current chunk: nothing allocated.
 /// </summary>
 internal struct RowChunks(RmsNormProblem problem)
 {
-    private long next;
-
     /// <summary>The most rows one launch takes.</summary>
     public static long RowsPerLaunch(int groups) => Math.Max(1, (int.MaxValue - 1024) / groups);
 
-    public RowChunk Current { get; private set; }
+    public long FirstRow { get; private set; }
+
+    public long Rows { get; private set; }
+
+    /// <summary>Rows × num_groups.</summary>
+    public readonly int Segments => (int)(Rows * problem.NumGroups);
+
+    public readonly RowChunks Current => this;
+
+    /// <summary>
+    /// The chunk's rows of a view whose rows are <paramref name="stride"/> apart, from the first row's start to the last
+    /// row's end, as bytes (the kernels' view type).
+    /// </summary>
+    public readonly ArrayView<byte> Of<T>(ArrayView<T> view, long stride, long rowLength)
+        where T : unmanaged => view.SubView(FirstRow * stride, (Rows - 1) * stride + rowLength).Cast<byte>();
 
     public readonly RowChunks GetEnumerator() => this;
 
     public bool MoveNext()
     {
-        if (next >= problem.Rows)
-        {
-            return false;
-        }
-
-        long rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - next);
-        Current = new RowChunk(next, rows, (int)(rows * problem.NumGroups));
-        next += rows;
-        return true;
+        FirstRow += Rows;
+        Rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - FirstRow);
+        return Rows > 0;
     }
+}
+
+/// <summary>Reads an accelerator's <see cref="DeviceLimits"/> for the launch plans (one place for every kernel set).</summary>
+internal static class AcceleratorLimits
+{
+    /// <summary>
+    /// The accelerator's limits. ILGPU's CPU accelerator and OpenCL CPU devices (PoCL) count as CPU-like: a work-group
+    /// runs on one core, so they get few threads per row, many elements per thread and one group per core (on PoCL,
+    /// [4096, 4096] float32 went from 4.2 to 5.9 GB/s against the GPU plan).
+    /// </summary>
+    public static DeviceLimits Of(Accelerator accelerator) => new(
+        accelerator.MaxNumThreadsPerGroup,
+        accelerator.WarpSize,
+        accelerator.NumMultiprocessors,
+        accelerator.MaxNumThreadsPerMultiprocessor,
+        accelerator is CPUAccelerator || (accelerator is CLAccelerator cl && cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU)))
+    {
+        // Warp shuffles in the sum trees on CUDA only; OpenCL and the CPU accelerator keep shared memory.
+        HasWarpShuffle = accelerator.AcceleratorType == AcceleratorType.Cuda,
+    };
 }

@@ -41,22 +41,19 @@ internal sealed class HostBackend : IComputeBackend
     public void Backward<T>(scoped in BackwardRequest<T> request)
         where T : unmanaged
     {
-        var problem = request.Problem;
-        ReadOnlySpan<T> dy = request.Dy, x = request.X, w = request.W;
-        var rstd = request.Rstd;
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackward.Run<float, float, Float32Storage, VectorSegment<float, Float32Storage>>(problem, Cast<T, float>(dy), Cast<T, float>(x), Cast<T, float>(w), rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
+                HostBackward.Run<float, float, Float32Storage, VectorSegment<float, Float32Storage>>(request.Problem, Cast<T, float>(request.Dy), Cast<T, float>(request.X), Cast<T, float>(request.W), request.Rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
                 break;
             case ElementType.Float16:
-                HostBackward.Run<ushort, float, Float16Storage, VectorSegment<ushort, Float16Storage>>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, Float16Storage, VectorSegment<ushort, Float16Storage>>(request.Problem, Cast<T, ushort>(request.Dy), Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             case ElementType.BFloat16:
-                HostBackward.Run<ushort, float, BFloat16Storage, VectorSegment<ushort, BFloat16Storage>>(problem, Cast<T, ushort>(dy), Cast<T, ushort>(x), Cast<T, ushort>(w), rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, BFloat16Storage, VectorSegment<ushort, BFloat16Storage>>(request.Problem, Cast<T, ushort>(request.Dy), Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             default:
-                HostBackward.Run<double, double, Float64Storage, CodecSegment<double, double, Float64BackwardCodec>>(problem, Cast<T, double>(dy), Cast<T, double>(x), Cast<T, double>(w), rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
+                HostBackward.Run<double, double, Float64Storage, CodecSegment<double, double, Float64BackwardCodec>>(request.Problem, Cast<T, double>(request.Dy), Cast<T, double>(request.X), Cast<T, double>(request.W), request.Rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
                 break;
         }
     }
@@ -64,22 +61,19 @@ internal sealed class HostBackend : IComputeBackend
     public void Rstd<T>(scoped in RstdRequest<T> request)
         where T : unmanaged
     {
-        var problem = request.Problem;
-        var x = request.X;
-        var rstd = request.Rstd;
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackward.Rstd<float, float, SingleBackwardCodec<float, Float32Format>>(problem, Cast<T, float>(x), rstd);
+                HostBackward.Rstd<float, float, SingleBackwardCodec<float, Float32Format>>(request.Problem, Cast<T, float>(request.X), request.Rstd);
                 break;
             case ElementType.Float16:
-                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(problem, Cast<T, ushort>(x), rstd);
+                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(request.Problem, Cast<T, ushort>(request.X), request.Rstd);
                 break;
             case ElementType.BFloat16:
-                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(problem, Cast<T, ushort>(x), rstd);
+                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(request.Problem, Cast<T, ushort>(request.X), request.Rstd);
                 break;
             default:
-                HostBackward.Rstd<double, double, Float64BackwardCodec>(problem, Cast<T, double>(x), rstd);
+                HostBackward.Rstd<double, double, Float64BackwardCodec>(request.Problem, Cast<T, double>(request.X), request.Rstd);
                 break;
         }
     }
@@ -92,23 +86,19 @@ internal sealed class HostBackend : IComputeBackend
         where T : unmanaged
         where TFormat : struct, IQuantFormat
     {
-        var (problem, settings) = (request.Problem, request.Settings);
-        ReadOnlySpan<T> x = request.X, w = request.W;
-        Span<byte> q = request.Q;
-        Span<float> scales = request.Scales;
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostQuantize.Run<float, Float32Storage, TFormat>(problem, Cast<T, float>(x), Cast<T, float>(w), q, scales, settings);
+                HostQuantize.Run<float, Float32Storage, TFormat>(request.Problem, Cast<T, float>(request.X), Cast<T, float>(request.W), request.Q, request.Scales, request.Settings);
                 break;
             case ElementType.Float16:
-                HostQuantize.Run<ushort, Float16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                HostQuantize.Run<ushort, Float16Storage, TFormat>(request.Problem, Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Q, request.Scales, request.Settings);
                 break;
             case ElementType.BFloat16:
-                HostQuantize.Run<ushort, BFloat16Storage, TFormat>(problem, Cast<T, ushort>(x), Cast<T, ushort>(w), q, scales, settings);
+                HostQuantize.Run<ushort, BFloat16Storage, TFormat>(request.Problem, Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Q, request.Scales, request.Settings);
                 break;
             default:
-                HostQuantize.RunPerElement<double, CompensatedSum, Float64Codec, TFormat>(problem, Cast<T, double>(x), Cast<T, double>(w), q, scales, settings);
+                HostQuantize.RunPerElement<double, CompensatedSum, Float64Codec, TFormat>(request.Problem, Cast<T, double>(request.X), Cast<T, double>(request.W), request.Q, request.Scales, request.Settings);
                 break;
         }
     }

@@ -1,6 +1,8 @@
-using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
@@ -10,16 +12,14 @@ namespace IlgpuNorm.Runtime;
 /// and grown as needed (no device allocation per call once warm; freed on dispose). Each request runs in the kernels'
 /// accelerator scope, and the caller's outputs are written only after the whole result is on the device.
 /// </summary>
-internal sealed partial class IlgpuBackend : IComputeBackend
+internal sealed class IlgpuBackend : IComputeBackend
 {
-    private readonly Accelerator accelerator;
     private readonly DeviceKernels kernels;
     private readonly MemoryBuffer1D<byte, Stride1D.Dense>?[] stages = new MemoryBuffer1D<byte, Stride1D.Dense>?[(int)Stage.Count];
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
     {
         Info = info;
-        this.accelerator = accelerator;
         kernels = new DeviceKernels(accelerator);
         Kernels = new RmsNormKernels(kernels);
     }
@@ -44,33 +44,25 @@ internal sealed partial class IlgpuBackend : IComputeBackend
     /// <summary>The device-resident API over this backend's kernels.</summary>
     public RmsNormKernels Kernels { get; }
 
-    // Each request pins the caller's spans for the whole call and allocates its staging views before it queues any copy,
-    // so the copies need no synchronize each: one synchronize after the kernels (the whole result is on the device
-    // before any output is written), one after the downloads; on a failure the stream is drained before the spans unpin.
+    // Each request pins the caller's spans for the whole call, so the copies need no synchronize each: one synchronize
+    // after the kernels (the whole result is on the device before any output is written), one after the downloads; on a
+    // failure the stream is drained before the spans unpin.
     public unsafe void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
         fixed (T* x = request.X, residual = request.Residual, w = request.W, b = request.B, y = request.Y)
         {
-            using (kernels.Enter(this))
+            using var scope = kernels.Enter(this);
+            try
             {
-                try
-                {
-                    var views = new ForwardViews<T>(View<T>(Stage.Input, request.X.Length), View<T>(Stage.Residual, request.Residual.Length),
-                        View<T>(Stage.Weight, request.W.Length), View<T>(Stage.Bias, request.B.Length), View<T>(Stage.Output, request.Y.Length));
-                    Upload(views.X, x, request.X.Length);
-                    Upload(views.Residual, residual, request.Residual.Length);
-                    Upload(views.W, w, request.W.Length);
-                    Upload(views.B, b, request.B.Length);
-
-                    // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
-                    Upload(views.Y, y, request.Extras.OutputRowStride != request.Problem.NormalizedLength ? request.Y.Length : 0);
-                    kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
-                    Finish(views.Y, y, request.Y.Length, views.Residual, residual, request.Residual.Length);
-                }
-                catch (Exception) when (Drain())
-                {
-                }
+                // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
+                var output = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
+                var views = new ForwardViews<T>(Upload(Stage.Input, request.X), Upload(Stage.Residual, request.Residual), Upload(Stage.Weight, request.W), Upload(Stage.Bias, request.B), output);
+                kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
+                Finish(views.Y, request.Y, views.Residual, request.Residual);
+            }
+            catch (Exception) when (Drain())
+            {
             }
         }
     }
@@ -82,20 +74,15 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         fixed (byte* q = request.Q)
         fixed (float* scales = request.Scales)
         {
-            using (kernels.Enter(this))
+            using var scope = kernels.Enter(this);
+            try
             {
-                try
-                {
-                    var (xView, wView) = (View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
-                    var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
-                    Upload(xView, x, request.X.Length);
-                    Upload(wView, w, request.W.Length);
-                    kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, xView, wView, qView, scaleView);
-                    Finish(qView, q, request.Q.Length, scaleView, scales, request.Scales.Length);
-                }
-                catch (Exception) when (Drain())
-                {
-                }
+                var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
+                kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W), qView, scaleView);
+                Finish(qView, request.Q, scaleView, request.Scales);
+            }
+            catch (Exception) when (Drain())
+            {
             }
         }
     }
@@ -106,22 +93,16 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         fixed (T* dy = request.Dy, x = request.X, w = request.W, dx = request.Dx, dw = request.Dw)
         fixed (float* rstd = request.Rstd)
         {
-            using (kernels.Enter(this))
+            using var scope = kernels.Enter(this);
+            try
             {
-                try
-                {
-                    var (dyView, xView, wView) = (View<T>(Stage.Gradient, request.Dy.Length), View<T>(Stage.Input, request.X.Length), View<T>(Stage.Weight, request.W.Length));
-                    var (rstdView, dxView, dwView) = (View<float>(Stage.Floats, request.Rstd.Length), View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
-                    Upload(dyView, dy, request.Dy.Length);
-                    Upload(xView, x, request.X.Length);
-                    Upload(wView, w, request.W.Length);
-                    Upload(rstdView, rstd, request.Rstd.Length);
-                    kernels.Backward(Stream, request.Problem, request.Type, dyView, xView, wView, rstdView, dxView, dwView);
-                    Finish(dxView, dx, request.Dx.Length, dwView, dw, request.Dw.Length);
-                }
-                catch (Exception) when (Drain())
-                {
-                }
+                var (dxView, dwView) = (View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
+                kernels.Backward(Stream, request.Problem, request.Type, Upload(Stage.Gradient, request.Dy), Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W),
+                    Upload(Stage.Floats, request.Rstd), dxView, dwView);
+                Finish(dxView, request.Dx, dwView, request.Dw);
+            }
+            catch (Exception) when (Drain())
+            {
             }
         }
     }
@@ -132,71 +113,67 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         fixed (T* x = request.X)
         fixed (float* rstd = request.Rstd)
         {
-            using (kernels.Enter(this))
+            using var scope = kernels.Enter(this);
+            try
             {
-                try
-                {
-                    var (xView, rstdView) = (View<T>(Stage.Input, request.X.Length), View<float>(Stage.Floats, request.Rstd.Length));
-                    Upload(xView, x, request.X.Length);
-                    kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
-                    Finish(rstdView, rstd, request.Rstd.Length, default(ArrayView<byte>), null, 0);
-                }
-                catch (Exception) when (Drain())
-                {
-                }
+                var (xView, rstdView) = (Upload(Stage.Input, request.X), View<float>(Stage.Floats, request.Rstd.Length));
+                kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
+                Finish(rstdView, request.Rstd, default(ArrayView<byte>), default);
+            }
+            catch (Exception) when (Drain())
+            {
             }
         }
     }
 
     public void Dispose()
     {
-        using (kernels.Gate.EnterScope())
+        using var scope = kernels.Gate.EnterScope();
+        if (kernels.IsDisposed)
         {
-            if (kernels.IsDisposed)
-            {
-                return;
-            }
-
-            ReleaseStaging();
-            kernels.Dispose();
-            accelerator.Dispose();
+            return;
         }
+
+        ReleaseStaging();
+        kernels.Dispose();
+        kernels.Accelerator.Dispose();
     }
 
-    private AcceleratorStream Stream => accelerator.DefaultStream;
+    private AcceleratorStream Stream => kernels.Accelerator.DefaultStream;
 
     /// <summary>
     /// Waits for the kernels (the whole result is on the device before any output is written), then copies up to two
     /// results to the caller's pinned memory and waits for the copies.
     /// </summary>
-    private unsafe void Finish<TA, TB>(ArrayView<TA> a, TA* aData, int aLength, ArrayView<TB> b, TB* bData, int bLength)
+    private void Finish<TA, TB>(ArrayView<TA> a, Span<TA> aData, ArrayView<TB> b, Span<TB> bData)
         where TA : unmanaged
         where TB : unmanaged
     {
         Stream.Synchronize();
-        Download(a, aData, aLength);
-        Download(b, bData, bLength);
+        if (!aData.IsEmpty)
+        {
+            a.CopyToCPUUnsafeAsync(Stream, ref MemoryMarshal.GetReference(aData), aData.Length);
+        }
+
+        if (!bData.IsEmpty)
+        {
+            b.CopyToCPUUnsafeAsync(Stream, ref MemoryMarshal.GetReference(bData), bData.Length);
+        }
+
         Stream.Synchronize();
     }
 
-    /// <summary>Queues the copy of a result to the caller's pinned memory; nothing for empty data.</summary>
-    private unsafe void Download<T>(ArrayView<T> view, T* data, int length)
+    /// <summary>A staging view holding the caller's pinned data, its copy queued; empty for empty data.</summary>
+    private ArrayView<T> Upload<T>(Stage stage, ReadOnlySpan<T> data)
         where T : unmanaged
     {
-        if (length > 0)
+        var view = View<T>(stage, data.Length);
+        if (!data.IsEmpty)
         {
-            view.CopyToCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
+            view.CopyFromCPUUnsafeAsync(Stream, ref MemoryMarshal.GetReference(data), data.Length);
         }
-    }
 
-    /// <summary>Queues the copy of the caller's pinned data into a staging view; nothing for empty data.</summary>
-    private unsafe void Upload<T>(ArrayView<T> view, T* data, int length)
-        where T : unmanaged
-    {
-        if (length > 0)
-        {
-            view.CopyFromCPUUnsafeAsync(Stream, ref Unsafe.AsRef<T>(data), length);
-        }
+        return view;
     }
 
     /// <summary>
@@ -218,7 +195,12 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         return false;
     }
 
-    /// <summary>A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small; empty for 0.</summary>
+    /// <summary>
+    /// A view of <paramref name="count"/> elements over a kept staging buffer, grown when too small; empty for 0. When the
+    /// device is out of memory, the copies this call queued are drained, every staging buffer is freed (a later call starts
+    /// from nothing) and the failure is reported as an <see cref="InsufficientMemoryException"/> naming the request, the
+    /// device and the device's memory.
+    /// </summary>
     private unsafe ArrayView<T> View<T>(Stage stage, long count)
         where T : unmanaged
     {
@@ -233,9 +215,66 @@ internal sealed partial class IlgpuBackend : IComputeBackend
         {
             buffer?.Dispose();
             buffer = null;
-            buffer = AllocateStaging(bytes);
+            try
+            {
+                buffer = StagingAllocator?.Invoke(bytes) ?? kernels.Accelerator.Allocate1D<byte>(bytes);
+            }
+            catch (Exception ex) when (IsOutOfMemory(ex))
+            {
+                long held = HeldBytes();
+                Drain();
+                ReleaseStaging();
+                throw new InsufficientMemoryException(
+                    $"Out of device memory: could not allocate a staging buffer of {bytes} bytes ({Format(bytes)}) on {Info} " +
+                    $"(device memory {(Info.MemoryBytes > 0 && Info.MemoryBytes != long.MaxValue ? $"{Info.MemoryBytes} bytes ({Format(Info.MemoryBytes)})" : "not reported")}; " +
+                    $"this backend held {held} bytes of staging buffers, now freed). Split the batch into smaller calls. Cause: {ex.GetType().Name}: {ex.Message}",
+                    ex);
+            }
         }
 
         return buffer.View.BaseView.Cast<T>().SubView(0, count);
     }
+
+    /// <summary>Replaces the device allocation of the staging buffers (bytes → buffer): the seam the tests inject faults through.</summary>
+    internal Func<long, MemoryBuffer1D<byte, Stride1D.Dense>>? StagingAllocator { get; set; }
+
+    /// <summary>The bytes held by the staging buffers on the device now (0 after a failed allocation or dispose).</summary>
+    internal long StagedBytes
+    {
+        get
+        {
+            using var scope = kernels.Gate.EnterScope();
+            return HeldBytes();
+        }
+    }
+
+    /// <summary>Whether an exception from a device allocation means the device ran out of memory.</summary>
+    internal static bool IsOutOfMemory(Exception ex) => ex switch
+    {
+        OutOfMemoryException => true,
+        CudaException cuda => cuda.Error == nameof(CudaError.CUDA_ERROR_OUT_OF_MEMORY)
+            || cuda.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase),
+        CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES
+            or CLError.CL_OUT_OF_HOST_MEMORY or CLError.CL_INVALID_BUFFER_SIZE,
+        _ => false,
+    };
+
+    private long HeldBytes() => stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
+
+    private void ReleaseStaging()
+    {
+        for (int i = 0; i < stages.Length; i++)
+        {
+            stages[i]?.Dispose();
+            stages[i] = null;
+        }
+    }
+
+    private static string Format(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
+        _ => $"{bytes} B",
+    };
 }

@@ -39,17 +39,12 @@ public static class KernelCode
 
     private static IReadOnlyList<GeneratedKernel> Ptx(int smVersion, bool everyOperation)
     {
-        var architecture = smVersion switch
+        if (smVersion is not (60 or 70 or 75 or 80 or 86 or 89 or 90))
         {
-            60 => CudaArchitecture.SM_60,
-            70 => CudaArchitecture.SM_70,
-            75 => CudaArchitecture.SM_75,
-            80 => CudaArchitecture.SM_80,
-            86 => CudaArchitecture.SM_86,
-            89 => CudaArchitecture.SM_89,
-            90 => CudaArchitecture.SM_90,
-            _ => throw new ArgumentOutOfRangeException(nameof(smVersion), smVersion, "Expected one of 60, 70, 75, 80, 86, 89, 90."),
-        };
+            throw new ArgumentOutOfRangeException(nameof(smVersion), smVersion, "Expected one of 60, 70, 75, 80, 86, 89, 90.");
+        }
+
+        var architecture = new CudaArchitecture(smVersion / 10, smVersion % 10);
         using var context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, CudaInstructionSet.ISA_80, null);
         return Generate(backend, everyOperation, kernel => ((PTXCompiledKernel)kernel).PTXAssembly);

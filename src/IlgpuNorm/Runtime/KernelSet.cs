@@ -38,10 +38,8 @@ public abstract class KernelSet : IDisposable
     /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
     public void Preload()
     {
-        using (Kernels.Enter(this))
-        {
-            Kernels.Preload(operation);
-        }
+        using var scope = Kernels.Enter(this);
+        Kernels.Preload(operation);
     }
 
     /// <summary>Releases the compiled kernels' launchers (and any scratch buffer). Idempotent. Does not dispose the accelerator.</summary>
@@ -55,7 +53,7 @@ public abstract class KernelSet : IDisposable
     private protected (ElementType Type, RmsNormProblem Problem) Problem<T>(ArrayView<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<int> normalizedShape, double epsilon, int numGroups, string paramName)
         where T : unmanaged
     {
-        DeviceViews.RequireOn(Accelerator, input, paramName);
+        RequireOn(input, paramName);
         return ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, numGroups, epsilon, paramName);
     }
 
@@ -63,8 +61,19 @@ public abstract class KernelSet : IDisposable
     private protected void Require<T>(ArrayView<T> view, long expected, string paramName, bool exact = false)
         where T : unmanaged
     {
-        DeviceViews.RequireOn(Accelerator, view, paramName);
+        RequireOn(view, paramName);
         ApiChecks.Length(view.Length, expected, paramName, exact);
+    }
+
+    /// <summary>Throws unless a non-empty view lives on this set's accelerator (an empty view, <c>default</c>, has none).</summary>
+    private protected void RequireOn<T>(ArrayView<T> view, string paramName)
+        where T : unmanaged
+    {
+        var owner = view.Length == 0 ? null : view.GetAccelerator();
+        if (owner is not null && !ReferenceEquals(owner, Accelerator))
+        {
+            throw new ArgumentException($"Expected a view on accelerator '{Accelerator.Name}'; got one on '{owner.Name}'.", paramName);
+        }
     }
 
     /// <summary>The kernels of a new set on <paramref name="accelerator"/>.</summary>

@@ -23,55 +23,38 @@ internal static class NativeDrivers
     {
         lock (Gate)
         {
-            if (installed || !OperatingSystem.IsLinux() || IsWsl())
+            if (!installed && OperatingSystem.IsLinux() && !IsWsl())
             {
-                installed = true;
-                return;
-            }
-
-            try
-            {
-                NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
-            }
-            catch (InvalidOperationException)
-            {
-                // Someone (the host application) already set one for ILGPU: leave theirs alone.
+                try
+                {
+                    NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Someone (the host application) already set one for ILGPU: leave theirs alone.
+                }
             }
 
             installed = true;
         }
     }
 
-    /// <summary>The versioned fallbacks of an unversioned driver name, or none.</summary>
-    internal static string[] Fallbacks(string libraryName) => libraryName switch
+    /// <summary>The versioned name to try after an unversioned driver name, or null for any other library.</summary>
+    internal static string? Fallback(string libraryName) => libraryName switch
     {
-        "cuda" or "libcuda.so" => ["libcuda.so.1"],
-        "OpenCL" or "libOpenCL.so" => ["libOpenCL.so.1"],
-        _ => [],
+        "cuda" or "libcuda.so" => "libcuda.so.1",
+        "OpenCL" or "libOpenCL.so" => "libOpenCL.so.1",
+        _ => null,
     };
 
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        string[] fallbacks = Fallbacks(libraryName);
-        if (fallbacks.Length == 0)
+        if (Fallback(libraryName) is not { } fallback)
         {
             return IntPtr.Zero;
         }
 
-        if (NativeLibrary.TryLoad(libraryName, assembly, searchPath, out var handle))
-        {
-            return handle;
-        }
-
-        foreach (string name in fallbacks)
-        {
-            if (NativeLibrary.TryLoad(name, out handle))
-            {
-                return handle;
-            }
-        }
-
-        return IntPtr.Zero;
+        return NativeLibrary.TryLoad(libraryName, assembly, searchPath, out var handle) || NativeLibrary.TryLoad(fallback, out handle) ? handle : IntPtr.Zero;
     }
 
     private static bool IsWsl()

@@ -64,14 +64,12 @@ public sealed class RmsNormBackwardKernels : KernelSet
         Require(dy, problem.TotalElements, nameof(dy), exact: true);
         Require(dx, problem.TotalElements, nameof(dx));
         Require(weight, weight.Length != 0 ? problem.NormalizedLength : 0, nameof(weight), exact: true);
-        DeviceViews.RequireOn(Accelerator, dweight, nameof(dweight));
+        RequireOn(dweight, nameof(dweight));
         ApiChecks.Dweight(weight.Length, dweight.Length, problem);
-        DeviceViews.RequireOn(Accelerator, rstd, nameof(rstd));
+        RequireOn(rstd, nameof(rstd));
         ApiChecks.Rstd(rstd.Length, problem);
-        using (Kernels.Enter(this))
-        {
-            Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, dy, x, weight, rstd, dx, weight.Length != 0 ? dweight : default);
-        }
+        using var scope = Kernels.Enter(this);
+        Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, dy, x, weight, rstd, dx, weight.Length != 0 ? dweight : default);
     }
 
     /// <summary>Computes the per-segment 1/rms, <c>1 / sqrt(mean(x²) + eps)</c>, that <see cref="Compute{T}"/> can take instead of recomputing it.</summary>
@@ -98,9 +96,7 @@ public sealed class RmsNormBackwardKernels : KernelSet
     {
         var (type, problem) = Problem(x, shape, normalizedShape, epsilon, numGroups, nameof(x));
         Require(rstd, problem.Segments, nameof(rstd));
-        using (Kernels.Enter(this))
-        {
-            Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, x, x, default, rstd, x, default, rstdOnly: true);
-        }
+        using var scope = Kernels.Enter(this);
+        Kernels.Backward(stream ?? Accelerator.DefaultStream, problem, type, x, x, default, rstd, x, default, rstdOnly: true);
     }
 }

@@ -60,9 +60,7 @@ public sealed class RmsNormQuantizeKernels : KernelSet
             return;
         }
 
-        using (Kernels.Enter(this))
-        {
-            Kernels.Quantize(stream ?? Accelerator.DefaultStream, problem, type, QuantizeSettings.From(quantize), input, weight, output, scales);
-        }
+        using var scope = Kernels.Enter(this);
+        Kernels.Quantize(stream ?? Accelerator.DefaultStream, problem, type, QuantizeSettings.From(quantize), input, weight, output, scales);
     }
 }
