@@ -49,14 +49,13 @@ internal static class ApiChecks
     /// <summary>The backward pass's outputs: dweight at least the weight's length, and empty without a weight.</summary>
     public static void Dweight(long weight, long dweight, RmsNormProblem problem)
     {
-        if (weight == 0 && dweight != 0)
-        {
-            throw new ArgumentException($"Expected an empty dweight without a weight; got {dweight} elements.", nameof(dweight));
-        }
-
         if (weight != 0)
         {
             Length(dweight, problem.NormalizedLength, nameof(dweight));
+        }
+        else if (dweight != 0)
+        {
+            throw new ArgumentException($"Expected an empty dweight without a weight; got {dweight} elements.", nameof(dweight));
         }
     }
 

@@ -42,17 +42,7 @@ public readonly record struct DeviceRequest(DeviceKind Kind, int Index = 0)
     public static bool TryParse(string? text, out DeviceRequest request)
     {
         request = Auto;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
-
-        string[] parts = text.Trim().Split(':');
-        if (parts.Length > 2)
-        {
-            return false;
-        }
-
+        string[] parts = (text ?? string.Empty).Trim().Split(':');
         DeviceKind? kind = parts[0].ToUpperInvariant() switch
         {
             "AUTO" => DeviceKind.Auto,
@@ -63,7 +53,7 @@ public readonly record struct DeviceRequest(DeviceKind Kind, int Index = 0)
             _ => null,
         };
         int index = 0;
-        if (kind is null ||
+        if (kind is null || parts.Length > 2 ||
             (parts.Length == 2 && (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out index) || kind is DeviceKind.Auto or DeviceKind.Host)))
         {
             return false;

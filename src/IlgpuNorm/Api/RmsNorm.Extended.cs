@@ -31,7 +31,7 @@ public static partial class RmsNorm
     {
         options ??= RmsNormOptions.Default;
         var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
-        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, bias, destination, options);
+        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, weight, bias, destination, options);
     }
 
     /// <summary>
@@ -70,7 +70,7 @@ public static partial class RmsNorm
         options ??= RmsNormOptions.Default;
         var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
         ApiChecks.Residual(residual.Length, problem);
-        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, fused: true, weight, bias, destination, options);
+        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, residual, weight, bias, destination, options);
     }
 
     /// <summary>Computes rms_norm over strided rows (<see cref="RmsNormRowLayout"/>): a slice of a bigger buffer, without copies.</summary>
@@ -97,7 +97,7 @@ public static partial class RmsNorm
         options ??= RmsNormOptions.Default;
         var type = ElementTypes.Require<T>(nameof(input));
         var (problem, extras) = ApiChecks.Rows(layout, options, input.Length, residual: 0, fused: false);
-        Run(type, problem, extras, input, default, fused: false, weight, bias, destination, options);
+        Run(type, problem, extras, input, default, weight, bias, destination, options);
     }
 
     /// <summary>The fused residual add (<see cref="ComputeFusedAdd{T}"/>) over strided rows (<see cref="RmsNormRowLayout"/>).</summary>
@@ -125,7 +125,7 @@ public static partial class RmsNorm
         options ??= RmsNormOptions.Default;
         var type = ElementTypes.Require<T>(nameof(input));
         var (problem, extras) = ApiChecks.Rows(layout, options, input.Length, residual.Length, fused: true);
-        Run(type, problem, extras, input, residual, fused: true, weight, bias, destination, options);
+        Run(type, problem, extras, input, residual, weight, bias, destination, options);
     }
 
     /// <summary>Validates the weight, bias, destination and residual against the problem and the strides, then runs: the one forward path of every overload.</summary>
@@ -135,7 +135,6 @@ public static partial class RmsNorm
         RmsNormExtras extras,
         ReadOnlySpan<T> input,
         Span<T> residual,
-        bool fused,
         ReadOnlySpan<T> weight,
         ReadOnlySpan<T> bias,
         Span<T> destination,
@@ -143,14 +142,13 @@ public static partial class RmsNorm
         where T : unmanaged
     {
         ApiChecks.Epilogue(problem, extras, weight.Length, bias.Length);
-        long inputExtent = RmsNormExtras.Extent(problem, extras.InputRowStride);
         long outputExtent = RmsNormExtras.Extent(problem, extras.OutputRowStride);
         if (destination.Length < outputExtent)
         {
             throw new ArgumentException($"Expected a destination of at least {outputExtent} elements; got {destination.Length}.", nameof(destination));
         }
 
-        var x = input[..(int)inputExtent];
+        var x = input[..(int)RmsNormExtras.Extent(problem, extras.InputRowStride)];
         var y = destination[..(int)outputExtent];
         if (x.Overlaps(y, out int offset) && (offset != 0 || extras.InputRowStride != extras.OutputRowStride))
         {
@@ -163,16 +161,12 @@ public static partial class RmsNorm
             throw new ArgumentException($"The destination overlaps the {(weight.Overlaps(y) ? "weight" : "bias")}.", nameof(destination));
         }
 
-        Span<T> r = default;
-        if (fused)
+        // Only the fused add passes a residual; one that is empty then has no rows either.
+        var r = residual.IsEmpty ? residual : residual[..(int)RmsNormExtras.Extent(problem, extras.ResidualRowStride)];
+        string? other = r.Overlaps(x) ? "input" : r.Overlaps(y) ? "destination" : r.Overlaps(weight) ? "weight" : r.Overlaps(bias) ? "bias" : null;
+        if (other is not null)
         {
-            r = residual[..(int)RmsNormExtras.Extent(problem, extras.ResidualRowStride)];
-            ReadOnlySpan<T> rr = r;
-            string? other = rr.Overlaps(x) ? "input" : rr.Overlaps(y) ? "destination" : rr.Overlaps(weight) ? "weight" : rr.Overlaps(bias) ? "bias" : null;
-            if (other is not null)
-            {
-                throw new ArgumentException($"The residual (updated in place) overlaps the {other}; it must be a buffer of its own.", nameof(residual));
-            }
+            throw new ArgumentException($"The residual (updated in place) overlaps the {other}; it must be a buffer of its own.", nameof(residual));
         }
 
         if (problem.TotalElements == 0)

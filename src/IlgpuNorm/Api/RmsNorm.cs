@@ -1,6 +1,3 @@
-using IlgpuNorm.Api;
-using IlgpuNorm.Planning;
-
 namespace IlgpuNorm;
 
 /// <summary>
@@ -49,10 +46,8 @@ public static partial class RmsNorm
         RmsNormOptions? options = null)
         where T : unmanaged
     {
-        options ??= RmsNormOptions.Default;
-        var (type, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
-        var result = new T[problem.TotalElements];
-        Run(type, problem, RmsNormExtras.Contiguous(problem.NormalizedLength, options), input, default, fused: false, weight, default, result, options);
+        var result = new T[input.Length]; // the shape's elements, once the call below has checked them
+        Compute(input, shape, normalizedShape, weight, result, options);
         return result;
     }
 

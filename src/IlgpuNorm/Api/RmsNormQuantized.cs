@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using IlgpuNorm.Api;
-using IlgpuNorm.Planning;
 using IlgpuNorm.Runtime;
 
 namespace IlgpuNorm;

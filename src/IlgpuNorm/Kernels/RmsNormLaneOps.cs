@@ -27,9 +27,6 @@ internal readonly struct NormalizeMap<T, TAcc, TCodec>(TAcc denominator, int has
     where TAcc : unmanaged
     where TCodec : struct, IRmsCodec<T, TAcc>
 {
-    private readonly TAcc denominator = denominator;
-    private readonly int hasWeight = hasWeight;
-
     public T Apply(T x, T w, T b) => default(TCodec).Normalize(x, denominator, w, hasWeight);
 }
 
@@ -40,11 +37,6 @@ internal readonly struct PolicyMap<T, TAcc, TCodec, TSteps>(TAcc scale, int hasW
     where TCodec : struct, IRmsCodec<T, TAcc>
     where TSteps : struct, IRmsPolicySteps
 {
-    private readonly TAcc scale = scale;
-    private readonly int hasWeight = hasWeight;
-    private readonly int hasBias = hasBias;
-    private readonly float offset = offset;
-
     public T Apply(T x, T w, T b) => default(TCodec).Apply<TSteps>(x, scale, w, b, hasWeight, hasBias, offset);
 }
 

@@ -86,21 +86,18 @@ internal readonly record struct RmsNormProblem(
             throw new ArgumentOutOfRangeException(nameof(numGroups), numGroups, "Expected num_groups >= 1.");
         }
 
-        if (numGroups > 1)
+        if (numGroups > 1 && normalizedShape.Length != 1)
         {
-            if (normalizedShape.Length != 1)
-            {
-                throw new ArgumentException(
-                    $"num_groups > 1 needs exactly one normalized dimension; got num_groups = {numGroups} with normalized shape {Format(normalizedShape)}.",
-                    nameof(numGroups));
-            }
+            throw new ArgumentException(
+                $"num_groups > 1 needs exactly one normalized dimension; got num_groups = {numGroups} with normalized shape {Format(normalizedShape)}.",
+                nameof(numGroups));
+        }
 
-            if (normalized % numGroups != 0)
-            {
-                throw new ArgumentException(
-                    $"Expected the normalized size to be divisible by num_groups; got {normalized} % {numGroups} = {normalized % numGroups}.",
-                    nameof(numGroups));
-            }
+        if (normalized % numGroups != 0)
+        {
+            throw new ArgumentException(
+                $"Expected the normalized size to be divisible by num_groups; got {normalized} % {numGroups} = {normalized % numGroups}.",
+                nameof(numGroups));
         }
 
         if (!double.IsFinite(epsilon) || epsilon < 0)
