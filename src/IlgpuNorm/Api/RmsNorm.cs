@@ -1,3 +1,5 @@
+using IlgpuNorm.Api;
+
 namespace IlgpuNorm;
 
 /// <summary>
@@ -46,7 +48,10 @@ public static partial class RmsNorm
         RmsNormOptions? options = null)
         where T : unmanaged
     {
-        var result = new T[input.Length]; // the shape's elements, once the call below has checked them
+        // The shape is checked before the allocation: a call that fails allocates nothing.
+        options ??= RmsNormOptions.Default;
+        var (_, problem) = ApiChecks.Shaped<T>(input.Length, shape, normalizedShape, options.NumGroups, options.Epsilon, nameof(input));
+        var result = new T[problem.TotalElements];
         Compute(input, shape, normalizedShape, weight, result, options);
         return result;
     }
