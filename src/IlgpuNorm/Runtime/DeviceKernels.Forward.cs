@@ -1,7 +1,5 @@
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
@@ -110,14 +108,14 @@ internal sealed partial class DeviceKernels
     private bool Aligned<T>(ArrayView<T> view, int bytes)
         where T : unmanaged
     {
-        if (view.Length == 0 || Accelerator is CPUAccelerator)
+        if (view.Length == 0 || Accelerator.AcceleratorType == AcceleratorType.CPU)
         {
             return true;
         }
 
         long offset = IndexInBytes(view);
         var buffer = BufferOf(view);
-        long address = Accelerator is CLAccelerator || buffer is null ? offset : buffer.NativePtr.ToInt64() + offset;
+        long address = Accelerator.AcceleratorType == AcceleratorType.OpenCL || buffer is null ? offset : buffer.NativePtr.ToInt64() + offset;
         return address % bytes == 0;
     }
 

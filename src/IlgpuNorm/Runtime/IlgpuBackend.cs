@@ -1,9 +1,6 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.Cuda;
-using ILGPU.Runtime.OpenCL;
-using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
 
@@ -219,7 +216,7 @@ internal sealed class IlgpuBackend : IComputeBackend
             {
                 buffer = StagingAllocator?.Invoke(bytes) ?? kernels.Accelerator.Allocate1D<byte>(bytes);
             }
-            catch (Exception ex) when (IsOutOfMemory(ex))
+            catch (Exception ex) when (DeviceCatalog.IsOutOfMemory(ex))
             {
                 long held = HeldBytes();
                 Drain();
@@ -247,17 +244,6 @@ internal sealed class IlgpuBackend : IComputeBackend
             return HeldBytes();
         }
     }
-
-    /// <summary>Whether an exception from a device allocation means the device ran out of memory.</summary>
-    internal static bool IsOutOfMemory(Exception ex) => ex switch
-    {
-        OutOfMemoryException => true,
-        CudaException cuda => cuda.Error == nameof(CudaError.CUDA_ERROR_OUT_OF_MEMORY)
-            || cuda.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase),
-        CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES
-            or CLError.CL_OUT_OF_HOST_MEMORY or CLError.CL_INVALID_BUFFER_SIZE,
-        _ => false,
-    };
 
     private long HeldBytes() => stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
 
