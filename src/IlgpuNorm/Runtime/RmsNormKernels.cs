@@ -17,7 +17,7 @@ public sealed class RmsNormKernels : KernelSet
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormKernels(Accelerator accelerator)
-        : base(For(accelerator), KernelOperation.Forward)
+        : base(accelerator, KernelOperation.Forward)
     {
     }
 
