@@ -20,8 +20,7 @@ public sealed class DeviceDispatcher : IDisposable
 
     private readonly Lock gate = new();
     private readonly ConcurrentQueue<string> messages = new();
-    private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
-    private readonly Dictionary<DeviceRequest, string> failures = [];
+    private readonly Dictionary<DeviceRequest, (IComputeBackend? Backend, string? Error)> started = []; // a request starts once: its backend, or why not
     private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), Resolution> resolved = []; // auto: FromEnvironment false
     private readonly IDeviceCatalog catalog;
     private readonly Func<string?> environment;
@@ -192,12 +191,12 @@ public sealed class DeviceDispatcher : IDisposable
             }
 
             disposed = true;
-            foreach (var backend in backends.Values)
+            foreach (var (backend, _) in started.Values)
             {
-                backend.Dispose();
+                backend?.Dispose();
             }
 
-            backends.Clear();
+            started.Clear();
             resolved.Clear();
             catalog.Dispose();
         }
@@ -210,8 +209,7 @@ public sealed class DeviceDispatcher : IDisposable
         var request = backend.Info.Request;
         lock (gate)
         {
-            failures[request] = error;
-            backends.Remove(request); // its only backend: a failed request is never started again
+            started[request] = (null, error); // its only backend: a failed request is never started again
 
             foreach (var key in resolved.Where(entry => ReferenceEquals(entry.Value.Backend, backend)).Select(entry => entry.Key).ToList())
             {
@@ -229,14 +227,10 @@ public sealed class DeviceDispatcher : IDisposable
     private IComputeBackend? GetOrCreate(DeviceRequest request, out string? error)
     {
         error = null;
-        if (backends.TryGetValue(request, out var existing))
+        if (started.TryGetValue(request, out var known))
         {
-            return existing;
-        }
-
-        if (failures.TryGetValue(request, out error))
-        {
-            return null;
+            error = known.Error;
+            return known.Backend;
         }
 
         // The host path needs no enumeration: ILGPUNORM_DEVICE=host never loads a driver.
@@ -244,7 +238,7 @@ public sealed class DeviceDispatcher : IDisposable
         if (device is null)
         {
             error = $"no {request.Kind} device with index {request.Index} was found (found: {string.Join(", ", FoundDevices().Select(d => d.Request))})";
-            failures[request] = error;
+            started[request] = (null, error);
             return null;
         }
 
@@ -256,14 +250,15 @@ public sealed class DeviceDispatcher : IDisposable
                 Log($"started {backend.Info}");
             }
 
-            return backends[request] = backend;
+            started[request] = (backend, null);
+            return backend;
         }
 #pragma warning disable CA1031 // A driver can fail in any way; the dispatcher reports it and falls back.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             error = $"{ex.GetType().Name}: {ex.Message}";
-            failures[request] = error;
+            started[request] = (null, error);
             Log($"failed to start {request}: {error}");
             return null;
         }
