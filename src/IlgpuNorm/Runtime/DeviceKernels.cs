@@ -88,8 +88,6 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
         (scratch, standIn) = (null, null);
     }
 
-    private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
-
     /// <summary>The cached kernel of (operation, dtype, variant), loaded on first use.</summary>
     private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant)
         where TKernel : class
