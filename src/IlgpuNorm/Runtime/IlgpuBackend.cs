@@ -190,7 +190,7 @@ internal sealed class IlgpuBackend : IComputeBackend
             }
             catch (Exception ex) when (DeviceCatalog.IsOutOfMemory(ex))
             {
-                long held = HeldBytes();
+                long held = StagedBytes;
                 Drain();
                 ReleaseStaging();
                 throw new InsufficientMemoryException(
@@ -213,11 +213,9 @@ internal sealed class IlgpuBackend : IComputeBackend
         get
         {
             using var scope = kernels.Gate.EnterScope();
-            return HeldBytes();
+            return stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
         }
     }
-
-    private long HeldBytes() => stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
 
     private void ReleaseStaging()
     {
