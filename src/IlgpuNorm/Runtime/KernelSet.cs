@@ -38,7 +38,7 @@ public abstract class KernelSet : IDisposable
     public Accelerator Accelerator => Kernels.Accelerator;
 
     /// <summary>The accelerator scope and kernel cache the launches go through.</summary>
-    private protected DeviceKernels Kernels { get; }
+    internal DeviceKernels Kernels { get; }
 
     /// <summary>Compiles every kernel of this set now, so no later call compiles.</summary>
     /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>

@@ -27,9 +27,6 @@ public sealed class RmsNormKernels : KernelSet
     {
     }
 
-    /// <summary>Whether the last launch used the 16-byte vector kernel (tests of the variant choice).</summary>
-    internal bool LastLaunchUsedVector => Kernels.LastForwardUsedVector;
-
     /// <summary>
     /// Computes <c>rms_norm(input, normalized_shape, num_groups, weight, eps)</c> on device-resident data.
     /// </summary>
