@@ -13,9 +13,8 @@ namespace IlgpuNorm.Runtime;
 /// </summary>
 internal interface IDeviceCatalog : IDisposable
 {
-    /// <summary>Every device found, the host path first, in the drivers' order (unranked).</summary>
+    /// <summary>Every device found, the host path first (so never empty), in the drivers' order (unranked).</summary>
     /// <param name="log">Reports a failure that left only some devices (enumeration never throws).</param>
-    /// <returns>The devices found; at least the host path.</returns>
     IReadOnlyList<DeviceInfo> Enumerate(Action<string> log);
 
     /// <summary>Starts a device that <see cref="Enumerate"/> returned (or the host path).</summary>

@@ -116,7 +116,6 @@ internal struct RowChunks(RmsNormProblem problem)
 
     public long Rows { get; private set; }
 
-    /// <summary>Rows × num_groups.</summary>
     public readonly int Segments => (int)(Rows * problem.NumGroups);
 
     public readonly RowChunks Current => this;
