@@ -7,7 +7,8 @@ namespace IlgpuNorm.Runtime;
 /// <summary>
 /// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers that are kept
 /// and grown as needed (no device allocation per call once warm; freed on dispose). Each request runs in the kernels'
-/// accelerator scope, and the caller's outputs are written only after the whole result is on the device.
+/// accelerator scope (<see cref="Call"/>) and pins the caller's spans for the whole call, so the copies need no
+/// synchronize each: <see cref="Finish"/> waits once for the kernels and once for the downloads.
 /// </summary>
 internal sealed class IlgpuBackend : IComputeBackend
 {
@@ -42,9 +43,6 @@ internal sealed class IlgpuBackend : IComputeBackend
     /// <summary>The device-resident API over this backend's kernels.</summary>
     public RmsNormKernels Kernels { get; }
 
-    // Each request pins the caller's spans for the whole call, so the copies need no synchronize each: one synchronize
-    // after the kernels (the whole result is on the device before any output is written), one after the downloads; on a
-    // failure the stream is drained before the spans unpin (Call).
     public unsafe void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
