@@ -206,10 +206,9 @@ public sealed class DeviceDispatcher : IDisposable
     private void Demote(IComputeBackend backend, Exception ex)
     {
         string error = $"failed during a call: {ex.GetType().Name}: {ex.Message}";
-        var request = backend.Info.Request;
         lock (gate)
         {
-            started[request] = (null, error); // its only backend: a failed request is never started again
+            started[backend.Info.Request] = (null, error); // its only backend: a failed request is never started again
 
             foreach (var key in resolved.Where(entry => ReferenceEquals(entry.Value.Backend, backend)).Select(entry => entry.Key).ToList())
             {
