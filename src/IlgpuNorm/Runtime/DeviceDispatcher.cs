@@ -98,7 +98,7 @@ public sealed class DeviceDispatcher : IDisposable
                 operation(resolution.Backend, ref call);
                 return;
             }
-            catch (InsufficientMemoryException ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host)
+            catch (InsufficientMemoryException ex) when (resolution.FallsBack)
             {
                 // Too big for this device's free memory: this call runs on the host, and the device stays chosen
                 // (one oversized batch must not move every later call off the GPU).
@@ -113,7 +113,7 @@ public sealed class DeviceDispatcher : IDisposable
                 operation(host, ref call);
                 return;
             }
-            catch (Exception ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host && ex is not ArgumentException)
+            catch (Exception ex) when (resolution.FallsBack && ex is not ArgumentException)
             {
                 Demote(resolution.Backend, ex);
             }
@@ -157,7 +157,7 @@ public sealed class DeviceDispatcher : IDisposable
                 string source = request is null ? $"{DeviceRequest.EnvironmentVariable}={effective}" : $"requested {effective}";
                 var backend = GetOrCreate(effective, out string? error)
                     ?? throw new DeviceUnavailableException($"Device '{effective}' ({source}) is not available: {error}");
-                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, source), IsAuto: false);
+                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, source), FallsBack: false);
             }
 
             var skipped = new List<string>();
@@ -173,7 +173,7 @@ public sealed class DeviceDispatcher : IDisposable
 
                 string reason = DeviceRanking.Reason(device) + (skipped.Count > 0 ? $" (fell back past {string.Join("; ", skipped)})" : string.Empty);
                 Log($"auto: chose {device}: {reason}");
-                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, reason), IsAuto: true);
+                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, reason), FallsBack: device.Kind != DeviceKind.Host);
             }
 
             throw new DeviceUnavailableException("No device started: " + string.Join("; ", skipped));
@@ -274,6 +274,6 @@ public sealed class DeviceDispatcher : IDisposable
         Message?.Invoke(this, line);
     }
 
-    /// <summary>A resolved device: the backend, why it was chosen, and whether auto mode chose it.</summary>
-    internal readonly record struct Resolution(IComputeBackend Backend, DeviceSelection Selection, bool IsAuto);
+    /// <summary>A resolved device: the backend, why it was chosen, and whether a failure on it falls back (auto mode chose a device other than the host).</summary>
+    internal readonly record struct Resolution(IComputeBackend Backend, DeviceSelection Selection, bool FallsBack);
 }
