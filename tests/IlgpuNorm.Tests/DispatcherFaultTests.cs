@@ -276,8 +276,8 @@ public class DispatcherFaultTests
     [Fact]
     public void OtherAllocationFailures_AreNotDisguisedAsOutOfMemory()
     {
-        Assert.False(IlgpuBackend.IsOutOfMemory(new CLException(CLError.CL_INVALID_CONTEXT)));
-        Assert.False(IlgpuBackend.IsOutOfMemory(new InvalidOperationException("out of memory")));
+        Assert.False(DeviceCatalog.IsOutOfMemory(new CLException(CLError.CL_INVALID_CONTEXT)));
+        Assert.False(DeviceCatalog.IsOutOfMemory(new InvalidOperationException("out of memory")));
         using var context = Context.Create(b => b.CPU(new CPUDevice(4, 4, 1)));
         using var accelerator = context.CreateCPUAccelerator(0);
         using var backend = new IlgpuBackend(FakeCuda, accelerator) { StagingAllocator = _ => throw new CLException(CLError.CL_INVALID_CONTEXT) };

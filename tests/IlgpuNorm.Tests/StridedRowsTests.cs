@@ -43,7 +43,7 @@ public class StridedRowsTests
             var layout = new RmsNormRowLayout(rows, hidden, stride, stride);
             kernels.ComputeRows(input.View.BaseView, default, layout, weight.View.BaseView, default, output.View.BaseView);
             accelerator.Synchronize();
-            Assert.Equal(vector, kernels.LastLaunchUsedVector);
+            Assert.Equal(vector, kernels.Kernels.LastForwardUsedVector);
             var y = output.GetAsArray1D();
             PolicyCheck.AssertMatches(PolicyCheck.Gather(y, rows, hidden, stride), PolicyCheck.Gather(x, rows, hidden, stride), [rows, hidden], [hidden], w, [], RmsNormOptions.Default, $"stride {stride}");
             PolicyCheck.AssertGapsUntouched(TestData.Poisoned<float>(x.Length), y, rows, hidden, stride, $"stride {stride}");

@@ -24,7 +24,6 @@ internal interface IComputeBackend : IDisposable
         where T : unmanaged =>
         throw new NotSupportedException($"{Info.Name} does not implement the quantized rms_norm.");
 
-    /// <summary>The backward pass.</summary>
     void Backward<T>(scoped in BackwardRequest<T> request)
         where T : unmanaged =>
         throw new NotSupportedException($"{Info.Name} does not implement the rms_norm backward pass.");

@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
+using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
 
@@ -12,9 +13,8 @@ namespace IlgpuNorm.Runtime;
 /// </summary>
 internal interface IDeviceCatalog : IDisposable
 {
-    /// <summary>Every device found, the host path first, in the drivers' order (unranked).</summary>
+    /// <summary>Every device found, the host path first (so never empty), in the drivers' order (unranked).</summary>
     /// <param name="log">Reports a failure that left only some devices (enumeration never throws).</param>
-    /// <returns>The devices found; at least the host path.</returns>
     IReadOnlyList<DeviceInfo> Enumerate(Action<string> log);
 
     /// <summary>Starts a device that <see cref="Enumerate"/> returned (or the host path).</summary>
@@ -26,7 +26,8 @@ internal interface IDeviceCatalog : IDisposable
 /// <summary>
 /// The devices of this machine through ILGPU: one context (created on first use, after
 /// <see cref="NativeDrivers.EnsureResolver"/>), the CUDA, OpenCL and CPU-accelerator devices it finds, their
-/// descriptions, and their accelerators. The only code that names ILGPU's CUDA and OpenCL types.
+/// descriptions, their accelerators, what the launch plans need to know of an accelerator, and what an out-of-memory
+/// failure looks like. The only code that names ILGPU's CUDA and OpenCL types.
 /// </summary>
 internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
 {
@@ -68,6 +69,33 @@ internal sealed class DeviceCatalog(CPUDevice cpuDevice) : IDeviceCatalog
         };
         return new IlgpuBackend(device, ilgpuDevice.CreateAccelerator(ctx));
     }
+
+    /// <summary>
+    /// An accelerator's limits for the launch plans. ILGPU's CPU accelerator and OpenCL CPU devices (PoCL) count as CPU-like:
+    /// a work-group runs on one core, so they get few threads per row, many elements per thread and one group per core (on
+    /// PoCL, [4096, 4096] float32 went from 4.2 to 5.9 GB/s against the GPU plan).
+    /// </summary>
+    public static DeviceLimits Limits(Accelerator accelerator) => new(
+        accelerator.MaxNumThreadsPerGroup,
+        accelerator.WarpSize,
+        accelerator.NumMultiprocessors,
+        accelerator.MaxNumThreadsPerMultiprocessor,
+        accelerator is CPUAccelerator || (accelerator is CLAccelerator cl && cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU)))
+    {
+        // Warp shuffles in the sum trees on CUDA only; OpenCL and the CPU accelerator keep shared memory.
+        HasWarpShuffle = accelerator.AcceleratorType == AcceleratorType.Cuda,
+    };
+
+    /// <summary>Whether an exception from a device allocation means the device ran out of memory.</summary>
+    public static bool IsOutOfMemory(Exception ex) => ex switch
+    {
+        OutOfMemoryException => true,
+        CudaException cuda => cuda.Error == nameof(CudaError.CUDA_ERROR_OUT_OF_MEMORY)
+            || cuda.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase),
+        CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES
+            or CLError.CL_OUT_OF_HOST_MEMORY or CLError.CL_INVALID_BUFFER_SIZE,
+        _ => false,
+    };
 
     /// <summary>Disposes the ILGPU context (after the dispatcher disposed the accelerators). Idempotent.</summary>
     public void Dispose()

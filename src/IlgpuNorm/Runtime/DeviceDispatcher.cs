@@ -20,8 +20,7 @@ public sealed class DeviceDispatcher : IDisposable
 
     private readonly Lock gate = new();
     private readonly ConcurrentQueue<string> messages = new();
-    private readonly Dictionary<DeviceRequest, IComputeBackend> backends = [];
-    private readonly Dictionary<DeviceRequest, string> failures = [];
+    private readonly Dictionary<DeviceRequest, (IComputeBackend? Backend, string? Error)> started = []; // a request starts once: its backend, or why not
     private readonly Dictionary<(DeviceRequest Request, bool FromEnvironment), Resolution> resolved = []; // auto: FromEnvironment false
     private readonly IDeviceCatalog catalog;
     private readonly Func<string?> environment;
@@ -99,7 +98,7 @@ public sealed class DeviceDispatcher : IDisposable
                 operation(resolution.Backend, ref call);
                 return;
             }
-            catch (InsufficientMemoryException ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host)
+            catch (InsufficientMemoryException ex) when (resolution.FallsBack)
             {
                 // Too big for this device's free memory: this call runs on the host, and the device stays chosen
                 // (one oversized batch must not move every later call off the GPU).
@@ -114,7 +113,7 @@ public sealed class DeviceDispatcher : IDisposable
                 operation(host, ref call);
                 return;
             }
-            catch (Exception ex) when (resolution.IsAuto && resolution.Backend.Info.Kind != DeviceKind.Host && ex is not ArgumentException)
+            catch (Exception ex) when (resolution.FallsBack && ex is not ArgumentException)
             {
                 Demote(resolution.Backend, ex);
             }
@@ -158,7 +157,7 @@ public sealed class DeviceDispatcher : IDisposable
                 string source = request is null ? $"{DeviceRequest.EnvironmentVariable}={effective}" : $"requested {effective}";
                 var backend = GetOrCreate(effective, out string? error)
                     ?? throw new DeviceUnavailableException($"Device '{effective}' ({source}) is not available: {error}");
-                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, source), IsAuto: false);
+                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, source), FallsBack: false);
             }
 
             var skipped = new List<string>();
@@ -174,7 +173,7 @@ public sealed class DeviceDispatcher : IDisposable
 
                 string reason = DeviceRanking.Reason(device) + (skipped.Count > 0 ? $" (fell back past {string.Join("; ", skipped)})" : string.Empty);
                 Log($"auto: chose {device}: {reason}");
-                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, reason), IsAuto: true);
+                return resolved[key] = new Resolution(backend, new DeviceSelection(backend.Info, reason), FallsBack: device.Kind != DeviceKind.Host);
             }
 
             throw new DeviceUnavailableException("No device started: " + string.Join("; ", skipped));
@@ -192,12 +191,12 @@ public sealed class DeviceDispatcher : IDisposable
             }
 
             disposed = true;
-            foreach (var backend in backends.Values)
+            foreach (var (backend, _) in started.Values)
             {
-                backend.Dispose();
+                backend?.Dispose();
             }
 
-            backends.Clear();
+            started.Clear();
             resolved.Clear();
             catalog.Dispose();
         }
@@ -207,11 +206,9 @@ public sealed class DeviceDispatcher : IDisposable
     private void Demote(IComputeBackend backend, Exception ex)
     {
         string error = $"failed during a call: {ex.GetType().Name}: {ex.Message}";
-        var request = backend.Info.Request;
         lock (gate)
         {
-            failures[request] = error;
-            backends.Remove(request); // its only backend: a failed request is never started again
+            started[backend.Info.Request] = (null, error); // its only backend: a failed request is never started again
 
             foreach (var key in resolved.Where(entry => ReferenceEquals(entry.Value.Backend, backend)).Select(entry => entry.Key).ToList())
             {
@@ -229,14 +226,10 @@ public sealed class DeviceDispatcher : IDisposable
     private IComputeBackend? GetOrCreate(DeviceRequest request, out string? error)
     {
         error = null;
-        if (backends.TryGetValue(request, out var existing))
+        if (started.TryGetValue(request, out var known))
         {
-            return existing;
-        }
-
-        if (failures.TryGetValue(request, out error))
-        {
-            return null;
+            error = known.Error;
+            return known.Backend;
         }
 
         // The host path needs no enumeration: ILGPUNORM_DEVICE=host never loads a driver.
@@ -244,7 +237,7 @@ public sealed class DeviceDispatcher : IDisposable
         if (device is null)
         {
             error = $"no {request.Kind} device with index {request.Index} was found (found: {string.Join(", ", FoundDevices().Select(d => d.Request))})";
-            failures[request] = error;
+            started[request] = (null, error);
             return null;
         }
 
@@ -256,14 +249,15 @@ public sealed class DeviceDispatcher : IDisposable
                 Log($"started {backend.Info}");
             }
 
-            return backends[request] = backend;
+            started[request] = (backend, null);
+            return backend;
         }
 #pragma warning disable CA1031 // A driver can fail in any way; the dispatcher reports it and falls back.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             error = $"{ex.GetType().Name}: {ex.Message}";
-            failures[request] = error;
+            started[request] = (null, error);
             Log($"failed to start {request}: {error}");
             return null;
         }
@@ -280,6 +274,6 @@ public sealed class DeviceDispatcher : IDisposable
         Message?.Invoke(this, line);
     }
 
-    /// <summary>A resolved device: the backend, why it was chosen, and whether auto mode chose it.</summary>
-    internal readonly record struct Resolution(IComputeBackend Backend, DeviceSelection Selection, bool IsAuto);
+    /// <summary>A resolved device: the backend, why it was chosen, and whether a failure on it falls back (auto mode chose a device other than the host).</summary>
+    internal readonly record struct Resolution(IComputeBackend Backend, DeviceSelection Selection, bool FallsBack);
 }

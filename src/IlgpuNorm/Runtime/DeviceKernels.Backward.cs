@@ -48,7 +48,7 @@ internal sealed partial class DeviceKernels
             var parameters = new BackwardKernelParams(n, chunk.Segments, problem.NumGroups, length, plan.ThreadsPerRow, plan.RowsPerGroup,
                 hasWeight ? 1 : 0, hasRstd ? 1 : 0, rstdOnly ? 1 : 0, problem.Epsilon) { WarpShuffle = plan.WarpShuffle };
             var segmentRstd = rstd.Length != 0 ? rstd.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
-            kernels.Rows(stream, Config(grid, plan), chunk.Of(dy, length, length), chunk.Of(x, length, length), (hasWeight ? w : x).Cast<byte>(), segmentRstd,
+            kernels.Rows(stream, new KernelConfig(grid, plan.GroupSize), chunk.Of(dy, length, length), chunk.Of(x, length, length), (hasWeight ? w : x).Cast<byte>(), segmentRstd,
                 chunk.Of(dx, length, length), partials, parameters);
         }
 

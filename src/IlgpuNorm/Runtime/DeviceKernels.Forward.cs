@@ -1,7 +1,5 @@
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Kernels;
 using IlgpuNorm.Planning;
 
@@ -55,7 +53,7 @@ internal sealed partial class DeviceKernels
             };
             kernel(
                 stream,
-                Config(plan.GridSize, plan),
+                new KernelConfig(plan.GridSize, plan.GroupSize),
                 chunk.Of(v.X, extras.InputRowStride, rowLength),
                 chunk.Of(residual, residualStride, rowLength),
                 (hasWeight ? v.W : v.X).Cast<byte>(),
@@ -92,15 +90,10 @@ internal sealed partial class DeviceKernels
         where T : unmanaged
     {
         int width = LaunchPlan.VectorWidth(problem.SegmentLength, sizeof(T));
-        if (width == 1 || extras.InputRowStride % width != 0 || extras.OutputRowStride % width != 0 || residualStride % width != 0)
-        {
-            return 1;
-        }
-
         int packetBytes = width * sizeof(T);
-        bool aligned = Aligned(v.X, packetBytes) && Aligned(v.Y, packetBytes) && Aligned(v.Residual, packetBytes) &&
-            Aligned(v.W, packetBytes) && Aligned(v.B, packetBytes);
-        return aligned ? width : 1;
+        bool fits = width > 1 && extras.InputRowStride % width == 0 && extras.OutputRowStride % width == 0 && residualStride % width == 0 &&
+            Aligned(v.X, packetBytes) && Aligned(v.Y, packetBytes) && Aligned(v.Residual, packetBytes) && Aligned(v.W, packetBytes) && Aligned(v.B, packetBytes);
+        return fits ? width : 1;
     }
 
     /// <summary>
@@ -108,18 +101,9 @@ internal sealed partial class DeviceKernels
     /// no alignment rule for struct loads; OpenCL buffers start aligned, so only the offset counts there.
     /// </summary>
     private bool Aligned<T>(ArrayView<T> view, int bytes)
-        where T : unmanaged
-    {
-        if (view.Length == 0 || Accelerator is CPUAccelerator)
-        {
-            return true;
-        }
-
-        long offset = IndexInBytes(view);
-        var buffer = BufferOf(view);
-        long address = Accelerator is CLAccelerator || buffer is null ? offset : buffer.NativePtr.ToInt64() + offset;
-        return address % bytes == 0;
-    }
+        where T : unmanaged =>
+        view.Length == 0 || Accelerator.AcceleratorType == AcceleratorType.CPU ||
+        ((Accelerator.AcceleratorType == AcceleratorType.OpenCL ? 0 : BufferOf(view)?.NativePtr.ToInt64() ?? 0) + IndexInBytes(view)) % bytes == 0;
 
     /// <summary>The buffer a view lies in (null for none); a constrained call, so the view is not boxed.</summary>
     internal static MemoryBuffer? BufferOf<TView>(TView view)

@@ -26,7 +26,7 @@ internal sealed partial class DeviceKernels
             var parameters = new QuantKernelParams(n, chunk.Segments, problem.NumGroups, plan.ThreadsPerRow, plan.RowsPerGroup, hasWeight ? 1 : 0, problem.Epsilon,
                 settings.StaticScale, settings.Clamp, writeScales ? 1 : 0) { WarpShuffle = plan.WarpShuffle };
             var segmentScales = writeScales ? scales.SubView(chunk.FirstRow * problem.NumGroups, chunk.Segments) : StandIn;
-            kernel(stream, Config(plan.GridSize, plan), chunk.Of(x, length, length), (hasWeight ? w : x).Cast<byte>(), chunk.Of(q, length, length), segmentScales, parameters);
+            kernel(stream, new KernelConfig(plan.GridSize, plan.GroupSize), chunk.Of(x, length, length), (hasWeight ? w : x).Cast<byte>(), chunk.Of(q, length, length), segmentScales, parameters);
         }
     }
 

@@ -1,8 +1,6 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.OpenCL;
 using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
@@ -38,7 +36,7 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
 
     public bool IsDisposed { get; private set; }
 
-    public DeviceLimits Limits { get; } = AcceleratorLimits.Of(accelerator);
+    public DeviceLimits Limits { get; } = DeviceCatalog.Limits(accelerator);
 
     /// <summary>A one-element float view for a kernel argument the call leaves out: some drivers reject a null buffer.</summary>
     private ArrayView<float> StandIn => (standIn ??= Accelerator.Allocate1D<float>(1)).View.BaseView;
@@ -90,8 +88,6 @@ internal sealed partial class DeviceKernels(Accelerator accelerator) : IDisposab
         (scratch, standIn) = (null, null);
     }
 
-    private static KernelConfig Config(int groups, LaunchPlan plan) => new(new Index1D(groups), new Index1D(plan.GroupSize));
-
     /// <summary>The cached kernel of (operation, dtype, variant), loaded on first use.</summary>
     private TKernel Kernel<TKernel>(KernelOperation operation, ElementType type, int variant)
         where TKernel : class
@@ -120,7 +116,6 @@ internal struct RowChunks(RmsNormProblem problem)
 
     public long Rows { get; private set; }
 
-    /// <summary>Rows × num_groups.</summary>
     public readonly int Segments => (int)(Rows * problem.NumGroups);
 
     public readonly RowChunks Current => this;
@@ -140,24 +135,4 @@ internal struct RowChunks(RmsNormProblem problem)
         Rows = Math.Min(RowsPerLaunch(problem.NumGroups), problem.Rows - FirstRow);
         return Rows > 0;
     }
-}
-
-/// <summary>Reads an accelerator's <see cref="DeviceLimits"/> for the launch plans (one place for every kernel set).</summary>
-internal static class AcceleratorLimits
-{
-    /// <summary>
-    /// The accelerator's limits. ILGPU's CPU accelerator and OpenCL CPU devices (PoCL) count as CPU-like: a work-group
-    /// runs on one core, so they get few threads per row, many elements per thread and one group per core (on PoCL,
-    /// [4096, 4096] float32 went from 4.2 to 5.9 GB/s against the GPU plan).
-    /// </summary>
-    public static DeviceLimits Of(Accelerator accelerator) => new(
-        accelerator.MaxNumThreadsPerGroup,
-        accelerator.WarpSize,
-        accelerator.NumMultiprocessors,
-        accelerator.MaxNumThreadsPerMultiprocessor,
-        accelerator is CPUAccelerator || (accelerator is CLAccelerator cl && cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU)))
-    {
-        // Warp shuffles in the sum trees on CUDA only; OpenCL and the CPU accelerator keep shared memory.
-        HasWarpShuffle = accelerator.AcceleratorType == AcceleratorType.Cuda,
-    };
 }

@@ -44,16 +44,16 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackward.Run<float, float, Float32Storage, VectorSegment<float, Float32Storage>>(request.Problem, Cast<T, float>(request.Dy), Cast<T, float>(request.X), Cast<T, float>(request.W), request.Rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
+                HostBackward.Run<float, float, Float32Storage, VectorSegment<float, Float32Storage>>(request.Problem, MemoryMarshal.Cast<T, float>(request.Dy), MemoryMarshal.Cast<T, float>(request.X), MemoryMarshal.Cast<T, float>(request.W), request.Rstd, MemoryMarshal.Cast<T, float>(request.Dx), MemoryMarshal.Cast<T, float>(request.Dw));
                 break;
             case ElementType.Float16:
-                HostBackward.Run<ushort, float, Float16Storage, VectorSegment<ushort, Float16Storage>>(request.Problem, Cast<T, ushort>(request.Dy), Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, Float16Storage, VectorSegment<ushort, Float16Storage>>(request.Problem, MemoryMarshal.Cast<T, ushort>(request.Dy), MemoryMarshal.Cast<T, ushort>(request.X), MemoryMarshal.Cast<T, ushort>(request.W), request.Rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             case ElementType.BFloat16:
-                HostBackward.Run<ushort, float, BFloat16Storage, VectorSegment<ushort, BFloat16Storage>>(request.Problem, Cast<T, ushort>(request.Dy), Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
+                HostBackward.Run<ushort, float, BFloat16Storage, VectorSegment<ushort, BFloat16Storage>>(request.Problem, MemoryMarshal.Cast<T, ushort>(request.Dy), MemoryMarshal.Cast<T, ushort>(request.X), MemoryMarshal.Cast<T, ushort>(request.W), request.Rstd, MemoryMarshal.Cast<T, ushort>(request.Dx), MemoryMarshal.Cast<T, ushort>(request.Dw));
                 break;
             default:
-                HostBackward.Run<double, double, Float64Storage, CodecSegment<double, double, Float64BackwardCodec>>(request.Problem, Cast<T, double>(request.Dy), Cast<T, double>(request.X), Cast<T, double>(request.W), request.Rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
+                HostBackward.Run<double, double, Float64Storage, CodecSegment<double, double, Float64BackwardCodec>>(request.Problem, MemoryMarshal.Cast<T, double>(request.Dy), MemoryMarshal.Cast<T, double>(request.X), MemoryMarshal.Cast<T, double>(request.W), request.Rstd, MemoryMarshal.Cast<T, double>(request.Dx), MemoryMarshal.Cast<T, double>(request.Dw));
                 break;
         }
     }
@@ -64,16 +64,16 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostBackward.Rstd<float, float, SingleBackwardCodec<float, Float32Format>>(request.Problem, Cast<T, float>(request.X), request.Rstd);
+                HostBackward.Rstd<float, float, SingleBackwardCodec<float, Float32Format>>(request.Problem, MemoryMarshal.Cast<T, float>(request.X), request.Rstd);
                 break;
             case ElementType.Float16:
-                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(request.Problem, Cast<T, ushort>(request.X), request.Rstd);
+                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, Float16Format>>(request.Problem, MemoryMarshal.Cast<T, ushort>(request.X), request.Rstd);
                 break;
             case ElementType.BFloat16:
-                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(request.Problem, Cast<T, ushort>(request.X), request.Rstd);
+                HostBackward.Rstd<ushort, float, SingleBackwardCodec<ushort, BFloat16Format>>(request.Problem, MemoryMarshal.Cast<T, ushort>(request.X), request.Rstd);
                 break;
             default:
-                HostBackward.Rstd<double, double, Float64BackwardCodec>(request.Problem, Cast<T, double>(request.X), request.Rstd);
+                HostBackward.Rstd<double, double, Float64BackwardCodec>(request.Problem, MemoryMarshal.Cast<T, double>(request.X), request.Rstd);
                 break;
         }
     }
@@ -89,21 +89,17 @@ internal sealed class HostBackend : IComputeBackend
         switch (request.Type)
         {
             case ElementType.Float32:
-                HostQuantize.Run<float, Float32Storage, TFormat>(request.Problem, Cast<T, float>(request.X), Cast<T, float>(request.W), request.Q, request.Scales, request.Settings);
+                HostQuantize.Run<float, Float32Storage, TFormat>(request.Problem, MemoryMarshal.Cast<T, float>(request.X), MemoryMarshal.Cast<T, float>(request.W), request.Q, request.Scales, request.Settings);
                 break;
             case ElementType.Float16:
-                HostQuantize.Run<ushort, Float16Storage, TFormat>(request.Problem, Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Q, request.Scales, request.Settings);
+                HostQuantize.Run<ushort, Float16Storage, TFormat>(request.Problem, MemoryMarshal.Cast<T, ushort>(request.X), MemoryMarshal.Cast<T, ushort>(request.W), request.Q, request.Scales, request.Settings);
                 break;
             case ElementType.BFloat16:
-                HostQuantize.Run<ushort, BFloat16Storage, TFormat>(request.Problem, Cast<T, ushort>(request.X), Cast<T, ushort>(request.W), request.Q, request.Scales, request.Settings);
+                HostQuantize.Run<ushort, BFloat16Storage, TFormat>(request.Problem, MemoryMarshal.Cast<T, ushort>(request.X), MemoryMarshal.Cast<T, ushort>(request.W), request.Q, request.Scales, request.Settings);
                 break;
             default:
-                HostQuantize.RunPerElement<double, CompensatedSum, Float64Codec, TFormat>(request.Problem, Cast<T, double>(request.X), Cast<T, double>(request.W), request.Q, request.Scales, request.Settings);
+                HostQuantize.RunPerElement<double, CompensatedSum, Float64Codec, TFormat>(request.Problem, MemoryMarshal.Cast<T, double>(request.X), MemoryMarshal.Cast<T, double>(request.W), request.Q, request.Scales, request.Settings);
                 break;
         }
     }
-
-    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> span)
-        where TFrom : unmanaged
-        where TTo : unmanaged => MemoryMarshal.Cast<TFrom, TTo>(span);
 }

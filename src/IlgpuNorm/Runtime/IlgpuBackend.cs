@@ -1,21 +1,20 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.Cuda;
-using ILGPU.Runtime.OpenCL;
-using IlgpuNorm.Planning;
 
 namespace IlgpuNorm.Runtime;
 
 /// <summary>
 /// An ILGPU accelerator with its kernels; host spans go to the device and back through staging buffers that are kept
 /// and grown as needed (no device allocation per call once warm; freed on dispose). Each request runs in the kernels'
-/// accelerator scope, and the caller's outputs are written only after the whole result is on the device.
+/// accelerator scope (<see cref="Call"/>) and pins the caller's spans for the whole call, so the copies need no
+/// synchronize each: <see cref="Finish"/> waits once for the kernels and once for the downloads.
 /// </summary>
 internal sealed class IlgpuBackend : IComputeBackend
 {
     private readonly DeviceKernels kernels;
     private readonly MemoryBuffer1D<byte, Stride1D.Dense>?[] stages = new MemoryBuffer1D<byte, Stride1D.Dense>?[(int)Stage.Count];
+    private bool finished;
 
     public IlgpuBackend(DeviceInfo info, Accelerator accelerator)
     {
@@ -44,26 +43,18 @@ internal sealed class IlgpuBackend : IComputeBackend
     /// <summary>The device-resident API over this backend's kernels.</summary>
     public RmsNormKernels Kernels { get; }
 
-    // Each request pins the caller's spans for the whole call, so the copies need no synchronize each: one synchronize
-    // after the kernels (the whole result is on the device before any output is written), one after the downloads; on a
-    // failure the stream is drained before the spans unpin.
     public unsafe void Forward<T>(scoped in ForwardRequest<T> request)
         where T : unmanaged
     {
         fixed (T* x = request.X, residual = request.Residual, w = request.W, b = request.B, y = request.Y)
         {
-            using var scope = kernels.Enter(this);
-            try
-            {
-                // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
-                var output = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
-                var views = new ForwardViews<T>(Upload(Stage.Input, request.X), Upload(Stage.Residual, request.Residual), Upload(Stage.Weight, request.W), Upload(Stage.Bias, request.B), output);
-                kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
-                Finish(views.Y, request.Y, views.Residual, request.Residual);
-            }
-            catch (Exception) when (Drain())
-            {
-            }
+            using var call = new Call(this);
+
+            // With strided output rows, the gaps travel back with the rows: bring the caller's values along so they stay.
+            var output = request.Extras.OutputRowStride != request.Problem.NormalizedLength ? Upload(Stage.Output, request.Y) : View<T>(Stage.Output, request.Y.Length);
+            var views = new ForwardViews<T>(Upload(Stage.Input, request.X), Upload(Stage.Residual, request.Residual), Upload(Stage.Weight, request.W), Upload(Stage.Bias, request.B), output);
+            kernels.Forward(Stream, request.Problem, request.Type, request.Extras, views);
+            Finish(views.Y, request.Y, views.Residual, request.Residual);
         }
     }
 
@@ -74,16 +65,10 @@ internal sealed class IlgpuBackend : IComputeBackend
         fixed (byte* q = request.Q)
         fixed (float* scales = request.Scales)
         {
-            using var scope = kernels.Enter(this);
-            try
-            {
-                var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
-                kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W), qView, scaleView);
-                Finish(qView, request.Q, scaleView, request.Scales);
-            }
-            catch (Exception) when (Drain())
-            {
-            }
+            using var call = new Call(this);
+            var (qView, scaleView) = (View<byte>(Stage.Codes, request.Q.Length), View<float>(Stage.Floats, request.Scales.Length));
+            kernels.Quantize(Stream, request.Problem, request.Type, request.Settings, Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W), qView, scaleView);
+            Finish(qView, request.Q, scaleView, request.Scales);
         }
     }
 
@@ -93,17 +78,11 @@ internal sealed class IlgpuBackend : IComputeBackend
         fixed (T* dy = request.Dy, x = request.X, w = request.W, dx = request.Dx, dw = request.Dw)
         fixed (float* rstd = request.Rstd)
         {
-            using var scope = kernels.Enter(this);
-            try
-            {
-                var (dxView, dwView) = (View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
-                kernels.Backward(Stream, request.Problem, request.Type, Upload(Stage.Gradient, request.Dy), Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W),
-                    Upload(Stage.Floats, request.Rstd), dxView, dwView);
-                Finish(dxView, request.Dx, dwView, request.Dw);
-            }
-            catch (Exception) when (Drain())
-            {
-            }
+            using var call = new Call(this);
+            var (dxView, dwView) = (View<T>(Stage.Output, request.Dx.Length), View<T>(Stage.WeightGradient, request.Dw.Length));
+            kernels.Backward(Stream, request.Problem, request.Type, Upload(Stage.Gradient, request.Dy), Upload(Stage.Input, request.X), Upload(Stage.Weight, request.W),
+                Upload(Stage.Floats, request.Rstd), dxView, dwView);
+            Finish(dxView, request.Dx, dwView, request.Dw);
         }
     }
 
@@ -113,30 +92,22 @@ internal sealed class IlgpuBackend : IComputeBackend
         fixed (T* x = request.X)
         fixed (float* rstd = request.Rstd)
         {
-            using var scope = kernels.Enter(this);
-            try
-            {
-                var (xView, rstdView) = (Upload(Stage.Input, request.X), View<float>(Stage.Floats, request.Rstd.Length));
-                kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
-                Finish(rstdView, request.Rstd, default(ArrayView<byte>), default);
-            }
-            catch (Exception) when (Drain())
-            {
-            }
+            using var call = new Call(this);
+            var (xView, rstdView) = (Upload(Stage.Input, request.X), View<float>(Stage.Floats, request.Rstd.Length));
+            kernels.Backward(Stream, request.Problem, request.Type, xView, xView, default, rstdView, xView, default, rstdOnly: true);
+            Finish(rstdView, request.Rstd, default(ArrayView<byte>), default);
         }
     }
 
     public void Dispose()
     {
         using var scope = kernels.Gate.EnterScope();
-        if (kernels.IsDisposed)
+        if (!kernels.IsDisposed)
         {
-            return;
+            ReleaseStaging();
+            kernels.Dispose();
+            kernels.Accelerator.Dispose();
         }
-
-        ReleaseStaging();
-        kernels.Dispose();
-        kernels.Accelerator.Dispose();
     }
 
     private AcceleratorStream Stream => kernels.Accelerator.DefaultStream;
@@ -161,6 +132,7 @@ internal sealed class IlgpuBackend : IComputeBackend
         }
 
         Stream.Synchronize();
+        finished = true;
     }
 
     /// <summary>A staging view holding the caller's pinned data, its copy queued; empty for empty data.</summary>
@@ -176,11 +148,8 @@ internal sealed class IlgpuBackend : IComputeBackend
         return view;
     }
 
-    /// <summary>
-    /// An exception filter that waits for the copies already queued (ignoring a failure of its own) and lets the
-    /// exception through unchanged: the caller's spans stay pinned until nothing reads or writes them.
-    /// </summary>
-    private bool Drain()
+    /// <summary>Waits for the copies already queued, ignoring a failure of its own.</summary>
+    private void Drain()
     {
         try
         {
@@ -191,8 +160,6 @@ internal sealed class IlgpuBackend : IComputeBackend
 #pragma warning restore CA1031
         {
         }
-
-        return false;
     }
 
     /// <summary>
@@ -219,9 +186,9 @@ internal sealed class IlgpuBackend : IComputeBackend
             {
                 buffer = StagingAllocator?.Invoke(bytes) ?? kernels.Accelerator.Allocate1D<byte>(bytes);
             }
-            catch (Exception ex) when (IsOutOfMemory(ex))
+            catch (Exception ex) when (DeviceCatalog.IsOutOfMemory(ex))
             {
-                long held = HeldBytes();
+                long held = StagedBytes;
                 Drain();
                 ReleaseStaging();
                 throw new InsufficientMemoryException(
@@ -244,22 +211,9 @@ internal sealed class IlgpuBackend : IComputeBackend
         get
         {
             using var scope = kernels.Gate.EnterScope();
-            return HeldBytes();
+            return stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
         }
     }
-
-    /// <summary>Whether an exception from a device allocation means the device ran out of memory.</summary>
-    internal static bool IsOutOfMemory(Exception ex) => ex switch
-    {
-        OutOfMemoryException => true,
-        CudaException cuda => cuda.Error == nameof(CudaError.CUDA_ERROR_OUT_OF_MEMORY)
-            || cuda.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase),
-        CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES
-            or CLError.CL_OUT_OF_HOST_MEMORY or CLError.CL_INVALID_BUFFER_SIZE,
-        _ => false,
-    };
-
-    private long HeldBytes() => stages.Sum(buffer => buffer is { IsDisposed: false } ? buffer.LengthInBytes : 0);
 
     private void ReleaseStaging()
     {
@@ -277,4 +231,24 @@ internal sealed class IlgpuBackend : IComputeBackend
         >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
         _ => $"{bytes} B",
     };
+
+    /// <summary>
+    /// One request inside the kernels' scope (<see cref="DeviceKernels.Enter"/>). Left before <see cref="Finish"/> completed
+    /// (a failure), it first waits for the copies already queued: the caller's spans stay pinned until nothing reads or writes them.
+    /// </summary>
+    private ref struct Call(IlgpuBackend backend)
+    {
+        private Lock.Scope scope = backend.kernels.Enter(backend);
+
+        public void Dispose()
+        {
+            if (!backend.finished)
+            {
+                backend.Drain();
+            }
+
+            backend.finished = false;
+            scope.Dispose();
+        }
+    }
 }

@@ -28,11 +28,17 @@ public abstract class KernelSet : IDisposable
         this.operation = operation;
     }
 
+    /// <summary>A new set on <paramref name="accelerator"/>, with kernels of its own.</summary>
+    private protected KernelSet(Accelerator accelerator, KernelOperation operation)
+        : this(new DeviceKernels(accelerator ?? throw new ArgumentNullException(nameof(accelerator))), operation)
+    {
+    }
+
     /// <summary>The accelerator the kernels run on.</summary>
     public Accelerator Accelerator => Kernels.Accelerator;
 
     /// <summary>The accelerator scope and kernel cache the launches go through.</summary>
-    private protected DeviceKernels Kernels { get; }
+    internal DeviceKernels Kernels { get; }
 
     /// <summary>Compiles every kernel of this set now, so no later call compiles.</summary>
     /// <exception cref="ObjectDisposedException">The instance was disposed.</exception>
@@ -74,12 +80,5 @@ public abstract class KernelSet : IDisposable
         {
             throw new ArgumentException($"Expected a view on accelerator '{Accelerator.Name}'; got one on '{owner.Name}'.", paramName);
         }
-    }
-
-    /// <summary>The kernels of a new set on <paramref name="accelerator"/>.</summary>
-    private protected static DeviceKernels For(Accelerator accelerator)
-    {
-        ArgumentNullException.ThrowIfNull(accelerator);
-        return new DeviceKernels(accelerator);
     }
 }

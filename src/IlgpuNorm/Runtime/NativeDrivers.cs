@@ -47,15 +47,10 @@ internal static class NativeDrivers
         _ => null,
     };
 
-    private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
-    {
-        if (Fallback(libraryName) is not { } fallback)
-        {
-            return IntPtr.Zero;
-        }
-
-        return NativeLibrary.TryLoad(libraryName, assembly, searchPath, out var handle) || NativeLibrary.TryLoad(fallback, out handle) ? handle : IntPtr.Zero;
-    }
+    private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
+        Fallback(libraryName) is { } fallback && (NativeLibrary.TryLoad(libraryName, assembly, searchPath, out var handle) || NativeLibrary.TryLoad(fallback, out handle))
+            ? handle
+            : IntPtr.Zero;
 
     private static bool IsWsl()
     {

@@ -26,7 +26,7 @@ public sealed class RmsNormBackwardKernels : KernelSet
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormBackwardKernels(Accelerator accelerator)
-        : base(For(accelerator), KernelOperation.Backward)
+        : base(accelerator, KernelOperation.Backward)
     {
     }
 

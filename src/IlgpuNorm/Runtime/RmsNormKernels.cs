@@ -17,7 +17,7 @@ public sealed class RmsNormKernels : KernelSet
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormKernels(Accelerator accelerator)
-        : base(For(accelerator), KernelOperation.Forward)
+        : base(accelerator, KernelOperation.Forward)
     {
     }
 
@@ -26,9 +26,6 @@ public sealed class RmsNormKernels : KernelSet
         : base(kernels, KernelOperation.Forward)
     {
     }
-
-    /// <summary>Whether the last launch used the 16-byte vector kernel (tests of the variant choice).</summary>
-    internal bool LastLaunchUsedVector => Kernels.LastForwardUsedVector;
 
     /// <summary>
     /// Computes <c>rms_norm(input, normalized_shape, num_groups, weight, eps)</c> on device-resident data.
@@ -190,9 +187,8 @@ public sealed class RmsNormKernels : KernelSet
             throw new ArgumentException("The output overlaps the weight or the bias.", nameof(output));
         }
 
-        bool fused = residual.Length != 0;
-        var r = fused ? residual.SubView(0, RmsNormExtras.Extent(problem, extras.ResidualRowStride)) : default;
-        if (fused && (Overlap(r, x) is not null || Overlap(r, y) is not null || Overlap(r, weight) is not null || Overlap(r, bias) is not null))
+        var r = residual.Length != 0 ? residual.SubView(0, RmsNormExtras.Extent(problem, extras.ResidualRowStride)) : default;
+        if (Overlap(r, x) is not null || Overlap(r, y) is not null || Overlap(r, weight) is not null || Overlap(r, bias) is not null)
         {
             throw new ArgumentException("The residual (updated in place) overlaps the input, output, weight or bias; it must be a buffer of its own.", nameof(residual));
         }
@@ -210,20 +206,10 @@ public sealed class RmsNormKernels : KernelSet
     private static long? Overlap<T>(ArrayView<T> a, ArrayView<T> b)
         where T : unmanaged
     {
-        if (a.Length == 0 || b.Length == 0)
-        {
-            return null;
-        }
-
-        var buffer = DeviceKernels.BufferOf(a);
-        if (buffer is null || !ReferenceEquals(buffer, DeviceKernels.BufferOf(b)))
-        {
-            return null;
-        }
-
         long startA = DeviceKernels.IndexInBytes(a);
         long startB = DeviceKernels.IndexInBytes(b);
-        bool shared = startA < startB + b.LengthInBytes && startB < startA + a.LengthInBytes;
+        bool shared = a.Length != 0 && b.Length != 0 && DeviceKernels.BufferOf(a) is { } buffer && ReferenceEquals(buffer, DeviceKernels.BufferOf(b)) &&
+            startA < startB + b.LengthInBytes && startB < startA + a.LengthInBytes;
         return shared ? startB - startA : null;
     }
 }

@@ -15,7 +15,7 @@ public sealed class RmsNormQuantizeKernels : KernelSet
     /// <param name="accelerator">The accelerator the views live on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="accelerator"/> is null.</exception>
     public RmsNormQuantizeKernels(Accelerator accelerator)
-        : base(For(accelerator), KernelOperation.Quantize)
+        : base(accelerator, KernelOperation.Quantize)
     {
     }
 
