@@ -334,18 +334,15 @@ internal readonly unsafe struct BackwardOp<T, S, TWeighted>(T* x, T* dy, float* 
     where S : IStorage<T, float>
     where TWeighted : IFlag
 {
-    private readonly Vector512<float> r512 = Vector512.Create(r), k512 = Vector512.Create(k);
-    private readonly Vector256<float> r256 = Vector256.Create(r), k256 = Vector256.Create(k);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> V512(int i)
     {
         var xv = S.Load(x + i);
         var g = S.Load(dy + i);
-        var dx = Vector512.FusedMultiplyAdd(xv, k512, TWeighted.On ? Vector512.Load(w + i) * g : g) * r512;
+        var dx = Vector512.FusedMultiplyAdd(xv, Vector512.Create(k), TWeighted.On ? Vector512.Load(w + i) * g : g) * Vector512.Create(r);
         if (TWeighted.On)
         {
-            Vector512.FusedMultiplyAdd(g * xv, r512, Vector512.Load(partial + i)).Store(partial + i);
+            Vector512.FusedMultiplyAdd(g * xv, Vector512.Create(r), Vector512.Load(partial + i)).Store(partial + i);
         }
 
         return dx;
@@ -356,10 +353,10 @@ internal readonly unsafe struct BackwardOp<T, S, TWeighted>(T* x, T* dy, float* 
     {
         var xv = S.Load256(x + i);
         var g = S.Load256(dy + i);
-        var dx = Vector256.FusedMultiplyAdd(xv, k256, TWeighted.On ? Vector256.Load(w + i) * g : g) * r256;
+        var dx = Vector256.FusedMultiplyAdd(xv, Vector256.Create(k), TWeighted.On ? Vector256.Load(w + i) * g : g) * Vector256.Create(r);
         if (TWeighted.On)
         {
-            Vector256.FusedMultiplyAdd(g * xv, r256, Vector256.Load(partial + i)).Store(partial + i);
+            Vector256.FusedMultiplyAdd(g * xv, Vector256.Create(r), Vector256.Load(partial + i)).Store(partial + i);
         }
 
         return dx;

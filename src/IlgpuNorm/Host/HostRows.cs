@@ -334,10 +334,10 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Sum512<TL>(ref TL load, int n, ref int start, Squares512 squares, ref double product)
+    private static double Sum512<TL>(ref TL load, int n, ref int start, in Squares512 initial, ref double product)
         where TL : struct, ILoad<float>
     {
-        var local = load; // locals, not references, so that the accumulators live in registers
+        var (local, squares) = (load, initial); // locals, not references, so that the accumulators live in registers
         var (p0, p1) = (Vector512<float>.Zero, Vector512<float>.Zero);
         int i = start;
         for (; i <= n - 32; i += 32)
@@ -371,10 +371,10 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Sum256<TL>(ref TL load, int n, ref int start, Squares256 squares, ref double product)
+    private static double Sum256<TL>(ref TL load, int n, ref int start, in Squares256 initial, ref double product)
         where TL : struct, ILoad<float>
     {
-        var local = load; // two vectors a step, the squares in Squares256's order
+        var (local, squares) = (load, initial); // two vectors a step, the squares in Squares256's order
         var (p0, p1) = (Vector256<float>.Zero, Vector256<float>.Zero);
         int i = start;
         for (; i <= n - 16; i += 16)
