@@ -389,6 +389,8 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private readonly TC* w;
     private readonly TC* b;
     private readonly TC scale;
+    private readonly Vector512<TC> scale512;
+    private readonly Vector256<TC> scale256;
     private readonly bool multiply;
     private readonly bool oneRounding;
 
@@ -401,6 +403,8 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
         multiply = TE.Extended && policy == RmsNormPolicy.InputDtype;
         oneRounding = TE.Extended && policy == RmsNormPolicy.WeightInFloat32;
         scale = multiply ? S.Widen(S.Narrow(TC.One / d)) : d;
+        scale512 = Vector512.Create(scale);
+        scale256 = Vector256.Create(scale);
     }
 
     private bool HasWeight => TE.Weighted && (!TE.Extended || w is not null);
@@ -410,7 +414,7 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<TC> V512(int i)
     {
-        var v = TE.Extended && multiply ? S.Load(x + i) * Vector512.Create(scale) : S.Load(x + i) / Vector512.Create(scale);
+        var v = TE.Extended && multiply ? S.Load(x + i) * scale512 : S.Load(x + i) / scale512;
         if (HasWeight)
         {
             v = (OneRounding ? v : S.Quantize(v)) * Vector512.Load(w + i);
@@ -427,7 +431,7 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<TC> V256(int i)
     {
-        var v = TE.Extended && multiply ? S.Load256(x + i) * Vector256.Create(scale) : S.Load256(x + i) / Vector256.Create(scale);
+        var v = TE.Extended && multiply ? S.Load256(x + i) * scale256 : S.Load256(x + i) / scale256;
         if (HasWeight)
         {
             v = (OneRounding ? v : S.Quantize(v)) * Vector256.Load(w + i);
