@@ -210,27 +210,16 @@ internal static unsafe class HostForward
     private static (float Sum0, float Sum1) SumTwoAndNormalizeTwo<TE>(float* x, float* w, float* y, int n, int groups, long s, float d0, float d1)
         where TE : IEpilogue
     {
-        float* next0 = x + (s + 2) * n, next1 = x + (s + 3) * n, y0 = y + s * n, y1 = y + (s + 1) * n;
         var op0 = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d0, default);
         var op1 = new NormOp<float, float, Float32Storage, TE>(x + (s + 1) * n, w is null ? null : w + ((s + 1) % groups) * n, null, d1, default);
-        int i = Interleaved(next0, next1, y0, y1, n, op0, op1, out var a512, out var b512, out var a256, out var b256);
-        if (i == n)
-        {
-            // No tail (n a multiple of the step): the sums are the accumulators' (what the reduction returns for i = n).
-            return Vector512.IsHardwareAccelerated ? ((float)a512.Sum, (float)b512.Sum) : ((float)a256.Sum, (float)b256.Sum);
-        }
-
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
-        var load0 = new RowLoad<float, float, Float32Storage>(next0);
-        var load1 = new RowLoad<float, float, Float32Storage>(next1);
-        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _));
+        return Interleaved(x + (s + 2) * n, x + (s + 3) * n, y + s * n, y + (s + 1) * n, n, op0, op1);
     }
 
-    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/>: up to the last whole step (the
-    /// accumulators are locals here, so that they stay in registers; handed over when the loop ends).</summary>
+    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/> up to the last whole step, with the
+    /// accumulators as locals so that they stay in registers; a row without a tail returns their sums here (what the
+    /// reduction returns for i = n), so a short row pays no hand-over of 640 bytes of accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Interleaved<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, out Squares512 a512, out Squares512 b512, out Squares256 a256, out Squares256 b256)
+    private static (float Sum0, float Sum1) Interleaved<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1)
         where TE : IEpilogue
     {
         Squares512 p512 = default, q512 = default;
@@ -247,14 +236,24 @@ internal static unsafe class HostForward
                 op1.V512(i).Store(y1 + i);
                 op1.V512(i + 16).Store(y1 + i + 16);
             }
-        }
-        else
-        {
-            i = Interleaved256(next0, next1, y0, y1, n, op0, op1, out p256, out q256);
+
+            return i == n ? ((float)p512.Sum, (float)q512.Sum) : Tails(next0, next1, y0, y1, n, i, op0, op1, p512, q512, default, default);
         }
 
-        (a512, b512, a256, b256) = (p512, q512, p256, q256);
-        return i;
+        i = Interleaved256(next0, next1, y0, y1, n, op0, op1, out p256, out q256);
+        return i == n ? ((float)p256.Sum, (float)q256.Sum) : Tails(next0, next1, y0, y1, n, i, op0, op1, default, default, p256, q256);
+    }
+
+    /// <summary>The rest of both rows from element i: the row maps and the reductions continued from the loop's accumulators.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (float Sum0, float Sum1) Tails<TE>(float* next0, float* next1, float* y0, float* y1, int n, int i, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, Squares512 a512, Squares512 b512, Squares256 a256, Squares256 b256)
+        where TE : IEpilogue
+    {
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
+        var load0 = new RowLoad<float, float, Float32Storage>(next0);
+        var load1 = new RowLoad<float, float, Float32Storage>(next1);
+        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _));
     }
 
     /// <summary>The AVX2 loop of <see cref="Interleaved{TE}"/>: the sum alone is latency-bound, so two rows' chains go side
