@@ -222,11 +222,10 @@ internal static unsafe class HostForward
     private static (float Sum0, float Sum1) Interleaved<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1)
         where TE : IEpilogue
     {
-        Squares512 p512 = default, q512 = default;
-        Squares256 p256 = default, q256 = default;
-        int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
+            Squares512 p512 = default, q512 = default;
+            int i = 0;
             for (; i <= n - 32; i += 32)
             {
                 p512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
@@ -240,8 +239,8 @@ internal static unsafe class HostForward
             return i == n ? ((float)p512.Sum, (float)q512.Sum) : Tails(next0, next1, y0, y1, n, i, op0, op1, p512, q512, default, default);
         }
 
-        i = Interleaved256(next0, next1, y0, y1, n, op0, op1, out p256, out q256);
-        return i == n ? ((float)p256.Sum, (float)q256.Sum) : Tails(next0, next1, y0, y1, n, i, op0, op1, default, default, p256, q256);
+        int end = Interleaved256(next0, next1, y0, y1, n, op0, op1, out var p256, out var q256);
+        return end == n ? ((float)p256.Sum, (float)q256.Sum) : Tails(next0, next1, y0, y1, n, end, op0, op1, default, default, p256, q256);
     }
 
     /// <summary>The rest of both rows from element i: the row maps and the reductions continued from the loop's accumulators.</summary>
