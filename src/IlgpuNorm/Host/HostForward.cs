@@ -17,12 +17,21 @@ namespace IlgpuNorm.Host;
 /// after the weight (or once, after the bias, under <see cref="RmsNormPolicy.WeightInFloat32"/>). Plain float32 calls
 /// that fit in the last-level cache run two rows at a time (<see cref="Pipeline"/>).
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class HostForward
 {
     public static void Run<T>(scoped in ForwardRequest<T> call)
         where T : unmanaged
     {
         bool plain = call.IsPlain;
+        if (typeof(T) == typeof(float) && plain && !HostCache.ShouldStream(call.Problem.TotalElements * 2 * sizeof(float)))
+        {
+            // Plain float32 rows from cache: the row pipeline, in a frame of its own (the general driver's, with every
+            // option's spans and pins, is zeroed on each call: ~10 ns of a 150 ns call).
+            RunPipelined(call.Problem, Cast<T, float>(call.X), Cast<T, float>(call.W), Cast<T, float>(call.Y));
+            return;
+        }
+
         switch (call.Type)
         {
             case ElementType.Float32:
@@ -85,9 +94,10 @@ internal static unsafe class HostForward
             float d1 = Denominator(x + (s + 1) * n, n, epsilon);
             for (; s + 3 < last; s += 2)
             {
-                var (next0, next1) = SumTwoAndNormalizeTwo<TE>(x, w, y, n, groups, s, d, d1);
-                d = MathF.Sqrt(next0 / n + epsilon);
-                d1 = MathF.Sqrt(next1 / n + epsilon);
+                // Both rows' sqrt(Σx² / n + eps) in one vector: the same correctly rounded operations per lane.
+                var next = Vector128.Sqrt(SumTwoAndNormalizeTwo<TE>(x, w, y, n, groups, s, d, d1) / Vector128.Create((float)n) + Vector128.Create(epsilon));
+                d = next.ToScalar();
+                d1 = next.GetElement(1);
             }
 
             // Rows s and s + 1 have their denominators; at most one row is left after them (below).
@@ -112,6 +122,15 @@ internal static unsafe class HostForward
             }
 
             d = Denominator(x + s * n, n, epsilon);
+        }
+    }
+
+    private static void RunPipelined(RmsNormProblem problem, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y)
+    {
+        fixed (float* px = x, pw = w, py = y)
+        {
+            var pipelined = new Pipelined(px, w.IsEmpty ? null : pw, py, problem.SegmentLength, problem.NumGroups, (float)problem.Epsilon);
+            HostBlocks.For(problem.Segments, problem.TotalElements, pipelined);
         }
     }
 
@@ -158,13 +177,6 @@ internal static unsafe class HostForward
                 TC* pw = w.IsEmpty ? null : inPlaceWeight ? (TC*)pw0 : pwc;
                 TC* pb = b.IsEmpty ? null : S.IsCompute ? (TC*)pb0 : pbc;
                 bool streaming = HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
-                if (plain && typeof(T) == typeof(float) && !streaming)
-                {
-                    var pipelined = new Pipelined((float*)px, (float*)pw, (float*)py, problem.SegmentLength, problem.NumGroups, (float)problem.Epsilon);
-                    HostBlocks.For(problem.Segments, problem.TotalElements, pipelined);
-                    return;
-                }
-
                 var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming);
                 if (!plain)
                 {
@@ -205,62 +217,56 @@ internal static unsafe class HostForward
         HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op, y + s * n, n, RowTraffic.Cached);
     }
 
-    /// <summary>Σ x² of rows s + 2 and s + 3, and rows s and s + 1 normalized by <paramref name="d0"/> and <paramref name="d1"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float Sum0, float Sum1) SumTwoAndNormalizeTwo<TE>(float* x, float* w, float* y, int n, int groups, long s, float d0, float d1)
+    /// <summary>Σ x² of rows s + 2 and s + 3 (lanes 0 and 1: in a register, not through the stack), and rows s and s + 1
+    /// normalized by <paramref name="d0"/> and <paramref name="d1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> SumTwoAndNormalizeTwo<TE>(float* x, float* w, float* y, int n, int groups, long s, float d0, float d1)
         where TE : IEpilogue
     {
-        var op0 = new NormOp<float, float, Float32Storage, TE>(x + s * n, w is null ? null : w + (s % groups) * n, null, d0, default);
-        var op1 = new NormOp<float, float, Float32Storage, TE>(x + (s + 1) * n, w is null ? null : w + ((s + 1) % groups) * n, null, d1, default);
-        return Interleaved(x + (s + 2) * n, x + (s + 3) * n, y + s * n, y + (s + 1) * n, n, op0, op1);
+        // One weight row (groups == 1) needs no division per pair. Every pointer goes to the loop in its own argument:
+        // a struct of them went through the stack, its fields stored one by one and read back whole (no store forwarding).
+        float* w0 = w is null ? null : groups == 1 ? w : w + (s % groups) * n;
+        float* w1 = w is null ? null : groups == 1 ? w : w + ((s + 1) % groups) * n;
+        float* x0 = x + s * n;
+        return Vector512.IsHardwareAccelerated
+            ? Interleaved512<TE>(x0, w0, x0 + n, w1, x0 + 2 * n, x0 + 3 * n, y + s * n, n, d0, d1)
+            : Interleaved256<TE>(x0, w0, x0 + n, w1, x0 + 2 * n, x0 + 3 * n, y + s * n, n, d0, d1);
     }
 
-    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/> up to the last whole step, with the
-    /// accumulators as locals so that they stay in registers; a row without a tail returns their sums here (what the
-    /// reduction returns for i = n), so a short row pays no hand-over of 640 bytes of accumulators.</summary>
+    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/> up to the last whole step (y1 = y0 + n).
+    /// The ops are built here and the accumulators are locals, so that both stay in registers; a row without a tail
+    /// returns its sums here (what the reduction returns for i = n).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float Sum0, float Sum1) Interleaved<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1)
+    private static Vector128<float> Interleaved512<TE>(float* x0, float* w0, float* x1, float* w1, float* next0, float* next1, float* y0, int n, float d0, float d1)
         where TE : IEpilogue
     {
-        if (Vector512.IsHardwareAccelerated)
+        var op0 = new NormOp<float, float, Float32Storage, TE>(x0, w0, null, d0, default);
+        var op1 = new NormOp<float, float, Float32Storage, TE>(x1, w1, null, d1, default);
+        float* y1 = y0 + n;
+        Squares512 p512 = default, q512 = default;
+        int i = 0;
+        for (; i <= n - 32; i += 32)
         {
-            Squares512 p512 = default, q512 = default;
-            int i = 0;
-            for (; i <= n - 32; i += 32)
-            {
-                p512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
-                q512.Add(Vector512.Load(next1 + i), Vector512.Load(next1 + i + 16));
-                op0.V512(i).Store(y0 + i);
-                op0.V512(i + 16).Store(y0 + i + 16);
-                op1.V512(i).Store(y1 + i);
-                op1.V512(i + 16).Store(y1 + i + 16);
-            }
-
-            return i == n ? ((float)p512.Sum, (float)q512.Sum) : Tails(next0, next1, y0, y1, n, i, op0, op1, p512, q512, default, default);
+            p512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
+            q512.Add(Vector512.Load(next1 + i), Vector512.Load(next1 + i + 16));
+            op0.V512(i).Store(y0 + i);
+            op0.V512(i + 16).Store(y0 + i + 16);
+            op1.V512(i).Store(y1 + i);
+            op1.V512(i + 16).Store(y1 + i + 16);
         }
 
-        int end = Interleaved256(next0, next1, y0, y1, n, op0, op1, out var p256, out var q256);
-        return end == n ? ((float)p256.Sum, (float)q256.Sum) : Tails(next0, next1, y0, y1, n, end, op0, op1, default, default, p256, q256);
+        return i == n ? Vector128.Create((float)p512.Sum, (float)q512.Sum, 0, 0) : Tails(op0, op1, next0, next1, y0, n, i, p512, q512, default, default);
     }
 
-    /// <summary>The rest of both rows from element i: the row maps and the reductions continued from the loop's accumulators.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (float Sum0, float Sum1) Tails<TE>(float* next0, float* next1, float* y0, float* y1, int n, int i, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, Squares512 a512, Squares512 b512, Squares256 a256, Squares256 b256)
-        where TE : IEpilogue
-    {
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
-        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y1, n, RowTraffic.Cached, i);
-        var load0 = new RowLoad<float, float, Float32Storage>(next0);
-        var load1 = new RowLoad<float, float, Float32Storage>(next1);
-        return (HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _));
-    }
-
-    /// <summary>The AVX2 loop of <see cref="Interleaved{TE}"/>: the sum alone is latency-bound, so two rows' chains go side
-    /// by side, as <see cref="Squares256"/>'s steps on plain locals (a struct held across this loop was stored every step).</summary>
+    /// <summary>The AVX2 loop of <see cref="SumTwoAndNormalizeTwo{TE}"/>: the sum alone is latency-bound, so two rows' chains
+    /// go side by side, as <see cref="Squares256"/>'s steps on plain locals (a struct held across this loop was stored every step).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Interleaved256<TE>(float* next0, float* next1, float* y0, float* y1, int n, NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, out Squares256 a, out Squares256 b)
+    private static Vector128<float> Interleaved256<TE>(float* x0, float* w0, float* x1, float* w1, float* next0, float* next1, float* y0, int n, float d0, float d1)
         where TE : IEpilogue
     {
+        var op0 = new NormOp<float, float, Float32Storage, TE>(x0, w0, null, d0, default);
+        var op1 = new NormOp<float, float, Float32Storage, TE>(x1, w1, null, d1, default);
+        float* y1 = y0 + n;
         var (p0, p1, q0, q1) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
         int i = 0;
         for (; i <= n - 16; i += 16)
@@ -279,8 +285,20 @@ internal static unsafe class HostForward
             op1.V256(i + 8).Store(y1 + i + 8);
         }
 
-        (a, b) = (Squares256.From(p0, p1), Squares256.From(q0, q1));
-        return i;
+        var (a, b) = (Squares256.From(p0, p1), Squares256.From(q0, q1));
+        return i == n ? Vector128.Create((float)a.Sum, (float)b.Sum, 0, 0) : Tails(op0, op1, next0, next1, y0, n, i, default, default, a, b);
+    }
+
+    /// <summary>The rest of both rows from element i: the row maps and the reductions continued from the loop's accumulators.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector128<float> Tails<TE>(NormOp<float, float, Float32Storage, TE> op0, NormOp<float, float, Float32Storage, TE> op1, float* next0, float* next1, float* y0, int n, int i, Squares512 a512, Squares512 b512, Squares256 a256, Squares256 b256)
+        where TE : IEpilogue
+    {
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op0, y0, n, RowTraffic.Cached, i);
+        HostRows.Map<float, float, Float32Storage, NormOp<float, float, Float32Storage, TE>>(ref op1, y0 + n, n, RowTraffic.Cached, i);
+        var load0 = new RowLoad<float, float, Float32Storage>(next0);
+        var load1 = new RowLoad<float, float, Float32Storage>(next1);
+        return Vector128.Create(HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _), 0, 0);
     }
 
     /// <summary>The plain float32 rows from cache, blocks of them on the thread pool.</summary>
