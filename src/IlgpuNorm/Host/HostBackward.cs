@@ -24,6 +24,7 @@ internal unsafe interface IBackwardSegment<T, TF>
 /// and bfloat16 rows run <see cref="VectorSegment{T, S}"/> (float32 math over the drivers); float64 the kernels' codec
 /// per element (<see cref="CodecSegment{T, TF, TCodec}"/>).
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class HostBackward
 {
     /// <summary>Segments per dweight partial row: a fixed number, so the summation order is a function of the shape.</summary>
@@ -172,7 +173,7 @@ internal static unsafe class HostBackward
                 long end = Math.Min(problem.Segments, (b + 1) * BlockSegments);
                 for (long s = b * BlockSegments; s < end; s++)
                 {
-                    long g = s % problem.NumGroups * n;
+                    long g = problem.NumGroups == 1 ? 0 : s % problem.NumGroups * n; // no division per row for one group
                     TSegment.Run(dy + s * n, x + s * n, w is null ? null : w + g, rstd is null ? float.NaN : rstd[s], rstd is not null, problem.Epsilon, dx + s * n, partial is null ? null : partial + g, n, traffic);
                 }
             }
@@ -204,6 +205,7 @@ internal static unsafe class HostBackward
 /// multiply-adds (one rounding fewer than the per-element definition; the same bits on every machine with FMA, the scalar
 /// tails use <see cref="MathF.FusedMultiplyAdd"/>). 16-bit rows convert in registers.
 /// </summary>
+[SkipLocalsInit]
 internal readonly unsafe struct VectorSegment<T, S> : IBackwardSegment<T, float>
     where T : unmanaged
     where S : IStorage<T, float>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace IlgpuNorm.Host;
@@ -10,6 +11,7 @@ internal interface IBlockBody
 }
 
 /// <summary>Splits work over contiguous blocks of items on the thread pool when it is large enough to pay.</summary>
+[SkipLocalsInit]
 internal static class HostBlocks
 {
     /// <summary>

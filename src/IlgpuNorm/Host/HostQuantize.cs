@@ -18,6 +18,7 @@ namespace IlgpuNorm.Host;
 /// order-free maximum, so the bits are those of the per-element definition. float64 runs the kernels' codec per element
 /// (<see cref="RunPerElement"/>). Segments are independent, so the parallel split never changes a bit.
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class HostQuantize
 {
     /// <summary>1.5 · 2^23: for |c| &lt;= 127, the float32 bits of c + this are 0x4B40_0000 + round-to-even(c).</summary>

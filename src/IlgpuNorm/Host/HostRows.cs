@@ -173,6 +173,7 @@ internal struct Squares256
 /// ran 4–5× slower for the first calls. The Vector512 and Vector256 loops are separate methods, so that the JIT's
 /// inlining budget covers each width's conversions (a generic loop with both widths left 16-bit conversions as calls, 3-4× slower).
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class HostRows
 {
     /// <summary>
