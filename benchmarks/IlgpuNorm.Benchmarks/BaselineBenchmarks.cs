@@ -128,6 +128,70 @@ public class BaselineBenchmarks
     public void Backward() => RmsNormBackward.Compute<float>(data.Dy, data.X[0], shape, normalizedShape, data.W, data.Dx, data.Dw);
 
     /// <summary>
+    /// Paired rounds instead of BenchmarkDotNet's blocks: each round times a batch of the earlier build's calls, then the
+    /// same batch of this build's (the order swapped every round), and the ratio of the two is one sample. A block of
+    /// minutes per method sees the VM's memory bandwidth drift between the two blocks (±10% at DRAM shapes here); a pair
+    /// of batches milliseconds apart sees the same machine. Prints the median ratio and its quartiles per case.
+    /// </summary>
+    /// <param name="rounds">Paired rounds per case.</param>
+    /// <param name="output">Where the table goes.</param>
+    public static void Interleaved(int rounds, TextWriter output)
+    {
+        var cases = new (string Name, Func<BaselineBenchmarks, Action> Earlier, Func<BaselineBenchmarks, Action> Current)[]
+        {
+            ("forward float32", b => b.BaselineForward, b => b.ForwardSingle),
+            ("forward float16", b => b.BaselineForwardHalf, b => b.ForwardHalf),
+            ("backward float32", b => b.BaselineBackward, b => b.Backward),
+        };
+        output.WriteLine($"| operation | shape | earlier (µs) | now (µs) | ratio now / earlier: median | quartiles |");
+        output.WriteLine("|---|---|---:|---:|---:|---|");
+        foreach (var shape in Shapes)
+        {
+            var bench = new BaselineBenchmarks { Shape = shape };
+            bench.Setup();
+            foreach (var (name, earlierOf, currentOf) in cases)
+            {
+                Action earlier = earlierOf(bench), current = currentOf(bench);
+                // A batch of ~1 ms or more, a whole number of turns through the buffer sets: both builds then read the same sets
+                // (one call each per round went to alternate sets, whose pages sit differently: an 18% "difference").
+                int sets = bench.data.X.Length, batch = (Math.Max(1, (int)(2_000_000 / shape.Elements)) + sets - 1) / sets * sets;
+                double[] ratios = new double[rounds], a = new double[rounds], c = new double[rounds];
+
+                // Warm-up: both builds' tiered code must reach tier 1 (call counting starts 100 ms after the last new method).
+                for (var warm = System.Diagnostics.Stopwatch.StartNew(); warm.ElapsedMilliseconds < 1000;)
+                {
+                    Time(earlier, batch);
+                    Time(current, batch);
+                }
+
+                for (int r = 0; r < rounds; r++)
+                {
+                    // Each build first in every other round.
+                    double first = Time(r % 2 == 0 ? earlier : current, batch), second = Time(r % 2 == 0 ? current : earlier, batch);
+                    (a[r], c[r]) = r % 2 == 0 ? (first, second) : (second, first);
+                    ratios[r] = c[r] / a[r];
+                }
+
+                Array.Sort(ratios);
+                Array.Sort(a);
+                Array.Sort(c);
+                output.WriteLine($"| {name} | {shape} | {a[rounds / 2]:F2} | {c[rounds / 2]:F2} | {ratios[rounds / 2]:F3} | {ratios[rounds / 4]:F3}-{ratios[3 * rounds / 4]:F3} |");
+            }
+        }
+
+        static double Time(Action call, int batch)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < batch; i++)
+            {
+                call();
+            }
+
+            return clock.Elapsed.TotalMicroseconds / batch;
+        }
+    }
+
+    /// <summary>
     /// A delegate over the earlier build's public <c>Compute&lt;T&gt;</c> whose span parameters match
     /// <typeparamref name="TDelegate"/>'s, the trailing optional ones passed as their defaults (IL: spans cannot go
     /// through reflection's Invoke).

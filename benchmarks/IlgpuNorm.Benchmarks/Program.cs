@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 
 namespace IlgpuNorm.Benchmarks;
 
-/// <summary>Entry point: <c>dotnet run -c Release -- --filter '*Host*'</c>; see docs/benchmarks.md.</summary>
+/// <summary>Entry point: <c>dotnet run -c Release -- --filter '*Host*'</c>, or <c>-- --baseline-interleaved [rounds]</c>; see docs/benchmarks.md.</summary>
 public static class Program
 {
     /// <summary>The job the command line selects (<c>--job</c>; short by default): host configs add an AVX-512-off copy of it.</summary>
@@ -13,6 +13,13 @@ public static class Program
     /// <param name="args">BenchmarkDotNet's command line.</param>
     public static void Main(string[] args)
     {
+        if (args is ["--baseline-interleaved", ..])
+        {
+            // Not BenchmarkDotNet: paired rounds of the earlier build and this one (BaselineBenchmarks.Interleaved).
+            BaselineBenchmarks.Interleaved(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 41, Console.Out);
+            return;
+        }
+
         // The short job keeps a run CI-sized. It is added as a command-line default, not as a [ShortRunJob]
         // attribute, because an attribute job cannot be replaced from the command line: `--job default`
         // (or medium, long) then selects the job the reader asked for.
