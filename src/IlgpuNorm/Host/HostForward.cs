@@ -223,26 +223,25 @@ internal static unsafe class HostForward
     private static Vector128<float> SumTwoAndNormalizeTwo<TE>(float* x, float* w, float* y, int n, int groups, long s, float d0, float d1)
         where TE : IEpilogue
     {
-        // One weight row (groups == 1) needs no division per pair. Every pointer goes to the loop in its own argument:
-        // a struct of them went through the stack, its fields stored one by one and read back whole (no store forwarding).
+        // One weight row (groups == 1) needs no division per pair. Plain arguments: a struct of the rows' pointers went
+        // through the stack, its fields stored one by one and read back whole (no store forwarding).
         float* w0 = w is null ? null : groups == 1 ? w : w + (s % groups) * n;
         float* w1 = w is null ? null : groups == 1 ? w : w + ((s + 1) % groups) * n;
-        float* x0 = x + s * n;
         return Vector512.IsHardwareAccelerated
-            ? Interleaved512<TE>(x0, w0, x0 + n, w1, x0 + 2 * n, x0 + 3 * n, y + s * n, n, d0, d1)
-            : Interleaved256<TE>(x0, w0, x0 + n, w1, x0 + 2 * n, x0 + 3 * n, y + s * n, n, d0, d1);
+            ? Interleaved512<TE>(x + s * n, w0, w1, y + s * n, n, d0, d1)
+            : Interleaved256<TE>(x + s * n, w0, w1, y + s * n, n, d0, d1);
     }
 
-    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/> up to the last whole step (y1 = y0 + n).
-    /// The ops are built here and the accumulators are locals, so that both stay in registers; a row without a tail
+    /// <summary>The interleaved loop of <see cref="SumTwoAndNormalizeTwo{TE}"/> up to the last whole step: rows x0 and
+    /// x0 + n into y0 and y0 + n, sums of the two rows after them. The ops are built here and the accumulators are locals, so that both stay in registers; a row without a tail
     /// returns its sums here (what the reduction returns for i = n).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector128<float> Interleaved512<TE>(float* x0, float* w0, float* x1, float* w1, float* next0, float* next1, float* y0, int n, float d0, float d1)
+    private static Vector128<float> Interleaved512<TE>(float* x0, float* w0, float* w1, float* y0, int n, float d0, float d1)
         where TE : IEpilogue
     {
         var op0 = new NormOp<float, float, Float32Storage, TE>(x0, w0, null, d0, default);
-        var op1 = new NormOp<float, float, Float32Storage, TE>(x1, w1, null, d1, default);
-        float* y1 = y0 + n;
+        var op1 = new NormOp<float, float, Float32Storage, TE>(x0 + n, w1, null, d1, default);
+        float* next0 = x0 + 2 * n, next1 = x0 + 3 * n, y1 = y0 + n;
         Squares512 p512 = default, q512 = default;
         int i = 0;
         for (; i <= n - 32; i += 32)
@@ -261,12 +260,12 @@ internal static unsafe class HostForward
     /// <summary>The AVX2 loop of <see cref="SumTwoAndNormalizeTwo{TE}"/>: the sum alone is latency-bound, so two rows' chains
     /// go side by side, as <see cref="Squares256"/>'s steps on plain locals (a struct held across this loop was stored every step).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector128<float> Interleaved256<TE>(float* x0, float* w0, float* x1, float* w1, float* next0, float* next1, float* y0, int n, float d0, float d1)
+    private static Vector128<float> Interleaved256<TE>(float* x0, float* w0, float* w1, float* y0, int n, float d0, float d1)
         where TE : IEpilogue
     {
         var op0 = new NormOp<float, float, Float32Storage, TE>(x0, w0, null, d0, default);
-        var op1 = new NormOp<float, float, Float32Storage, TE>(x1, w1, null, d1, default);
-        float* y1 = y0 + n;
+        var op1 = new NormOp<float, float, Float32Storage, TE>(x0 + n, w1, null, d1, default);
+        float* next0 = x0 + 2 * n, next1 = x0 + 3 * n, y1 = y0 + n;
         var (p0, p1, q0, q1) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
         int i = 0;
         for (; i <= n - 16; i += 16)
