@@ -478,5 +478,5 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(int i) => Sse.Prefetch0(x + i);
+    public void Prefetch(int i) => Sse.Prefetch1(x + i); // into L2: a 32 KiB next row in L1 evicted the row being read (float32 [1024, 8192]: 0.76-0.89 of the time with prefetcht0)
 }
