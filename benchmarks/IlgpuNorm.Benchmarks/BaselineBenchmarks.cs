@@ -6,6 +6,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
+using IlgpuNorm.Benchmarking;
 using Perfolizer.Horology;
 
 namespace IlgpuNorm.Benchmarks;
@@ -155,7 +156,7 @@ public class BaselineBenchmarks
                 // A batch of ~1 ms or more, a whole number of turns through the buffer sets: both builds then read the same sets
                 // (one call each per round went to alternate sets, whose pages sit differently: an 18% "difference").
                 int sets = bench.data.X.Length, batch = (Math.Max(1, (int)(2_000_000 / shape.Elements)) + sets - 1) / sets * sets;
-                double[] ratios = new double[rounds], a = new double[rounds], c = new double[rounds];
+                List<double> ratios = [], a = [], c = [];
 
                 // Warm-up: both builds' tiered code must reach tier 1 (call counting starts 100 ms after the last new method).
                 for (var warm = System.Diagnostics.Stopwatch.StartNew(); warm.ElapsedMilliseconds < 1000;)
@@ -168,14 +169,15 @@ public class BaselineBenchmarks
                 {
                     // Each build first in every other round.
                     double first = Time(r % 2 == 0 ? earlier : current, batch), second = Time(r % 2 == 0 ? current : earlier, batch);
-                    (a[r], c[r]) = r % 2 == 0 ? (first, second) : (second, first);
-                    ratios[r] = c[r] / a[r];
+                    var (earlierTime, currentTime) = r % 2 == 0 ? (first, second) : (second, first);
+                    a.Add(earlierTime);
+                    c.Add(currentTime);
+                    ratios.Add(currentTime / earlierTime);
                 }
 
-                Array.Sort(ratios);
-                Array.Sort(a);
-                Array.Sort(c);
-                output.WriteLine($"| {name} | {shape} | {a[rounds / 2]:F2} | {c[rounds / 2]:F2} | {ratios[rounds / 2]:F3} | {ratios[rounds / 4]:F3}-{ratios[3 * rounds / 4]:F3} |");
+                // Timing.Median sorts the list, so the quartiles are read from it afterwards.
+                double median = Timing.Median(ratios);
+                output.WriteLine($"| {name} | {shape} | {Timing.Median(a):F2} | {Timing.Median(c):F2} | {median:F3} | {ratios[rounds / 4]:F3}-{ratios[3 * rounds / 4]:F3} |");
             }
         }
 
