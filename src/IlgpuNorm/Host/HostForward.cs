@@ -352,7 +352,7 @@ internal static unsafe class HostForward
 
                 TC d = TC.Sqrt((sum / TC.CreateTruncating(n)) + epsilon);
                 var op = new NormOp<T, TC, S, TE>(source, call.W is null ? null : call.W + inGroup, call.B is null ? null : call.B + inGroup, d, extras.Policy);
-                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, call.Y + row * extras.OutputRowStride + inGroup, n, call.Streaming ? RowTraffic.Streamed : RowTraffic.Cached);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, call.Y + row * extras.OutputRowStride + inGroup, n, call.Streaming ? HostCache.StreamedTraffic(n * sizeof(T)) : RowTraffic.Cached);
             }
         }
     }

@@ -303,8 +303,8 @@ internal static unsafe class HostRows
         where TOp : struct, IMap<TC>
     {
         int i = start;
-        bool prefetch = traffic != RowTraffic.Cached && Sse.IsSupported;
-        bool stream = prefetch && traffic == RowTraffic.Streamed && n >= 2 * Vector512<TC>.Count;
+        bool prefetch = traffic is RowTraffic.Prefetched or RowTraffic.Streamed && Sse.IsSupported;
+        bool stream = traffic is RowTraffic.Streamed or RowTraffic.StreamedOnly && Sse.IsSupported && n >= 2 * Vector512<TC>.Count;
         if (stream)
         {
             for (; i < n && ((nuint)(y + i) & 63) != 0; i++)
@@ -312,7 +312,13 @@ internal static unsafe class HostRows
                 y[i] = S.Narrow(op.At(i));
             }
 
-            i = Vector512.IsHardwareAccelerated ? Stream512<T, TC, S, TOp>(ref op, y, n, i) : Stream256<T, TC, S, TOp>(ref op, y, n, i);
+            i = (Vector512.IsHardwareAccelerated, prefetch) switch
+            {
+                (true, true) => Stream512<T, TC, S, TOp, Yes>(ref op, y, n, i),
+                (true, false) => Stream512<T, TC, S, TOp, No>(ref op, y, n, i),
+                (false, true) => Stream256<T, TC, S, TOp, Yes>(ref op, y, n, i),
+                _ => Stream256<T, TC, S, TOp, No>(ref op, y, n, i),
+            };
         }
 
         if (Vector512.IsHardwareAccelerated)
@@ -461,20 +467,24 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Stream512<T, TC, S, TOp>(ref TOp op, T* y, int n, int i)
+    private static int Stream512<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, int i)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
     {
         int step = Vector512<TC>.Count;
         var local = op;
         for (; i <= n - 2 * step; i += 2 * step)
         {
-            local.Prefetch(n + i); // one prefetch per 64 bytes of T
-            if (sizeof(T) == sizeof(TC))
+            if (TPrefetch.On)
             {
-                local.Prefetch(n + i + step);
+                local.Prefetch(n + i); // one prefetch per 64 bytes of T
+                if (sizeof(T) == sizeof(TC))
+                {
+                    local.Prefetch(n + i + step);
+                }
             }
 
             S.StoreStreaming(local.V512(i), local.V512(i + step), y + i);
@@ -485,18 +495,23 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Stream256<T, TC, S, TOp>(ref TOp op, T* y, int n, int i)
+    private static int Stream256<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, int i)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
     {
         // AVX2: 16 elements a step (64 bytes of float32, 32 of a 16-bit type), so every line is still written whole.
         int step = Vector256<TC>.Count;
         var local = op;
         for (; i <= n - 2 * step; i += 2 * step)
         {
-            local.Prefetch(n + i);
+            if (TPrefetch.On)
+            {
+                local.Prefetch(n + i);
+            }
+
             S.StoreStreaming(local.V256(i), local.V256(i + step), y + i);
         }
 
@@ -516,6 +531,10 @@ internal enum RowTraffic
 
     /// <summary>Inputs and output from and to memory: prefetch and non-temporal stores.</summary>
     Streamed,
+
+    /// <summary>As <see cref="Streamed"/> without the software prefetch: long rows, whose reads the hardware prefetcher
+    /// already streams (<see cref="HostCache.PrefetchedRowBytes"/>).</summary>
+    StreamedOnly,
 }
 
 /// <summary>A compile-time flag of a driver loop (the JIT removes the branch).</summary>
