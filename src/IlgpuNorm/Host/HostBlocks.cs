@@ -25,14 +25,7 @@ internal static class HostBlocks
     public static void For<TBody>(long items, long elements, in TBody body)
         where TBody : struct, IBlockBody
     {
-        int workers = Workers(items, elements);
-        if (workers <= 1)
-        {
-            body.Run(0, items);
-            return;
-        }
-
-        RunParallel(items, workers, body);
+        ForWorkers(items, Workers(items, elements), body);
     }
 
     /// <summary>
@@ -59,6 +52,20 @@ internal static class HostBlocks
         }
 
         run.ThrowIfFailed();
+    }
+
+    /// <summary>As <see cref="For{TBody}(long, long, in TBody)"/> with the number of workers given (the calibration of
+    /// <see cref="HostParallel"/>, which cannot ask itself).</summary>
+    public static void ForWorkers<TBody>(long items, int workers, in TBody body)
+        where TBody : struct, IBlockBody
+    {
+        if (workers <= 1)
+        {
+            body.Run(0, items);
+            return;
+        }
+
+        RunParallel(items, workers, body);
     }
 
     private static int Workers(long items, long elements) => HostParallel.Workers(elements, items);

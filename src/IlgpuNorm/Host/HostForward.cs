@@ -301,7 +301,7 @@ internal static unsafe class HostForward
     }
 
     /// <summary>The plain float32 rows from cache, blocks of them on the thread pool.</summary>
-    private readonly struct Pipelined(float* x, float* w, float* y, int n, int groups, float epsilon) : IBlockBody
+    internal readonly struct Pipelined(float* x, float* w, float* y, int n, int groups, float epsilon) : IBlockBody
     {
         public void Run(long first, long last) => Pipeline(x, w, y, n, groups, first, last, epsilon);
     }

@@ -8,9 +8,10 @@ namespace IlgpuNorm.Host;
 /// </summary>
 /// <remarks>
 /// <see cref="HostBlocks"/> splits a call between the caller and pool threads; a pool thread saves work only after it
-/// wakes up and starts. Both costs are measured once: the hand-off as the median time from queueing a work item to its
-/// start (16 tries), the work as the median time of a few float32 rows normalized on this thread. A worker gets at
-/// least twice the elements it would process during one hand-off, so a split never costs more than it can save. A fixed
+/// wakes up and starts. Both are measured once, on the same 16 float32 rows: the median time on this thread, and the
+/// median time split between this thread and one pool thread; what the split costs beyond half the one-thread time is
+/// the hand-off. A worker gets at least twice the elements it would process during one hand-off, so a split never costs
+/// more than it can save. A fixed
 /// 1 MiB per worker suited one idle machine and kept every [16, 4096]-sized call on one thread whatever the pool's
 /// latency. The environment variable <c>ILGPUNORM_HOST_MIN_PARALLEL_ELEMENTS</c> sets the threshold instead (a
 /// calibrated constant per machine).
@@ -43,19 +44,14 @@ internal static class HostParallel
             return long.MaxValue / 4;
         }
 
-        double handOff = MedianTicks(16, static () =>
-        {
-            var item = new Started();
-            ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
-            var spinner = default(SpinWait);
-            while (!Volatile.Read(ref item.Done))
-            {
-                spinner.SpinOnce(sleep1Threshold: -1);
-            }
-        });
-
-        const int N = 2048;
-        const int Rows = 8;
+        // The work that decides: 16 rows of 4096 float32 (256 KiB, the size where splitting starts to be a question), one
+        // thread against the caller plus one pool thread through HostBlocks, as a call runs it (back to back, the data
+        // in the caller's cache). The split's cost is what it takes beyond half the one-thread time: the pool thread's
+        // wake-up, the rows it pulls from the caller's cache, the wait for it. A worker gets at least twice the
+        // elements it would process in that time. The queue-to-start latency alone (the earlier measure) read 2-3 µs
+        // where a whole split cost 10-15 µs, and [16, 4096] ran 2.2-2.6 times slower split than on one thread.
+        const int N = 4096;
+        const int Rows = 16;
         var x = new float[N * Rows];
         var y = new float[N * Rows];
         for (int i = 0; i < x.Length; i++)
@@ -63,24 +59,19 @@ internal static class HostParallel
             x[i] = 1f + (i % 7);
         }
 
-        double rowsTicks = MedianTicks(5, () => Pipeline(x, y, N, Rows));
-        double ticksPerElement = Math.Max(rowsTicks / x.Length, 1e-9);
-        return Math.Clamp((long)(2 * handOff / ticksPerElement), Floor, Ceiling);
+        double single = MedianTicks(9, () => Pipeline(x, y, N, Rows, workers: 1));
+        double split = MedianTicks(9, () => Pipeline(x, y, N, Rows, workers: 2));
+        double ticksPerElement = Math.Max(single / x.Length, 1e-9);
+        double cost = Math.Max(split - (single / 2), 0);
+        return Math.Clamp((long)(2 * cost / ticksPerElement), Floor, Ceiling);
     }
 
-    private static unsafe void Pipeline(float[] x, float[] y, int n, int rows)
+    private static unsafe void Pipeline(float[] x, float[] y, int n, int rows, int workers)
     {
         fixed (float* px = x, py = y)
         {
-            HostForward.Pipeline(px, null, py, n, 1, 0, rows, 1e-6f);
+            HostBlocks.ForWorkers(rows, workers, new HostForward.Pipelined(px, null, py, n, 1, 1e-6f));
         }
-    }
-
-    private sealed class Started : IThreadPoolWorkItem
-    {
-        public bool Done;
-
-        public void Execute() => Volatile.Write(ref Done, true);
     }
 
     private static double MedianTicks(int count, Action action)
