@@ -44,7 +44,7 @@ internal static class HostBlocks
             ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
         }
 
-        run.Execute();
+        run.Participate(0);
         var spinner = default(SpinWait);
         while (Volatile.Read(ref run.Active) != 0)
         {
@@ -70,39 +70,65 @@ internal static class HostBlocks
 
     private static int Workers(long items, long elements) => HostParallel.Workers(elements, items);
 
-    /// <summary>One parallel call's shared state: blocks are claimed with an interlocked counter; <see cref="Active"/>
-    /// counts the participants inside <see cref="Execute"/> (incremented before a participant claims anything).</summary>
+    /// <summary>
+    /// One parallel call's shared state. The blocks are cut into one home range per participant (the caller's is the
+    /// first, the pool items' the others, in the order they start), each with its own counter: a participant claims the
+    /// blocks of its home range, then those left in the others (a late pool thread's work is done by whoever is free).
+    /// So when every participant is on time, each runs the same rows call after call, and rows that stay in a core's cache
+    /// between calls are read there: with one shared counter the rows went to whichever thread came first, and a split
+    /// [16, 4096] (a 256 KiB input in cache) took 28-42 µs, 2-4 times one thread, while moving between the cores' caches.
+    /// <see cref="Active"/> counts the participants inside <see cref="Participate"/> (incremented before a participant
+    /// claims anything).
+    /// </summary>
     private sealed class ParallelRun<TBody>(long items, int workers, TBody body) : IThreadPoolWorkItem
         where TBody : struct, IBlockBody
     {
+        private const int Stride = 16; // one counter per 64-byte line
+
         public int Active;
 
         private readonly int blocks = (int)Math.Min(items, workers * 4L);
         private readonly long perBlock = (items + Math.Min(items, workers * 4L) - 1) / Math.Min(items, workers * 4L);
-        private int next;
+        private readonly int[] claimed = new int[workers * Stride];
+        private int joined;
         private ExceptionDispatchInfo? failure;
 
-        public void Execute()
+        /// <summary>A pool item: the next home range.</summary>
+        public void Execute() => Participate(Math.Min(Interlocked.Increment(ref joined), workers - 1));
+
+        /// <summary>Runs blocks of home range <paramref name="home"/>, then of the ranges after it, until none is left.</summary>
+        public void Participate(int home)
         {
             Interlocked.Increment(ref Active);
             try
             {
-                while (true)
+                for (int k = 0; k < workers; k++)
                 {
-                    int block = Interlocked.Increment(ref next) - 1;
-                    if (block >= blocks)
+                    int range = (home + k) % workers;
+                    int first = (int)((long)blocks * range / workers), count = (int)((long)blocks * (range + 1) / workers) - first;
+                    while (true)
                     {
-                        break;
-                    }
+                        int index = Interlocked.Increment(ref claimed[range * Stride]) - 1;
+                        if (index >= count)
+                        {
+                            break;
+                        }
 
-                    long first = block * perBlock;
-                    body.Run(first, Math.Min(items, first + perBlock));
+                        long start = (first + index) * perBlock;
+                        if (start < items)
+                        {
+                            body.Run(start, Math.Min(items, start + perBlock));
+                        }
+                    }
                 }
             }
             catch (Exception e)
             {
                 Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
-                Volatile.Write(ref next, int.MaxValue / 2); // the others stop claiming
+                for (int range = 0; range < workers; range++)
+                {
+                    Volatile.Write(ref claimed[range * Stride], int.MaxValue / 2); // the others stop claiming
+                }
             }
             finally
             {
