@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using IlgpuNorm.Host;
 using IlgpuNorm.Kernels;
 using Xunit;
@@ -143,6 +144,93 @@ public class HostSixteenBitTests
                 }
 
                 Assert.True(expected == y[i], $"n={n} weight={withWeight} [{i}]: expected 0x{expected:X4}, got 0x{y[i]:X4}");
+            }
+        }
+    }
+
+    [Fact]
+    public void FiniteBFloat16_RoundsEveryNonNaNAsBFloat16()
+    {
+        var random = new Random(12);
+        var values = new List<float> { 0f, -0f, float.MaxValue, -float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon, 3.3961e38f, -3.3961e38f };
+        for (int i = 0; i < 200_000; i++)
+        {
+            uint bits = (uint)random.NextInt64(0, 1L << 32);
+            bits = (bits & 0x7F80_0000u) == 0x7F80_0000u ? bits & 0xBFFF_FFFFu : bits; // no NaN: the storage's premise
+            values.Add(BitConverter.UInt32BitsToSingle(bits));
+            values.Add(BitConverter.UInt32BitsToSingle((bits & 0xFFFF_0000u) | 0x8000u)); // a tie
+        }
+
+        var source = values.ToArray();
+        var expected = new ushort[source.Length];
+        var actual = new ushort[source.Length];
+        HostStorage.Narrow<ushort, float, BFloat16Storage>(source, expected);
+        HostStorage.Narrow<ushort, float, FiniteBFloat16Storage>(source, actual);
+        Assert.Equal(expected, actual);
+        AssertQuantizeIsWidenOfRound(source, HostRowsHelper.Quantize<FiniteBFloat16Storage>, b => BFloat16.BitsToSingle(BFloat16.RoundToBits(b)));
+    }
+
+    public static TheoryData<bool, int> ForwardRows() => new() { { true, 64 }, { true, 4099 }, { false, 64 }, { false, 4099 } };
+
+    /// <summary>
+    /// The forward through the public API, every lane against the scalar roundings: rows with an infinity (a NaN lane),
+    /// weights with a NaN, with infinities, with a value whose product overflows. bfloat16 maps rows that cannot hold a
+    /// NaN through <see cref="FiniteBFloat16Storage"/>, so this is where a wrong choice of row would show.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ForwardRows))]
+    public void Forward_WithSpecialWeights_AndInfiniteRows_RoundsEveryLaneAsTheScalarPath(bool bfloat16, int n)
+    {
+        float Widen(ushort b) => bfloat16 ? BFloat16.BitsToSingle(b) : HalfBits.HalfToSingle(b);
+        ushort Round(float f) => bfloat16 ? BFloat16.RoundToBits(f) : HalfBits.SingleToHalf(f);
+        const int Rows = 4;
+        var random = new Random(n + (bfloat16 ? 100 : 0));
+        var x = new ushort[Rows * n];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = Round((float)(random.NextDouble() * 8 - 4));
+        }
+
+        x[n + (n / 3)] = Round(float.PositiveInfinity); // row 1: an infinity (its d is infinite: Inf / Inf is NaN)
+        x[(3 * n) - 1] = Round(float.NegativeInfinity); // row 3
+        float big = bfloat16 ? 3e38f : 60000f;
+        var cases = new (string Name, Action<float[]> Edit)[]
+        {
+            ("finite", _ => { }),
+            ("NaN", w => w[n / 2] = float.NaN),
+            ("infinite", w => { w[1] = float.PositiveInfinity; w[2] = float.NegativeInfinity; }),
+            ("overflowing", w => { w[0] = big; w[n - 1] = -big; }),
+        };
+        foreach (var (name, edit) in cases)
+        {
+            var weight = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                weight[i] = (float)(random.NextDouble() * 3 - 1.5);
+            }
+
+            edit(weight);
+            var wBits = weight.Select(Round).ToArray();
+            var y = Enumerable.Repeat((ushort)0x7E01, x.Length).ToArray(); // poisoned
+            var options = new RmsNormOptions { Device = DeviceRequest.Host };
+            if (bfloat16)
+            {
+                RmsNorm.Compute<BFloat16>(MemoryMarshal.Cast<ushort, BFloat16>(x), [Rows, n], [n], MemoryMarshal.Cast<ushort, BFloat16>(wBits), MemoryMarshal.Cast<ushort, BFloat16>(y.AsSpan()), options);
+            }
+            else
+            {
+                RmsNorm.Compute<Half>(MemoryMarshal.Cast<ushort, Half>(x), [Rows, n], [n], MemoryMarshal.Cast<ushort, Half>(wBits), MemoryMarshal.Cast<ushort, Half>(y.AsSpan()), options);
+            }
+
+            for (int r = 0; r < Rows; r++)
+            {
+                var wide = x.AsSpan(r * n, n).ToArray().Select(Widen).ToArray();
+                float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / n) + 1e-6f);
+                for (int i = 0; i < n; i++)
+                {
+                    ushort expected = Round(Widen(Round(wide[i] / d)) * Widen(wBits[i]));
+                    Assert.True(expected == y[(r * n) + i], $"{name} weight, row {r} [{i}]: expected 0x{expected:X4}, got 0x{y[(r * n) + i]:X4}");
+                }
             }
         }
     }

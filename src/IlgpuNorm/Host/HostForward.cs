@@ -35,16 +35,16 @@ internal static unsafe class HostForward
         switch (call.Type)
         {
             case ElementType.Float32:
-                Run<float, float, Float32Storage>(call.Problem, call.Extras, plain, Cast<T, float>(call.X), Cast<T, float>(call.Residual), Cast<T, float>(call.W), Cast<T, float>(call.B), Cast<T, float>(call.Y));
+                Run<float, float, Float32Storage, Float32Storage>(call.Problem, call.Extras, plain, Cast<T, float>(call.X), Cast<T, float>(call.Residual), Cast<T, float>(call.W), Cast<T, float>(call.B), Cast<T, float>(call.Y));
                 break;
             case ElementType.Float16:
-                Run<ushort, float, Float16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
+                Run<ushort, float, Float16Storage, Float16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
                 break;
             case ElementType.BFloat16:
-                Run<ushort, float, BFloat16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
+                Run<ushort, float, BFloat16Storage, FiniteBFloat16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
                 break;
             default:
-                Run<double, double, Float64Storage>(call.Problem, call.Extras, plain, Cast<T, double>(call.X), Cast<T, double>(call.Residual), Cast<T, double>(call.W), Cast<T, double>(call.B), Cast<T, double>(call.Y));
+                Run<double, double, Float64Storage, Float64Storage>(call.Problem, call.Extras, plain, Cast<T, double>(call.X), Cast<T, double>(call.Residual), Cast<T, double>(call.W), Cast<T, double>(call.B), Cast<T, double>(call.Y));
                 break;
         }
     }
@@ -134,10 +134,13 @@ internal static unsafe class HostForward
         }
     }
 
-    private static void Run<T, TC, S>(RmsNormProblem problem, RmsNormExtras extras, bool plain, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
+    /// <summary>The general driver: <typeparamref name="S"/>'s rows, and <typeparamref name="SF"/> (its roundings without
+    /// NaN lanes; S itself where that saves nothing) for the plain rows that cannot hold a NaN (<see cref="Rows{T, TC, S, SF, TE}"/>).</summary>
+    private static void Run<T, TC, S, SF>(RmsNormProblem problem, RmsNormExtras extras, bool plain, ReadOnlySpan<T> x, Span<T> residual, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> y)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
+        where SF : IStorage<T, TC>
     {
         // Weight and bias in the compute type, once per call: read in place for float32/float64 (no offset), else
         // w' = offset + w widened (rounded to T under InputDtype).
@@ -177,18 +180,19 @@ internal static unsafe class HostForward
                 TC* pw = w.IsEmpty ? null : inPlaceWeight ? (TC*)pw0 : pwc;
                 TC* pb = b.IsEmpty ? null : S.IsCompute ? (TC*)pb0 : pbc;
                 bool streaming = HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
-                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming);
+                bool finiteWeight = typeof(SF) != typeof(S) && typeof(TC) == typeof(float) && AllFinite((float*)pw, pw is null ? 0 : length);
+                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming, finiteWeight);
                 if (!plain)
                 {
-                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, ExtendedRow>(call));
+                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, SF, ExtendedRow>(call));
                 }
                 else if (pw is null)
                 {
-                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, PlainRow>(call));
+                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, SF, PlainRow>(call));
                 }
                 else
                 {
-                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, WeightedRow>(call));
+                    HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, SF, WeightedRow>(call));
                 }
             }
         }
@@ -204,6 +208,26 @@ internal static unsafe class HostForward
                 ArrayPool<TC>.Shared.Return(bias);
             }
         }
+    }
+
+    /// <summary>Whether none of the <paramref name="count"/> values at <paramref name="p"/> is NaN or infinite (true for none):
+    /// the largest exponent field, eight lanes at a time.</summary>
+    private static bool AllFinite(float* p, int count)
+    {
+        int j = 0;
+        var exponents = Vector256<uint>.Zero;
+        for (; Vector256.IsHardwareAccelerated && j <= count - 8; j += 8)
+        {
+            exponents = Vector256.Max(exponents, Vector256.Load((uint*)p + j) & Vector256.Create(0x7F80_0000u));
+        }
+
+        bool finite = Vector256.LessThanAll(exponents, Vector256.Create(0x7F80_0000u));
+        for (; j < count; j++)
+        {
+            finite &= float.IsFinite(p[j]);
+        }
+
+        return finite;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -307,7 +331,7 @@ internal static unsafe class HostForward
     }
 
     /// <summary>One call's pointers (pinned: the call returns only when every block is done) and numbers.</summary>
-    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming)
+    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming, bool finiteWeight)
         where T : unmanaged
         where TC : unmanaged
     {
@@ -316,13 +340,23 @@ internal static unsafe class HostForward
         public readonly RmsNormProblem Problem = problem;
         public readonly RmsNormExtras Extras = extras;
         public readonly bool Streaming = streaming;
+
+        /// <summary>The weight has no NaN or infinity (or there is none), as checked when the storage has a NaN-free variant.</summary>
+        public readonly bool FiniteWeight = finiteWeight;
     }
 
-    /// <summary>The segments [first, last): the row reduction, the denominator, the row map.</summary>
-    private readonly struct Rows<T, TC, S, TE>(Call<T, TC> call) : IBlockBody
+    /// <summary>
+    /// The segments [first, last): the row reduction, the denominator, the row map. A plain row (no bias, residual or
+    /// policy) whose Σx² is finite has only finite x (a NaN or an infinity makes the float64 sum NaN or infinite), so
+    /// with d &gt; 0 every x / d is finite (|x / d| ≤ √n), and with a finite weight every product is finite or infinite,
+    /// never NaN: such rows are mapped through <typeparamref name="SF"/>, whose roundings skip the NaN lanes' select
+    /// (the same bits for every non-NaN value). Other rows, and storages without such a variant (SF = S), use S.
+    /// </summary>
+    private readonly struct Rows<T, TC, S, SF, TE>(Call<T, TC> call) : IBlockBody
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
+        where SF : IStorage<T, TC>
         where TE : IEpilogue
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -351,8 +385,17 @@ internal static unsafe class HostForward
                 }
 
                 TC d = TC.Sqrt((sum / TC.CreateTruncating(n)) + epsilon);
+                T* y = call.Y + row * extras.OutputRowStride + inGroup;
+                var traffic = call.Streaming ? HostCache.StreamedTraffic(n * sizeof(T)) : RowTraffic.Cached;
+                if (typeof(SF) != typeof(S) && !TE.Extended && call.FiniteWeight && TC.IsFinite(sum) && d > TC.Zero)
+                {
+                    var finite = new NormOp<T, TC, SF, TE>(source, call.W is null ? null : call.W + inGroup, null, d, extras.Policy);
+                    HostRows.Map<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic);
+                    continue;
+                }
+
                 var op = new NormOp<T, TC, S, TE>(source, call.W is null ? null : call.W + inGroup, call.B is null ? null : call.B + inGroup, d, extras.Policy);
-                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, call.Y + row * extras.OutputRowStride + inGroup, n, call.Streaming ? HostCache.StreamedTraffic(n * sizeof(T)) : RowTraffic.Cached);
+                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, y, n, traffic);
             }
         }
     }
