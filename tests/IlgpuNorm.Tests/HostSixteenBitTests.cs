@@ -170,6 +170,45 @@ public class HostSixteenBitTests
         AssertQuantizeIsWidenOfRound(source, HostRowsHelper.Quantize<FiniteBFloat16Storage>, b => BFloat16.BitsToSingle(BFloat16.RoundToBits(b)));
     }
 
+    [Fact]
+    public void FiniteFloat16_LoadsAndRoundsAsFloat16_OnItsDomain()
+    {
+        // Loads: every finite encoding. Stores: every non-NaN float32. The first rounding: |v| < 65504, with every tie.
+        var finite = Enumerable.Range(0, 65536).Where(b => (b & 0x7C00) != 0x7C00).Select(b => (ushort)b).ToArray();
+        var expectedWide = new float[finite.Length];
+        var actualWide = new float[finite.Length];
+        HostStorage.Widen<ushort, float, Float16Storage>(finite, expectedWide);
+        HostStorage.Widen<ushort, float, FiniteFloat16Storage>(finite, actualWide);
+        Assert.Equal(expectedWide.Select(BitConverter.SingleToUInt32Bits), actualWide.Select(BitConverter.SingleToUInt32Bits));
+
+        var random = new Random(13);
+        var values = new List<float> { 0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 65536f, float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, 5.96e-8f, 2.98e-8f, float.Epsilon };
+        var inRange = new List<float>();
+        for (int i = 0; i < 100_000; i++)
+        {
+            uint bits = (uint)random.NextInt64(0, 1L << 32);
+            bits = (bits & 0x7F80_0000u) == 0x7F80_0000u ? bits & 0xBFFF_FFFFu : bits; // no NaN
+            values.Add(BitConverter.UInt32BitsToSingle(bits));
+            inRange.Add((float)((random.NextDouble() * 2 - 1) * Math.ScaleB(1, random.Next(-30, 16))));
+        }
+
+        for (int bits = 0; bits < 0x7BFF; bits++)
+        {
+            float h = HalfBits.HalfToSingle((ushort)bits);
+            float mid = (h + HalfBits.HalfToSingle((ushort)(bits + 1))) / 2;
+            values.AddRange([mid, MathF.BitIncrement(mid), MathF.BitDecrement(mid), -mid]);
+            inRange.AddRange([mid, MathF.BitIncrement(mid), MathF.BitDecrement(mid), -mid]);
+        }
+
+        var source = values.ToArray();
+        var expected = new ushort[source.Length];
+        var actual = new ushort[source.Length];
+        HostStorage.Narrow<ushort, float, Float16Storage>(source, expected);
+        HostStorage.Narrow<ushort, float, FiniteFloat16Storage>(source, actual);
+        Assert.Equal(expected, actual);
+        AssertQuantizeIsWidenOfRound(inRange.ToArray(), HostRowsHelper.Quantize<FiniteFloat16Storage>, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
+    }
+
     public static TheoryData<bool, int> ForwardRows() => new() { { true, 64 }, { true, 4099 }, { false, 64 }, { false, 4099 } };
 
     /// <summary>

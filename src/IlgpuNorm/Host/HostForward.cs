@@ -38,7 +38,7 @@ internal static unsafe class HostForward
                 Run<float, float, Float32Storage, Float32Storage>(call.Problem, call.Extras, plain, Cast<T, float>(call.X), Cast<T, float>(call.Residual), Cast<T, float>(call.W), Cast<T, float>(call.B), Cast<T, float>(call.Y));
                 break;
             case ElementType.Float16:
-                Run<ushort, float, Float16Storage, Float16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
+                Run<ushort, float, Float16Storage, FiniteFloat16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));
                 break;
             case ElementType.BFloat16:
                 Run<ushort, float, BFloat16Storage, FiniteBFloat16Storage>(call.Problem, call.Extras, plain, Cast<T, ushort>(call.X), Cast<T, ushort>(call.Residual), Cast<T, ushort>(call.W), Cast<T, ushort>(call.B), Cast<T, ushort>(call.Y));

@@ -426,3 +426,75 @@ internal readonly unsafe struct FiniteBFloat16Storage : ISixteenBitStorage<Finit
         return ((bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) & Vector256.Create(0xFFFF_0000u)).AsSingle();
     }
 }
+
+/// <summary>
+/// <see cref="Float16Storage"/> for the forward's rows that hold no NaN and no infinity (finite Σx², finite weight,
+/// <c>HostForward</c>): loads of finite values only (one exact multiply, no select for Inf and NaN), the first rounding
+/// of x / d only (|x / d| ≤ √n &lt; 65504: no overflow select), and the stores' rounding without the NaN select
+/// (products may still overflow to infinity, which rounds as in Float16Storage). The same bits on that domain.
+/// </summary>
+internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<FiniteFloat16Storage>
+{
+    private const uint DenormMagic = ((127 - 15) + (23 - 10) + 1) << 23;
+
+    public static float Widen(ushort value) => Float16Storage.Widen(value);
+
+    public static ushort Narrow(float value) => Float16Storage.Narrow(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ushort* p)
+    {
+        var h = Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe());
+        var finite = (((h & Vector512.Create(0x7FFFu)) << 13).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle()).AsUInt32();
+        return (finite | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load256(ushort* p)
+    {
+        var h = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
+        var finite = (((h & Vector256.Create(0x7FFFu)) << 13).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle()).AsUInt32();
+        return (finite | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> Bits(Vector512<float> value)
+    {
+        var bits = value.AsUInt32();
+        var f = bits & Vector512.Create(0x7FFF_FFFFu);
+        var small = (f.AsSingle() + Vector512.Create(DenormMagic).AsSingle()).AsUInt32() - Vector512.Create(DenormMagic);
+        var normal = (f + Vector512.Create(unchecked((uint)((15 - 127) << 23)) + 0xFFFu) + ((f >> 13) & Vector512<uint>.One)) >> 13;
+        var o = Vector512.ConditionalSelect(Vector512.LessThan(f, Vector512.Create(113u << 23)), small, normal);
+        return Vector512.Min(o, Vector512.Create(0x7C00u)) | ((bits >> 16) & Vector512.Create(0x8000u)); // past 65504: Inf
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> Bits(Vector256<float> value)
+    {
+        var bits = value.AsUInt32();
+        var f = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
+        var small = (f.AsSingle() + Vector256.Create(DenormMagic).AsSingle()).AsInt32() - Vector256.Create((int)DenormMagic);
+        var normal = (f + Vector256.Create(((15 - 127) << 23) + 0xFFF) + ((f >> 13) & Vector256<int>.One)) >> 13;
+        var o = Vector256.ConditionalSelect(Vector256.LessThan(f, Vector256.Create(113 << 23)), small, normal);
+        return Vector256.Min(o, Vector256.Create(0x7C00)).AsUInt32() | ((bits >> 16) & Vector256.Create(0x8000u));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Quantize(Vector512<float> value)
+    {
+        // Float16Storage's (v + c) - c without its overflow select: |v| < 65504.
+        var bits = value.AsUInt32();
+        var magnitude = bits & Vector512.Create(0x7FFF_FFFFu);
+        var c = ((Vector512.Max(magnitude >> 23, Vector512.Create(127u - 14)) << 23) + Vector512.Create((13u << 23) | 0x40_0000u)).AsSingle();
+        return (((value + c) - c).AsUInt32() | (bits ^ magnitude)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Quantize(Vector256<float> value)
+    {
+        var bits = value.AsUInt32();
+        var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
+        var c = ((Vector256.Max(magnitude >> 23, Vector256.Create(127 - 14)) << 23) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
+        return (((value + c) - c).AsUInt32() | (bits ^ magnitude.AsUInt32())).AsSingle();
+    }
+}
