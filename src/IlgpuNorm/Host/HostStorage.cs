@@ -224,17 +224,17 @@ internal unsafe interface ISixteenBitStorage<TSelf> : IStorage<ushort, float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void IStorage<ushort, float>.Store(Vector256<float> value, ushort* p)
     {
-        var o = TSelf.Bits(value);
-        Vector256.Narrow(o, o).GetLower().Store(p);
+        var o = TSelf.Bits(value).AsInt32();
+        Sse41.PackUnsignedSaturate(o.GetLower(), o.GetUpper()).Store(p);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void IStorage<ushort, float>.StoreStreaming(Vector512<float> first, Vector512<float> second, ushort* p) =>
-        Vector512.Narrow(TSelf.Bits(first), TSelf.Bits(second)).StoreAlignedNonTemporal(p);
+        Avx512F.PermuteVar8x64(Avx512BW.PackUnsignedSaturate(TSelf.Bits(first).AsInt32(), TSelf.Bits(second).AsInt32()).AsUInt64(), Vector512.Create(0ul, 2, 4, 6, 1, 3, 5, 7)).AsUInt16().StoreAlignedNonTemporal(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void IStorage<ushort, float>.StoreStreaming(Vector256<float> first, Vector256<float> second, ushort* p) =>
-        Vector256.Narrow(TSelf.Bits(first), TSelf.Bits(second)).StoreAlignedNonTemporal(p);
+        Avx2.Permute4x64(Avx2.PackUnsignedSaturate(TSelf.Bits(first).AsInt32(), TSelf.Bits(second).AsInt32()).AsUInt64(), 0b11_01_10_00).AsUInt16().StoreAlignedNonTemporal(p);
 
     static float IStorage<ushort, float>.SumOfSquares<TL>(ref TL load, int n) => HostRows.SumOfSquares(ref load, n);
 }
