@@ -29,8 +29,8 @@ internal static class HostBlocks
     }
 
     /// <summary>
-    /// The parallel case: the caller and <paramref name="workers"/> − 1 thread-pool work items claim blocks from a shared
-    /// counter. The caller works until every block is claimed, then waits only for the participants that are running a
+    /// The parallel case: the caller and <paramref name="workers"/> − 1 helpers (<see cref="HostHelpers"/>; a thread-pool
+    /// work item where a helper is busy with another call) claim blocks (<see cref="ParallelRun{TBody}"/>). The caller works until every block is claimed, then waits only for the participants that are running a
     /// block, never for a queued item that has not started: on a busy thread pool (many callers at once) a call must not
     /// wait for the pool to find a thread. A late item finds no block left and returns. One small object per parallel call
     /// (which moves megabytes); none for single-threaded calls.
@@ -41,7 +41,10 @@ internal static class HostBlocks
         var run = new ParallelRun<TBody>(items, workers, body);
         for (int k = 1; k < workers; k++)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
+            if (!HostHelpers.TryPost(k - 1, run))
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
+            }
         }
 
         run.Participate(0);

@@ -7,11 +7,11 @@ namespace IlgpuNorm.Host;
 /// <see cref="MinElementsPerWorker"/> elements, measured on this machine the first time a call is large enough to ask.
 /// </summary>
 /// <remarks>
-/// <see cref="HostBlocks"/> splits a call between the caller and pool threads; a pool thread saves work only after it
-/// wakes up and starts. Both are measured once, on the same 16 float32 rows: the median time on this thread, and the
-/// median time split between this thread and one pool thread; what the split costs beyond half the one-thread time is
-/// the hand-off. A worker gets at least twice the elements it would process during one hand-off, so a split never costs
-/// more than it can save. A fixed
+/// <see cref="HostBlocks"/> splits a call between the caller and helper threads (<see cref="HostHelpers"/>); a helper
+/// saves work only after it takes the job. Both are measured once, on the same 16 float32 rows: the median time on this
+/// thread, and the median time split between this thread and a helper; what the split costs beyond half the one-thread
+/// time is the hand-off. A worker gets at least the elements it would process during one hand-off, so a call splits
+/// where the split measured faster. A fixed
 /// 1 MiB per worker suited one idle machine and kept every [16, 4096]-sized call on one thread whatever the pool's
 /// latency. The environment variable <c>ILGPUNORM_HOST_MIN_PARALLEL_ELEMENTS</c> sets the threshold instead (a
 /// calibrated constant per machine).
@@ -45,11 +45,11 @@ internal static class HostParallel
         }
 
         // The work that decides: 16 rows of 4096 float32 (256 KiB, the size where splitting starts to be a question), one
-        // thread against the caller plus one pool thread through HostBlocks, as a call runs it (back to back, the data
-        // in the caller's cache). The split's cost is what it takes beyond half the one-thread time: the pool thread's
-        // wake-up, the rows it pulls from the caller's cache, the wait for it. A worker gets at least twice the
-        // elements it would process in that time. The queue-to-start latency alone (the earlier measure) read 2-3 µs
-        // where a whole split cost 10-15 µs, and [16, 4096] ran 2.2-2.6 times slower split than on one thread.
+        // thread against the caller plus a helper through HostBlocks, as a call runs it (back to back, the data in the
+        // caller's cache). The split's cost is what it takes beyond half the one-thread time: the hand-off, the rows a
+        // helper pulls from the caller's cache, the wait for it. A worker gets at least the elements it would process
+        // in that time. The queue-to-start latency of an empty pool item (the earlier measure) read 2-3 µs where a whole
+        // split through the pool cost 10-15 µs, and [16, 4096] ran 2.2-2.6 times slower split than on one thread.
         const int N = 4096;
         const int Rows = 16;
         var x = new float[N * Rows];
@@ -59,11 +59,11 @@ internal static class HostParallel
             x[i] = 1f + (i % 7);
         }
 
-        double single = MedianTicks(9, () => Pipeline(x, y, N, Rows, workers: 1));
-        double split = MedianTicks(9, () => Pipeline(x, y, N, Rows, workers: 2));
+        double single = MedianTicks(15, () => Pipeline(x, y, N, Rows, workers: 1));
+        double split = MedianTicks(15, () => Pipeline(x, y, N, Rows, workers: 2));
         double ticksPerElement = Math.Max(single / x.Length, 1e-9);
         double cost = Math.Max(split - (single / 2), 0);
-        return Math.Clamp((long)(2 * cost / ticksPerElement), Floor, Ceiling);
+        return Math.Clamp((long)(cost / ticksPerElement), Floor, Ceiling);
     }
 
     private static unsafe void Pipeline(float[] x, float[] y, int n, int rows, int workers)
@@ -76,7 +76,11 @@ internal static class HostParallel
 
     private static double MedianTicks(int count, Action action)
     {
-        action(); // first call: JIT, thread creation
+        for (int i = 0; i < 4; i++)
+        {
+            action(); // untimed: JIT (tier 0, then optimized), the helper's start, its first jobs
+        }
+
         var ticks = new double[count];
         for (int i = 0; i < count; i++)
         {

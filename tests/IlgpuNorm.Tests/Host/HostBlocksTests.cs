@@ -28,6 +28,64 @@ public class HostBlocksTests
     }
 
     [Fact]
+    public void ForWorkers_FromManyThreadsAtOnce_RunsEveryItemExactlyOnce()
+    {
+        // Concurrent callers compete for the helper threads: the losers fall back to the thread pool, none waits for another.
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var callers = Enumerable.Range(0, 6).Select(t => new Thread(() =>
+        {
+            for (int call = 0; call < 200; call++)
+            {
+                int items = 17 + ((t * 7 + call) % 50);
+                var counts = new int[items];
+                HostBlocks.ForWorkers(items, 2 + (call % 2), new Counting(counts, -1));
+                if (counts.Any(c => c != 1))
+                {
+                    failures.Add($"caller {t}, call {call}: [{string.Join(", ", counts)}]");
+                }
+            }
+        })).ToList();
+        callers.ForEach(c => c.Start());
+        Assert.All(callers, c => Assert.True(c.Join(TimeSpan.FromMinutes(2)), "a caller did not finish"));
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void Helper_TakesAJob_RunsIt_AndIsFreeAgainAfterwards()
+    {
+        bool expected = Environment.ProcessorCount > 1; // one helper per extra core
+        for (int job = 0; job < 3; job++)
+        {
+            using var done = new ManualResetEventSlim();
+            var item = new Signal(done);
+            bool posted = false;
+            for (int attempt = 0; attempt < 1000 && !posted; attempt++)
+            {
+                posted = HostHelpers.TryPost(0, item); // another test's call may hold the helper for a moment
+                if (!posted)
+                {
+                    Thread.Sleep(1);
+                }
+            }
+
+            Assert.Equal(expected, posted);
+            if (posted)
+            {
+                Assert.True(done.Wait(TimeSpan.FromSeconds(30)), "the helper did not run the job");
+            }
+
+            Thread.Sleep(job * 5); // the next job finds it spinning, then asleep
+        }
+
+        Assert.False(HostHelpers.TryPost(Environment.ProcessorCount, new Signal(new ManualResetEventSlim()))); // no such helper
+    }
+
+    private sealed class Signal(ManualResetEventSlim done) : IThreadPoolWorkItem
+    {
+        public void Execute() => done.Set();
+    }
+
+    [Fact]
     public void ForWorkers_ThrowsTheBodysException_AndReturns()
     {
         for (int call = 0; call < 20; call++)
