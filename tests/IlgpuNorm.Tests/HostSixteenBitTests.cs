@@ -85,6 +85,18 @@ public class HostSixteenBitTests
         }
     }
 
+    /// <summary>The 16-bit stores of <typeparamref name="SFinite"/> equal <typeparamref name="S"/>'s on every value.</summary>
+    private static void AssertSameStores<S, SFinite>(float[] source)
+        where S : IStorage<ushort, float>
+        where SFinite : IStorage<ushort, float>
+    {
+        var expected = new ushort[source.Length];
+        var actual = new ushort[source.Length];
+        HostStorage.Narrow<ushort, float, S>(source, expected);
+        HostStorage.Narrow<ushort, float, SFinite>(source, actual);
+        Assert.Equal(expected, actual);
+    }
+
     private delegate void SpanAction(ReadOnlySpan<float> source, Span<float> destination);
 
     public static TheoryData<bool, int> Rows() => new()
@@ -162,11 +174,7 @@ public class HostSixteenBitTests
         }
 
         var source = values.ToArray();
-        var expected = new ushort[source.Length];
-        var actual = new ushort[source.Length];
-        HostStorage.Narrow<ushort, float, BFloat16Storage>(source, expected);
-        HostStorage.Narrow<ushort, float, FiniteBFloat16Storage>(source, actual);
-        Assert.Equal(expected, actual);
+        AssertSameStores<BFloat16Storage, FiniteBFloat16Storage>(source);
         AssertQuantizeIsWidenOfRound(source, HostRowsHelper.Quantize<FiniteBFloat16Storage>, b => BFloat16.BitsToSingle(BFloat16.RoundToBits(b)));
     }
 
@@ -201,11 +209,7 @@ public class HostSixteenBitTests
         }
 
         var source = values.ToArray();
-        var expected = new ushort[source.Length];
-        var actual = new ushort[source.Length];
-        HostStorage.Narrow<ushort, float, Float16Storage>(source, expected);
-        HostStorage.Narrow<ushort, float, FiniteFloat16Storage>(source, actual);
-        Assert.Equal(expected, actual);
+        AssertSameStores<Float16Storage, FiniteFloat16Storage>(source);
         AssertQuantizeIsWidenOfRound(inRange.ToArray(), HostRowsHelper.Quantize<FiniteFloat16Storage>, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
     }
 

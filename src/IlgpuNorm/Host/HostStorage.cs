@@ -242,8 +242,6 @@ internal unsafe interface ISixteenBitStorage<TSelf> : IStorage<ushort, float>
 /// <summary>IEEE float16 bits, as <see cref="HalfBits.HalfToSingle"/> and <see cref="HalfBits.SingleToHalf"/>.</summary>
 internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Storage>
 {
-    private const uint DenormMagic = ((127 - 15) + (23 - 10) + 1) << 23;
-
     public static float Widen(ushort value) => HalfBits.HalfToSingle(value);
 
     public static ushort Narrow(float value) => HalfBits.SingleToHalf(value);
@@ -274,27 +272,16 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<uint> Bits(Vector512<float> value)
     {
-        var bits = value.AsUInt32();
-        var f = bits & Vector512.Create(0x7FFF_FFFFu);
-        var big = Vector512.ConditionalSelect(Vector512.GreaterThan(f, Vector512.Create(0x7F80_0000u)), Vector512.Create(0x7E00u), Vector512.Create(0x7C00u));
-        var small = (f.AsSingle() + Vector512.Create(DenormMagic).AsSingle()).AsUInt32() - Vector512.Create(DenormMagic);
-        var normal = (f + Vector512.Create(unchecked((uint)((15 - 127) << 23)) + 0xFFFu) + ((f >> 13) & Vector512<uint>.One)) >> 13;
-        var o = Vector512.ConditionalSelect(Vector512.LessThan(f, Vector512.Create(113u << 23)), small, normal);
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(f, Vector512.Create((127u + 16) << 23)), big, o) | ((bits >> 16) & Vector512.Create(0x8000u));
+        // Finite lanes as FiniteFloat16Storage (the same bits there, tests hold them equal); NaN: the quiet NaN with its sign.
+        var nan = ((value.AsUInt32() >> 16) & Vector512.Create(0x8000u)) | Vector512.Create(0x7E00u);
+        return Vector512.ConditionalSelect(Vector512.IsNaN(value).AsUInt32(), nan, FiniteFloat16Storage.Bits(value));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<uint> Bits(Vector256<float> value)
     {
-        // As the Vector512 overload; the magnitudes are below 2^31, so the compares are signed (one AVX2 instruction).
-        var bits = value.AsUInt32();
-        var f = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
-        var big = Vector256.ConditionalSelect(Vector256.GreaterThan(f, Vector256.Create(0x7F80_0000)), Vector256.Create(0x7E00), Vector256.Create(0x7C00));
-        var small = (f.AsSingle() + Vector256.Create(DenormMagic).AsSingle()).AsInt32() - Vector256.Create((int)DenormMagic);
-        var normal = (f + Vector256.Create(((15 - 127) << 23) + 0xFFF) + ((f >> 13) & Vector256<int>.One)) >> 13;
-        var o = Vector256.ConditionalSelect(Vector256.LessThan(f, Vector256.Create(113 << 23)), small, normal);
-        o = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(f, Vector256.Create((127 + 16) << 23)), big, o);
-        return o.AsUInt32() | ((bits >> 16) & Vector256.Create(0x8000u));
+        var nan = ((value.AsUInt32() >> 16) & Vector256.Create(0x8000u)) | Vector256.Create(0x7E00u);
+        return Vector256.ConditionalSelect(Vector256.IsNaN(value).AsUInt32(), nan, FiniteFloat16Storage.Bits(value));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -306,13 +293,11 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
         // |v| >= 65520 rounds to infinity (also every lane whose c is garbage: exponent + 13 past 255); NaN stays NaN (with
         // its sign, as Widen(Round(NaN)) keeps it). 12 operations, 4 fewer than a clamped exponent and two compares (the
         // same bits for all 2^32 inputs, checked exhaustively; float16 forward in cache ~8% faster).
+        // The rounding itself is FiniteFloat16Storage.Quantize's (a value that rounds to zero keeps its sign).
         var bits = value.AsUInt32();
         var magnitude = bits & Vector512.Create(0x7FFF_FFFFu);
-        var sign = bits ^ magnitude;
-        var c = ((Vector512.Max(magnitude >> 23, Vector512.Create(127u - 14)) << 23) + Vector512.Create((13u << 23) | 0x40_0000u)).AsSingle();
-        var rounded = ((value + c) - c).AsUInt32() | sign; // a value that rounds to zero keeps its sign
         var overflow = Vector512.LessThanOrEqual(magnitude - Vector512.Create(0x477F_F000u), Vector512.Create(0x7F80_0000u - 0x477F_F000u));
-        return Vector512.ConditionalSelect(overflow, sign | Vector512.Create(0x7F80_0000u), rounded).AsSingle();
+        return Vector512.ConditionalSelect(overflow, (bits ^ magnitude) | Vector512.Create(0x7F80_0000u), FiniteFloat16Storage.Quantize(value).AsUInt32()).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -320,11 +305,8 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
     {
         var bits = value.AsUInt32();
         var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(); // as the Vector512 overload, compares signed
-        var sign = bits ^ magnitude.AsUInt32();
-        var c = ((Vector256.Max(magnitude >> 23, Vector256.Create(127 - 14)) << 23) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
-        var rounded = ((value + c) - c).AsUInt32() | sign;
         var overflow = (Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x477F_F000)) & Vector256.LessThanOrEqual(magnitude, Vector256.Create(0x7F80_0000))).AsUInt32();
-        return Vector256.ConditionalSelect(overflow, sign | Vector256.Create(0x7F80_0000u), rounded).AsSingle();
+        return Vector256.ConditionalSelect(overflow, (bits ^ magnitude.AsUInt32()) | Vector256.Create(0x7F80_0000u), FiniteFloat16Storage.Quantize(value).AsUInt32()).AsSingle();
     }
 
 }
@@ -347,35 +329,27 @@ internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Sto
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<uint> Bits(Vector512<float> value)
     {
-        var bits = value.AsUInt32();
-        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
-        return Vector512.ConditionalSelect(Vector512.IsNaN(value).AsUInt32(), (bits >> 16) | Vector512.Create(0x40u), rounded);
+        return Vector512.ConditionalSelect(Vector512.IsNaN(value).AsUInt32(), (value.AsUInt32() >> 16) | Vector512.Create(0x40u), FiniteBFloat16Storage.Bits(value));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<uint> Bits(Vector256<float> value)
     {
-        var bits = value.AsUInt32();
-        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
-        return Vector256.ConditionalSelect(Vector256.IsNaN(value).AsUInt32(), (bits >> 16) | Vector256.Create(0x40u), rounded);
+        return Vector256.ConditionalSelect(Vector256.IsNaN(value).AsUInt32(), (value.AsUInt32() >> 16) | Vector256.Create(0x40u), FiniteBFloat16Storage.Bits(value));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Quantize(Vector512<float> value)
     {
-        var bits = value.AsUInt32();
-        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) & Vector512.Create(0xFFFF_0000u);
-        var nan = (bits | Vector512.Create(0x40_0000u)) & Vector512.Create(0xFFFF_0000u);
-        return Vector512.ConditionalSelect(Vector512.IsNaN(value).AsUInt32(), nan, rounded).AsSingle();
+        var nan = (value.AsUInt32() | Vector512.Create(0x40_0000u)) & Vector512.Create(0xFFFF_0000u);
+        return Vector512.ConditionalSelect(Vector512.IsNaN(value).AsUInt32(), nan, FiniteBFloat16Storage.Quantize(value).AsUInt32()).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Quantize(Vector256<float> value)
     {
-        var bits = value.AsUInt32();
-        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) & Vector256.Create(0xFFFF_0000u);
-        var nan = (bits | Vector256.Create(0x40_0000u)) & Vector256.Create(0xFFFF_0000u);
-        return Vector256.ConditionalSelect(Vector256.IsNaN(value).AsUInt32(), nan, rounded).AsSingle();
+        var nan = (value.AsUInt32() | Vector256.Create(0x40_0000u)) & Vector256.Create(0xFFFF_0000u);
+        return Vector256.ConditionalSelect(Vector256.IsNaN(value).AsUInt32(), nan, FiniteBFloat16Storage.Quantize(value).AsUInt32()).AsSingle();
     }
 
 }
