@@ -75,8 +75,8 @@ internal static class HostBlocks
 
     /// <summary>
     /// One parallel call's shared state. The blocks are cut into one home range per participant (the caller's is the
-    /// first, the pool items' the others, in the order they start), each with its own counter: a participant claims the
-    /// blocks of its home range, then those left in the others (a late pool thread's work is done by whoever is free).
+    /// first, the helpers' or pool items' the others, in the order they start), each with its own counter: a participant claims the
+    /// blocks of its home range, then those left in the others (a late helper's work is done by whoever is free).
     /// So when every participant is on time, each runs the same rows call after call, and rows that stay in a core's cache
     /// between calls are read there: with one shared counter the rows went to whichever thread came first, and a split
     /// [16, 4096] (a 256 KiB input in cache) took 28-42 µs, 2-4 times one thread, while moving between the cores' caches.
@@ -96,7 +96,7 @@ internal static class HostBlocks
         private int joined;
         private ExceptionDispatchInfo? failure;
 
-        /// <summary>A pool item: the next home range.</summary>
+        /// <summary>A helper or pool item: the next home range.</summary>
         public void Execute() => Participate(Math.Min(Interlocked.Increment(ref joined), workers - 1));
 
         /// <summary>Runs blocks of home range <paramref name="home"/>, then of the ranges after it, until none is left.</summary>

@@ -324,7 +324,7 @@ internal static unsafe class HostForward
         return Vector128.Create(HostRows.SumOfSquares(ref load0, n, i, a512, a256, out _), HostRows.SumOfSquares(ref load1, n, i, b512, b256, out _), 0, 0);
     }
 
-    /// <summary>The plain float32 rows from cache, blocks of them on the thread pool.</summary>
+    /// <summary>The plain float32 rows from cache, in blocks split by <see cref="HostBlocks"/>.</summary>
     internal readonly struct Pipelined(float* x, float* w, float* y, int n, int groups, float epsilon) : IBlockBody
     {
         public void Run(long first, long last) => Pipeline(x, w, y, n, groups, first, last, epsilon);
