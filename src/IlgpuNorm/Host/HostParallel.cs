@@ -8,10 +8,10 @@ namespace IlgpuNorm.Host;
 /// </summary>
 /// <remarks>
 /// <see cref="HostBlocks"/> splits a call between the caller and helper threads (<see cref="HostHelpers"/>); a helper
-/// saves work only after it takes the job. Both are measured once, on the same 16 float32 rows: the median time on this
-/// thread, and the median time split between this thread and a helper; what the split costs beyond half the one-thread
-/// time is the hand-off. A worker gets at least the elements it would process during one hand-off, so a call splits
-/// where the split measured faster. A fixed
+/// saves work only after it takes the job. Both are measured once, on the same 16 float32 rows: the time on this
+/// thread, and the time split between this thread and a helper (the fastest of 15 calls each); what the split costs
+/// beyond half the one-thread time is the hand-off. A worker gets at least 1.5 times the elements it would process during
+/// one hand-off. A fixed
 /// 1 MiB per worker suited one idle machine and kept every [16, 4096]-sized call on one thread whatever the pool's
 /// latency. The environment variable <c>ILGPUNORM_HOST_MIN_PARALLEL_ELEMENTS</c> sets the threshold instead (a
 /// calibrated constant per machine).
@@ -59,11 +59,15 @@ internal static class HostParallel
             x[i] = 1f + (i % 7);
         }
 
-        double single = MedianTicks(15, () => Pipeline(x, y, N, Rows, workers: 1));
-        double split = MedianTicks(15, () => Pipeline(x, y, N, Rows, workers: 2));
+        // The fastest of 15 calls each, not the median: in a fresh process the medians of the split moved between 8 and
+        // 19 µs from one process to the next (a helper just started shares a core for a while), and set anywhere from
+        // 16 K to 75 K elements per worker; the minimums kept it at 16-26 K. A call that young also runs its rows
+        // 1.3-1.5 times slower than later, which shrinks cost / time-per-element by as much: hence the factor 1.5.
+        double single = MinTicks(15, () => Pipeline(x, y, N, Rows, workers: 1));
+        double split = MinTicks(15, () => Pipeline(x, y, N, Rows, workers: 2));
         double ticksPerElement = Math.Max(single / x.Length, 1e-9);
         double cost = Math.Max(split - (single / 2), 0);
-        return Math.Clamp((long)(cost / ticksPerElement), Floor, Ceiling);
+        return Math.Clamp((long)(1.5 * cost / ticksPerElement), Floor, Ceiling);
     }
 
     private static unsafe void Pipeline(float[] x, float[] y, int n, int rows, int workers)
@@ -74,7 +78,7 @@ internal static class HostParallel
         }
     }
 
-    private static double MedianTicks(int count, Action action)
+    private static double MinTicks(int count, Action action)
     {
         for (int i = 0; i < 4; i++)
         {
@@ -89,7 +93,6 @@ internal static class HostParallel
             ticks[i] = Stopwatch.GetTimestamp() - start;
         }
 
-        Array.Sort(ticks);
-        return ticks[count / 2];
+        return ticks.Min();
     }
 }
