@@ -15,8 +15,8 @@ internal interface IBlockBody
 internal static class HostBlocks
 {
     /// <summary>
-    /// Runs <paramref name="body"/>(first, last) over [0, items) in contiguous blocks, with no managed allocation in steady
-    /// state: a single-threaded call (small work) runs inline; a parallel one is shared by the caller and pool threads.
+    /// Runs <paramref name="body"/>(first, last) over [0, items) in contiguous blocks: a single-threaded call (small work)
+    /// runs inline, with no managed allocation; a parallel one is shared by the caller and helper threads.
     /// </summary>
     /// <typeparam name="TBody">The body.</typeparam>
     /// <param name="items">Items (segments) in all.</param>
@@ -32,8 +32,8 @@ internal static class HostBlocks
     /// The parallel case: the caller and <paramref name="workers"/> − 1 helpers (<see cref="HostHelpers"/>; a thread-pool
     /// work item where a helper is busy with another call) claim blocks (<see cref="ParallelRun{TBody}"/>). The caller works until every block is claimed, then waits only for the participants that are running a
     /// block, never for a queued item that has not started: on a busy thread pool (many callers at once) a call must not
-    /// wait for the pool to find a thread. A late item finds no block left and returns. One small object per parallel call
-    /// (which moves megabytes); none for single-threaded calls.
+    /// wait for the pool to find a thread. A late item finds no block left and returns. Two small objects per parallel call (the
+    /// run and its counters); none for single-threaded calls.
     /// </summary>
     private static void RunParallel<TBody>(long items, int workers, TBody body)
         where TBody : struct, IBlockBody
