@@ -178,14 +178,12 @@ internal static unsafe class HostQuantize
     /// <summary>Eight <typeparamref name="TFormat"/> codes, one per uint lane (the narrowing store keeps the low byte).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Codes<TFormat>(Vector256<float> scaled)
-        where TFormat : struct, IQuantFormat
-    {
-        if (typeof(TFormat) != typeof(Int8Format))
-        {
-            return Fp8Codes(scaled);
-        }
+        where TFormat : struct, IQuantFormat => typeof(TFormat) == typeof(Int8Format) ? Int8Codes(scaled) : Fp8Codes(scaled);
 
-        // As the Vector512 Int8Codes.
+    /// <summary>As the Vector512 overload, on 8 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Int8Codes(Vector256<float> scaled)
+    {
         var c = Vector256.ConditionalSelect(Vector256.GreaterThan(scaled, Vector256.Create(127f)), Vector256.Create(127f), scaled);
         c = Vector256.ConditionalSelect(Vector256.LessThan(c, Vector256.Create(-127f)), Vector256.Create(-127f), c);
         var code = (c + Vector256.Create(RoundingMagic)).AsInt32() - Vector256.Create(0x4B40_0000);
