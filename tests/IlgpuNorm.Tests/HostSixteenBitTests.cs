@@ -160,6 +160,54 @@ public class HostSixteenBitTests
         }
     }
 
+    public static TheoryData<int> SumLengths() => new() { 1, 15, 16, 17, 31, 32, 33, 47, 64, 4096, 4099 };
+
+    /// <summary>
+    /// The float16 Σ x² reads magnitudes (<see cref="HalfMagnitudeLoad"/>) and sums a row again with the full widening when
+    /// the sum is NaN or ≥ 2^32. Every special and large value at every position class (vector step, single step, scalar
+    /// tail), both signs, quiet and signaling NaN, subnormals, and rows whose finite sum crosses 2^32: the same bits as
+    /// the float64 sum of the exactly widened row.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SumLengths))]
+    public void Float16_SumOfSquares_EqualsTheWidenedSum_WithSpecialsAnywhere(int n)
+    {
+        var random = new Random(n + 31);
+        ushort[] specials = [0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01, 0xFD55, 0x7BFF, 0xFBFF, 0x0001, 0x8001, 0x03FF, 0x0400, 0x8000];
+        var positions = new[] { 0, n / 2, n - 1, Math.Max(0, n - 9), Math.Max(0, n - 17) }.Distinct();
+        foreach (ushort special in specials)
+        {
+            foreach (int position in positions)
+            {
+                var x = new ushort[n];
+                for (int i = 0; i < n; i++)
+                {
+                    x[i] = HalfBits.SingleToHalf((float)(random.NextDouble() * 8 - 4));
+                }
+
+                x[position] = special;
+                AssertSum(x);
+            }
+        }
+
+        // Finite rows around the 2^32 mark: all 256 (sum 2^32 · n / 256), all 65504, and one 65504 among small values.
+        foreach (ushort big in new ushort[] { 0x5C00, 0x7BFF, 0xFBFF })
+        {
+            AssertSum(Enumerable.Repeat(big, n).ToArray());
+            var x = Enumerable.Range(0, n).Select(_ => HalfBits.SingleToHalf((float)random.NextDouble())).ToArray();
+            x[n / 3] = big;
+            AssertSum(x);
+        }
+
+        static void AssertSum(ushort[] x)
+        {
+            float expected = HostRows.SumOfSquares(x.Select(HalfBits.HalfToSingle).ToArray());
+            float actual = HostRowsHelper.SumOfSquares<Float16Storage>(x);
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual) || (float.IsNaN(expected) && float.IsNaN(actual)),
+                $"n={x.Length}: expected {expected} (0x{BitConverter.SingleToUInt32Bits(expected):X8}), got {actual} (0x{BitConverter.SingleToUInt32Bits(actual):X8})");
+        }
+    }
+
     [Fact]
     public void FiniteBFloat16_RoundsEveryNonNaNAsBFloat16()
     {

@@ -15,6 +15,10 @@ internal interface ILoad<TC>
 {
     static abstract bool HasProduct { get; }
 
+    /// <summary>What the loaded values are multiplied by to give x: the reduction multiplies its float64 Σ x² by its
+    /// square before rounding to float32 (1: the values are x).</summary>
+    static virtual double SquareScale => 1;
+
     Vector512<TC> V512(int i, out Vector512<TC> t);
 
     Vector256<TC> V256(int i, out Vector256<TC> t);
@@ -43,6 +47,9 @@ internal readonly unsafe struct RowLoad<T, TC, S>(T* x) : ILoad<TC>
     where S : IStorage<T, TC>
 {
     public static bool HasProduct => false;
+
+    /// <summary>The row's first value.</summary>
+    public T* Row => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<TC> V512(int i, out Vector512<TC> t)
@@ -232,7 +239,7 @@ internal static unsafe class HostRows
             }
         }
 
-        return (float)sum;
+        return (float)(TL.SquareScale == 1 ? sum : sum * (TL.SquareScale * TL.SquareScale));
     }
 
     /// <summary>Σ x² of a float32 span (<see cref="SumOfSquares{TL}(ref TL, int)"/>).</summary>

@@ -284,6 +284,25 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
         return Vector256.ConditionalSelect(Vector256.IsNaN(value).AsUInt32(), nan, FiniteFloat16Storage.Bits(value));
     }
 
+    /// <summary>Σ x² of a row (<see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/>) through <see cref="HalfMagnitudeLoad"/>;
+    /// a sum that is NaN or ≥ 2^32, the mark of a row that may hold an infinity or a NaN, again with the full widening.
+    /// The same bits: a square does not see the sign, and the magnitudes are exact for every finite value.</summary>
+    public static float SumOfSquares<TL>(ref TL load, int n)
+        where TL : struct, ILoad<float>
+    {
+        if (typeof(TL) == typeof(RowLoad<ushort, float, Float16Storage>))
+        {
+            var magnitudes = new HalfMagnitudeLoad(Unsafe.As<TL, RowLoad<ushort, float, Float16Storage>>(ref load).Row);
+            float sum = HostRows.SumOfSquares(ref magnitudes, n);
+            if (sum < 4294967296f) // 2^32
+            {
+                return sum;
+            }
+        }
+
+        return HostRows.SumOfSquares(ref load, n);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Quantize(Vector512<float> value)
     {
@@ -418,17 +437,15 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(ushort* p)
     {
-        var h = Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe());
-        var finite = (((h & Vector512.Create(0x7FFFu)) << 13).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle()).AsUInt32();
-        return (finite | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+        var h = Vector512.WidenLower(Vector256.Load((short*)p).ToVector512Unsafe());
+        return ((h << 13) & Vector512.Create(unchecked((int)0x8FFF_E000))).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load256(ushort* p)
     {
-        var h = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
-        var finite = (((h & Vector256.Create(0x7FFFu)) << 13).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle()).AsUInt32();
-        return (finite | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+        var h = Vector256.WidenLower(Vector128.Load((short*)p).ToVector256Unsafe());
+        return ((h << 13) & Vector256.Create(unchecked((int)0x8FFF_E000))).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -470,5 +487,41 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
         var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
         var c = ((Vector256.Max(magnitude >> 23, Vector256.Create(127 - 14)) << 23) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
         return (((value + c) - c).AsUInt32() | (bits ^ magnitude.AsUInt32())).AsSingle();
+    }
+}
+
+/// <summary>
+/// |x| · 2^-112 of a float16 row, for Σ x²: exponent and mantissa moved into float position (the sign shifted out), two
+/// shifts for 16 lanes where the full widening takes eight operations; the reduction scales its float64 sum back by
+/// the square of <see cref="SquareScale"/> = 2^112 (exact: every partial sum is a float64 normal, so the scaling commutes with its
+/// roundings). An infinity or NaN reads as a finite value ≥ 2^16 (its square ≥ 2^32): callers take a sum ≥ 2^32 as a
+/// sign to sum the row again with the full widening (<see cref="Float16Storage.SumOfSquares{TL}(ref TL, int)"/>).
+/// </summary>
+internal readonly unsafe struct HalfMagnitudeLoad(ushort* x) : ILoad<float>
+{
+    public static bool HasProduct => false;
+
+    public static double SquareScale => 5192296858534827628530496329220096d; // 2^112
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> V512(int i, out Vector512<float> t)
+    {
+        t = default;
+        return ((Vector512.WidenLower(Vector256.Load(x + i).ToVector512Unsafe()) << 17) >> 4).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> V256(int i, out Vector256<float> t)
+    {
+        t = default;
+        return ((Vector256.WidenLower(Vector128.Load(x + i).ToVector256Unsafe()) << 17) >> 4).AsSingle();
+    }
+
+    /// <summary>The value widened exactly (an infinity or NaN stays one), times 2^-112 (exact: a float16 is a multiple of 2^-24).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float At(int i, out float t)
+    {
+        t = 0;
+        return HalfBits.HalfToSingle(x[i]) * 1.9259299443872359e-34f; // 2^-112
     }
 }
