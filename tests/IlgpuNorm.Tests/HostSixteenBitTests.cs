@@ -208,6 +208,101 @@ public class HostSixteenBitTests
         }
     }
 
+    public static TheoryData<int, bool> EvenOddRows() => new() { { 1, false }, { 1, true }, { 2, true }, { 128, false }, { 128, true }, { 257, true } };
+
+    /// <summary>
+    /// bfloat16 rows mapped in even/odd blocks equal the element-order map bit for bit, ordinary and streaming stores,
+    /// with and without a weight, through the full storage (x with NaN, ±Inf, ties, subnormals; a weight with NaN, ±Inf
+    /// and overflowing values) and through the finite one (finite x and weight); every element written.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EvenOddRows))]
+    public unsafe void BFloat16_EvenOddBlocks_EqualElementOrder_BitForBit(int blocks, bool weighted)
+    {
+        int n = blocks * HostRows.PairBlock;
+        var random = new Random(n + (weighted ? 1 : 0));
+        ushort Bits(double v) => BFloat16.RoundToBits((float)v);
+        var x = Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 8) - 4)).ToArray();
+        var w = weighted ? Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 3) - 1.5)).ToArray() : [];
+        var finiteX = x.ToArray();
+        var finiteW = w.ToArray();
+        ushort[] specials = [0x7FC0, 0xFF81, 0x7F80, 0xFF80, 0x0001, 0x8001, 0x7F7F, 0x3F81, 0x0000, 0x8000];
+        for (int k = 0; k < specials.Length && k < n; k++)
+        {
+            x[(k * 7) % n] = specials[k];
+            if (weighted && k < 6)
+            {
+                w[(k * 11 + 3) % n] = new ushort[] { 0x7FC0, 0x7F80, 0xFF80, 0x7F7F, 0xFF7F, 0x0001 }[k];
+            }
+        }
+
+        var y = (ushort*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)n * 2, 64);
+        try
+        {
+            var target = new Span<ushort>(y, n);
+            foreach (bool streaming in new[] { false, true })
+            {
+                Check<BFloat16Storage>(x, w, 1.3f, streaming, target);
+                Check<FiniteBFloat16Storage>(finiteX, finiteW, 0.7f, streaming, target);
+            }
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(y);
+        }
+
+        static void Check<S>(ushort[] x, ushort[] w, float d, bool streaming, Span<ushort> y)
+            where S : IStorage<ushort, float>
+        {
+            var expected = Enumerable.Repeat((ushort)0x5A5A, x.Length).ToArray();
+            var wide = new float[w.Length];
+            HostStorage.Widen<ushort, float, S>(w, wide);
+            HostRowsHelper.Normalize<ushort, float, S>(x, d, wide, expected, streaming);
+            y.Fill(0x5A5A);
+            HostRowsHelper.NormalizeEvenOdd<S>(x, d, w, y, streaming);
+            for (int i = 0; i < x.Length; i++)
+            {
+                Assert.True(expected[i] == y[i], $"{typeof(S).Name} n={x.Length} streaming={streaming} [{i}]: expected 0x{expected[i]:X4}, got 0x{y[i]:X4}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Through the public API, a bfloat16 call larger than the last-level cache into a 64-byte aligned output (even/odd
+    /// blocks with streaming stores) and into the same output one element further on (element order: no aligned block):
+    /// the same bits.
+    /// </summary>
+    [Fact]
+    public unsafe void BFloat16_LargeCall_AlignedAndUnalignedOutputs_AgreeBitForBit()
+    {
+        const int Hidden = 4096;
+        int rows = (int)(HostCache.LastLevelBytes / (2 * 2 * Hidden)) + 3;
+        int count = rows * Hidden;
+        Assert.True(HostCache.ShouldStream((long)count * 2 * 2));
+        var random = new Random(5);
+        var x = Enumerable.Range(0, count).Select(_ => (BFloat16)(float)((random.NextDouble() * 4) - 2)).ToArray();
+        var w = Enumerable.Range(0, Hidden).Select(_ => (BFloat16)(float)(random.NextDouble() + 0.5)).ToArray();
+        x[Hidden + 5] = BFloat16.NaN; // a row through the full storage
+        var buffer = (ushort*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(count + 1) * 2, 64);
+        try
+        {
+            var options = new RmsNormOptions { Device = DeviceRequest.Host };
+            var aligned = new Span<BFloat16>(buffer, count);
+            aligned.Fill((BFloat16)12345f);
+            RmsNorm.Compute<BFloat16>(x, [rows, Hidden], [Hidden], w, aligned, options);
+            var first = aligned.ToArray();
+            var shifted = new Span<BFloat16>(buffer + 1, count);
+            shifted.Fill((BFloat16)12345f);
+            RmsNorm.Compute<BFloat16>(x, [rows, Hidden], [Hidden], w, shifted, options);
+            Assert.True(first.AsSpan().SequenceEqual(shifted), "aligned and shifted outputs differ");
+            Assert.DoesNotContain(first, v => v.Equals((BFloat16)12345f));
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
+        }
+    }
+
     [Fact]
     public void FiniteBFloat16_RoundsEveryNonNaNAsBFloat16()
     {

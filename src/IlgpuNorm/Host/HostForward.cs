@@ -150,38 +150,50 @@ internal static unsafe class HostForward
         TC[]? bias = b.IsEmpty || S.IsCompute ? null : ArrayPool<TC>.Shared.Rent(length);
         try
         {
-            if (weight is not null)
-            {
-                var ws = weight.AsSpan(0, length);
-                HostStorage.Widen<T, TC, S>(w, ws);
-                if (extras.WeightOffset != 0)
-                {
-                    // offset + w, rounded to T under InputDtype (without an offset, w widened from T is T already).
-                    for (int j = 0; j < length; j++)
-                    {
-                        ws[j] += TC.CreateTruncating(extras.WeightOffset);
-                    }
-
-                    if (extras.Policy == RmsNormPolicy.InputDtype)
-                    {
-                        HostStorage.Quantize<T, TC, S>(ws);
-                    }
-                }
-            }
-
-            if (bias is not null)
-            {
-                HostStorage.Widen<T, TC, S>(b, bias.AsSpan(0, length));
-            }
-
             fixed (T* px = x, pr = residual, py = y, pw0 = w, pb0 = b)
             fixed (TC* pwc = weight, pbc = bias)
             {
                 TC* pw = w.IsEmpty ? null : inPlaceWeight ? (TC*)pw0 : pwc;
                 TC* pb = b.IsEmpty ? null : S.IsCompute ? (TC*)pb0 : pbc;
                 bool streaming = HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
+
+                // bfloat16 plain rows of whole even/odd blocks (streamed: y aligned to the 64-byte block) are mapped a block
+                // at a time as its even and odd elements, and take their weight widened into that layout.
+                bool evenOdd = S.EvenOdd && Vector256.IsHardwareAccelerated && plain && problem.SegmentLength % HostRows.PairBlock == 0 && (!streaming || ((nuint)py & 63) == 0);
+                if (weight is not null)
+                {
+                    var ws = weight.AsSpan(0, length);
+                    if (evenOdd)
+                    {
+                        HostStorage.WidenEvenOdd<T, TC, S>(w, ws);
+                    }
+                    else
+                    {
+                        HostStorage.Widen<T, TC, S>(w, ws);
+                    }
+
+                    if (extras.WeightOffset != 0)
+                    {
+                        // offset + w, rounded to T under InputDtype (without an offset, w widened from T is T already).
+                        for (int j = 0; j < length; j++)
+                        {
+                            ws[j] += TC.CreateTruncating(extras.WeightOffset);
+                        }
+
+                        if (extras.Policy == RmsNormPolicy.InputDtype)
+                        {
+                            HostStorage.Quantize<T, TC, S>(ws);
+                        }
+                    }
+                }
+
+                if (bias is not null)
+                {
+                    HostStorage.Widen<T, TC, S>(b, bias.AsSpan(0, length));
+                }
+
                 bool finiteWeight = typeof(SF) != typeof(S) && typeof(TC) == typeof(float) && AllFinite((float*)pw, pw is null ? 0 : length);
-                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming, finiteWeight);
+                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming, finiteWeight, evenOdd);
                 if (!plain)
                 {
                     HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, SF, ExtendedRow>(call));
@@ -331,7 +343,7 @@ internal static unsafe class HostForward
     }
 
     /// <summary>One call's pointers (pinned: the call returns only when every block is done) and numbers.</summary>
-    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming, bool finiteWeight)
+    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming, bool finiteWeight, bool evenOdd)
         where T : unmanaged
         where TC : unmanaged
     {
@@ -343,6 +355,9 @@ internal static unsafe class HostForward
 
         /// <summary>The weight has no NaN or infinity (or there is none), as checked when the storage has a NaN-free variant.</summary>
         public readonly bool FiniteWeight = finiteWeight;
+
+        /// <summary>Rows mapped in even/odd blocks (<see cref="HostRows.MapEvenOdd"/>), the weight in that layout.</summary>
+        public readonly bool EvenOdd = evenOdd;
     }
 
     /// <summary>
@@ -390,12 +405,27 @@ internal static unsafe class HostForward
                 if (typeof(SF) != typeof(S) && !TE.Extended && call.FiniteWeight && TC.IsFinite(sum) && d > TC.Zero)
                 {
                     var finite = new NormOp<T, TC, SF, TE>(source, call.W is null ? null : call.W + inGroup, null, d, extras.Policy);
-                    HostRows.Map<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic);
+                    Map<SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, call.EvenOdd);
                     continue;
                 }
 
                 var op = new NormOp<T, TC, S, TE>(source, call.W is null ? null : call.W + inGroup, call.B is null ? null : call.B + inGroup, d, extras.Policy);
-                HostRows.Map<T, TC, S, NormOp<T, TC, S, TE>>(ref op, y, n, traffic);
+                Map<S, NormOp<T, TC, S, TE>>(ref op, y, n, traffic, call.EvenOdd);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Map<SX, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, bool evenOdd)
+            where SX : IStorage<T, TC>
+            where TOp : struct, IMap<TC>
+        {
+            if (evenOdd)
+            {
+                HostRows.MapEvenOdd<T, TC, SX, TOp>(ref op, y, n, traffic);
+            }
+            else
+            {
+                HostRows.Map<T, TC, SX, TOp>(ref op, y, n, traffic);
             }
         }
     }
@@ -470,9 +500,32 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private bool OneRounding => TE.Extended && oneRounding;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<TC> V512(int i)
+    public Vector512<TC> V512(int i) => Finish(S.Load(x + i), i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<TC> V256(int i) => Finish(S.Load256(x + i), i);
+
+    /// <summary>The block at i as even and odd elements: the even ones take weight (and bias) lanes i.., the odd ones
+    /// i + Count.. (the layout of <see cref="HostStorage.WidenEvenOdd"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public (Vector512<TC> Even, Vector512<TC> Odd) EvenOdd512(int i)
     {
-        var v = TE.Extended && multiply ? S.Load(x + i) * scale512 : S.Load(x + i) / scale512;
+        var (even, odd) = S.LoadEvenOdd(x + i);
+        return (Finish(even, i), Finish(odd, i + Vector512<TC>.Count));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public (Vector256<TC> Even, Vector256<TC> Odd) EvenOdd256(int i)
+    {
+        var (even, odd) = S.LoadEvenOdd256(x + i);
+        return (Finish(even, i), Finish(odd, i + Vector256<TC>.Count));
+    }
+
+    /// <summary>The steps after the load: x / d (or x · scale), the weight and the bias at lanes i...</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector512<TC> Finish(Vector512<TC> loaded, int i)
+    {
+        var v = TE.Extended && multiply ? loaded * scale512 : loaded / scale512;
         if (HasWeight)
         {
             v = (OneRounding ? v : S.Quantize(v)) * Vector512.Load(w + i);
@@ -487,9 +540,9 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<TC> V256(int i)
+    private Vector256<TC> Finish(Vector256<TC> loaded, int i)
     {
-        var v = TE.Extended && multiply ? S.Load256(x + i) * scale256 : S.Load256(x + i) / scale256;
+        var v = TE.Extended && multiply ? loaded * scale256 : loaded / scale256;
         if (HasWeight)
         {
             v = (OneRounding ? v : S.Quantize(v)) * Vector256.Load(w + i);

@@ -38,6 +38,11 @@ internal interface IMap<TC>
 
     /// <summary>Prefetches the inputs of element i (past the row: the next row of contiguous rows; a prefetch never faults).</summary>
     void Prefetch(int i);
+
+    /// <summary>The block of 2 × Vector512 Count elements at i as even and odd elements (<see cref="HostRows.MapEvenOdd"/>).</summary>
+    (Vector512<TC> Even, Vector512<TC> Odd) EvenOdd512(int i) => throw new NotSupportedException();
+
+    (Vector256<TC> Even, Vector256<TC> Odd) EvenOdd256(int i) => throw new NotSupportedException();
 }
 
 /// <summary>A row of storage values, widened.</summary>
@@ -346,6 +351,96 @@ internal static unsafe class HostRows
         {
             Sse.StoreFence(); // order the streaming stores before whatever the caller does next
         }
+    }
+
+    /// <summary>The elements of an even/odd block (<see cref="IStorage{T, TC}.EvenOdd"/>): two vectors of float32 lanes.</summary>
+    public static int PairBlock => Vector512.IsHardwareAccelerated ? 2 * Vector512<float>.Count : 2 * Vector256<float>.Count;
+
+    /// <summary>
+    /// y[i] = (T)op(i) for a row of whole <see cref="PairBlock"/> blocks, each loaded, computed and stored as its even and
+    /// odd elements (<see cref="IStorage{T, TC}.EvenOdd"/>: bfloat16, whose 32-bit lanes hold one of each); the op reads
+    /// its weight in that layout (<see cref="HostStorage.WidenEvenOdd"/>). Streaming stores and prefetch as <see cref="Map"/>; for
+    /// streaming, y aligned to 64 bytes. Every element takes the same operations as in <see cref="Map"/>: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MapEvenOdd<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+    {
+        bool prefetch = traffic is RowTraffic.Prefetched or RowTraffic.Streamed && Sse.IsSupported;
+        bool stream = traffic is RowTraffic.Streamed or RowTraffic.StreamedOnly && Sse.IsSupported;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            if (prefetch)
+            {
+                EvenOdd512<T, TC, S, TOp, Yes>(ref op, y, n, stream);
+            }
+            else
+            {
+                EvenOdd512<T, TC, S, TOp, No>(ref op, y, n, stream);
+            }
+        }
+        else if (prefetch)
+        {
+            EvenOdd256<T, TC, S, TOp, Yes>(ref op, y, n, stream);
+        }
+        else
+        {
+            EvenOdd256<T, TC, S, TOp, No>(ref op, y, n, stream);
+        }
+
+        if (stream)
+        {
+            Sse.StoreFence();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EvenOdd512<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, bool stream)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
+    {
+        var local = op;
+        for (int i = 0; i < n; i += 2 * Vector512<TC>.Count)
+        {
+            if (TPrefetch.On && ((i * sizeof(T)) & 63) == 0)
+            {
+                local.Prefetch(n + i); // one per 64-byte line
+            }
+
+            var (even, odd) = local.EvenOdd512(i);
+            S.StoreEvenOdd(even, odd, y + i, stream);
+        }
+
+        op = local;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EvenOdd256<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, bool stream)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
+    {
+        var local = op;
+        for (int i = 0; i < n; i += 2 * Vector256<TC>.Count)
+        {
+            if (TPrefetch.On && ((i * sizeof(T)) & 63) == 0)
+            {
+                local.Prefetch(n + i);
+            }
+
+            var (even, odd) = local.EvenOdd256(i);
+            S.StoreEvenOdd(even, odd, y + i, stream);
+        }
+
+        op = local;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

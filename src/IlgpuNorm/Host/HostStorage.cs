@@ -48,6 +48,22 @@ internal unsafe interface IStorage<T, TC>
 
     static abstract Vector256<TC> Quantize(Vector256<TC> value);
 
+    /// <summary>
+    /// Whether a row map may hold a block of <see cref="HostRows.PairBlock"/> elements as its even elements (lanes of
+    /// the first vector) and its odd elements (the second): <see cref="LoadEvenOdd(T*)"/> and <see cref="StoreEvenOdd(Vector512{TC}, Vector512{TC}, T*, bool)"/>.
+    /// </summary>
+    static virtual bool EvenOdd => false;
+
+    /// <summary>The even and the odd elements of the 2 × Vector512 Count elements at <paramref name="p"/> (where <see cref="EvenOdd"/>).</summary>
+    static virtual (Vector512<TC> Even, Vector512<TC> Odd) LoadEvenOdd(T* p) => throw new NotSupportedException();
+
+    static virtual (Vector256<TC> Even, Vector256<TC> Odd) LoadEvenOdd256(T* p) => throw new NotSupportedException();
+
+    /// <summary>Stores a block held as even and odd elements, with a streaming store (<paramref name="p"/> aligned to the block) or not.</summary>
+    static virtual void StoreEvenOdd(Vector512<TC> even, Vector512<TC> odd, T* p, bool streaming) => throw new NotSupportedException();
+
+    static virtual void StoreEvenOdd(Vector256<TC> even, Vector256<TC> odd, T* p, bool streaming) => throw new NotSupportedException();
+
     /// <summary>Σ x² in the compute type: <see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/> (float32 compute) or
     /// <see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/> (float64).</summary>
     static abstract TC SumOfSquares<TL>(ref TL load, int n)
@@ -117,6 +133,37 @@ internal static unsafe class HostStorage
             for (; i < n; i++)
             {
                 y[i] = S.Narrow(x[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Widens whole <see cref="HostRows.PairBlock"/> blocks into their even elements, then their odd ones (each block's
+    /// first vector holds elements 0, 2, 4..., its second 1, 3, 5...): the layout in which <see cref="HostRows.MapEvenOdd"/>
+    /// reads a weight. S is an <see cref="IStorage{T, TC}.EvenOdd"/> storage; the length a multiple of the block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WidenEvenOdd<T, TC, S>(ReadOnlySpan<T> source, Span<TC> destination)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+    {
+        fixed (T* x = source)
+        fixed (TC* y = destination)
+        {
+            int n = source.Length;
+            for (int i = 0; Vector512.IsHardwareAccelerated && i < n; i += 2 * Vector512<TC>.Count)
+            {
+                var (even, odd) = S.LoadEvenOdd(x + i);
+                even.Store(y + i);
+                odd.Store(y + i + Vector512<TC>.Count);
+            }
+
+            for (int i = 0; !Vector512.IsHardwareAccelerated && i < n; i += 2 * Vector256<TC>.Count)
+            {
+                var (even, odd) = S.LoadEvenOdd256(x + i);
+                even.Store(y + i);
+                odd.Store(y + i + Vector256<TC>.Count);
             }
         }
     }
@@ -330,9 +377,75 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
 
 }
 
+/// <summary>
+/// A bfloat16 block as its even and odd elements: a 32-bit lane holds one of each, so the even element widens by a
+/// shift to the top and the odd one by clearing the low half; the stores put the even element's bits in the low half
+/// and the odd element's rounding (bits in the high half: the storage's <c>Quantize</c>) above them, one store and no
+/// lane crossing. The same roundings as the element-order loads and stores, lane for lane.
+/// </summary>
+internal static unsafe class BFloat16Pairs
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Even, Vector512<float> Odd) Load(ushort* p)
+    {
+        var u = Vector512.Load((uint*)p);
+        return ((u << 16).AsSingle(), (u & Vector512.Create(0xFFFF_0000u)).AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<float> Even, Vector256<float> Odd) Load256(ushort* p)
+    {
+        var u = Vector256.Load((uint*)p);
+        return ((u << 16).AsSingle(), (u & Vector256.Create(0xFFFF_0000u)).AsSingle());
+    }
+
+    /// <summary>The even lanes' bits (low halves) and the odd lanes' rounded values (high halves) as one block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<uint> evenBits, Vector512<float> oddRounded, ushort* p, bool streaming)
+    {
+        var block = evenBits | oddRounded.AsUInt32();
+        if (streaming)
+        {
+            block.StoreAlignedNonTemporal((uint*)p);
+        }
+        else
+        {
+            block.Store((uint*)p);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<uint> evenBits, Vector256<float> oddRounded, ushort* p, bool streaming)
+    {
+        var block = evenBits | oddRounded.AsUInt32();
+        if (streaming)
+        {
+            block.StoreAlignedNonTemporal((uint*)p);
+        }
+        else
+        {
+            block.Store((uint*)p);
+        }
+    }
+}
+
 /// <summary>bfloat16 bits, as <see cref="BFloat16.BitsToSingle"/> and <see cref="BFloat16.RoundToBits"/>.</summary>
 internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Storage>
 {
+    public static bool EvenOdd => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Even, Vector512<float> Odd) LoadEvenOdd(ushort* p) => BFloat16Pairs.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<float> Even, Vector256<float> Odd) LoadEvenOdd256(ushort* p) => BFloat16Pairs.Load256(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
+
     public static float Widen(ushort value) => BFloat16.BitsToSingle(value);
 
     public static ushort Narrow(float value) => BFloat16.RoundToBits(value);
@@ -381,6 +494,20 @@ internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Sto
 /// </summary>
 internal readonly unsafe struct FiniteBFloat16Storage : ISixteenBitStorage<FiniteBFloat16Storage>
 {
+    public static bool EvenOdd => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Even, Vector512<float> Odd) LoadEvenOdd(ushort* p) => BFloat16Pairs.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<float> Even, Vector256<float> Odd) LoadEvenOdd256(ushort* p) => BFloat16Pairs.Load256(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
+
     public static float Widen(ushort value) => BFloat16Storage.Widen(value);
 
     public static ushort Narrow(float value) => BFloat16Storage.Narrow(value);

@@ -29,6 +29,32 @@ internal static unsafe class HostRowsHelper
         }
     }
 
+    /// <summary>
+    /// The same map in even/odd blocks (<see cref="HostRows.MapEvenOdd"/>): the 16-bit weight <paramref name="w"/> widened
+    /// into the even/odd layout; x's length a multiple of <see cref="HostRows.PairBlock"/>, y 64-byte aligned when streaming.
+    /// </summary>
+    public static void NormalizeEvenOdd<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<ushort> w, Span<ushort> y, bool streaming)
+        where S : IStorage<ushort, float>
+    {
+        var wide = new float[w.Length];
+        HostStorage.WidenEvenOdd<ushort, float, S>(w, wide);
+        var traffic = streaming ? RowTraffic.Streamed : RowTraffic.Cached;
+        fixed (ushort* px = x, py = y)
+        fixed (float* pw = wide)
+        {
+            if (w.IsEmpty)
+            {
+                var op = new NormOp<ushort, float, S, PlainRow>(px, null, null, d, default);
+                HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, PlainRow>>(ref op, py, x.Length, traffic);
+            }
+            else
+            {
+                var op = new NormOp<ushort, float, S, WeightedRow>(px, pw, null, d, default);
+                HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, WeightedRow>>(ref op, py, x.Length, traffic);
+            }
+        }
+    }
+
     /// <summary>Σ x² of a 16-bit row, widened in registers.</summary>
     public static float SumOfSquares<S>(ReadOnlySpan<ushort> x)
         where S : IStorage<ushort, float>
