@@ -40,6 +40,15 @@ public class HarnessTests
     [InlineData("x", null)]
     public void CacheSize_Parses(string text, long? expected) => Assert.Equal(expected, IlgpuNorm.Host.HostCache.ParseSize(text));
 
+    [Fact]
+    public void Streaming_StartsPastHalfTheLastLevelCache()
+    {
+        long half = IlgpuNorm.Host.HostCache.LastLevelBytes / 2;
+        Assert.False(IlgpuNorm.Host.HostCache.ShouldStream(half));
+        Assert.True(IlgpuNorm.Host.HostCache.ShouldStream(half + 1));
+        Assert.True(IlgpuNorm.Host.HostCache.ShouldStream(IlgpuNorm.Host.HostCache.LastLevelBytes)); // bfloat16 [1024, 8192] on 32 MiB
+    }
+
     [Theory]
     [InlineData(128, 2)]
     [InlineData(1000, 2)]
