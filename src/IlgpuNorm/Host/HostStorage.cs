@@ -600,10 +600,11 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Quantize(Vector512<float> value)
     {
-        // Float16Storage's (v + c) - c without its overflow select: |v| < 65504.
+        // Float16Storage's (v + c) - c without its overflow select: |v| < 65504. c's exponent is that of max(|v|, 2^-14):
+        // one max and one mask (a shift pair before).
         var bits = value.AsUInt32();
         var magnitude = bits & Vector512.Create(0x7FFF_FFFFu);
-        var c = ((Vector512.Max(magnitude >> 23, Vector512.Create(127u - 14)) << 23) + Vector512.Create((13u << 23) | 0x40_0000u)).AsSingle();
+        var c = ((Vector512.Max(magnitude, Vector512.Create((127u - 14) << 23)) & Vector512.Create(0x7F80_0000u)) + Vector512.Create((13u << 23) | 0x40_0000u)).AsSingle();
         return (((value + c) - c).AsUInt32() | (bits ^ magnitude)).AsSingle();
     }
 
@@ -612,7 +613,7 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
     {
         var bits = value.AsUInt32();
         var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
-        var c = ((Vector256.Max(magnitude >> 23, Vector256.Create(127 - 14)) << 23) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
+        var c = ((Vector256.Max(magnitude, Vector256.Create((127 - 14) << 23)) & Vector256.Create(0x7F80_0000)) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
         return (((value + c) - c).AsUInt32() | (bits ^ magnitude.AsUInt32())).AsSingle();
     }
 }
