@@ -51,4 +51,28 @@ public class HostRowPipelineTests
         Assert.Equal(1, HostParallel.Workers(1000, 10));
         Assert.Equal(1, HostParallel.Workers(1L << 30, 1));
     }
+
+    [Fact]
+    public void ParallelThreshold_SettlesAtOrBelowTheFirstCalibration()
+    {
+        long first = HostParallel.MinElementsPerWorker;
+        for (int i = 0; i < 300; i++)
+        {
+            Assert.InRange(HostParallel.MinElementsPerWorker, 1L << 14, first);
+        }
+
+        long settled = HostParallel.MinElementsPerWorker;
+        Assert.Equal(settled, HostParallel.MinElementsPerWorker); // calibrated twice at most: stable from then on
+    }
+
+    [Theory]
+    [InlineData(100.0, 80.0, 65536L, 29491L)] // split 1.25x faster, estimate 1.5 * 30 / (100 / 65536) = 29.5 K: under elements / 2, kept
+    [InlineData(100.0, 70.0, 65536L, 19660L)] // the same with a cheaper split
+    [InlineData(100.0, 88.0, 65536L, 32768L)] // estimate 37.4 K, but the split was 12% faster: capped at 32 K
+    [InlineData(100.0, 95.0, 65536L, 44236L)] // split only 5% faster: the estimate stands
+    [InlineData(100.0, 130.0, 65536L, 78643L)] // split slower
+    [InlineData(100.0, 40.0, 65536L, 16384L)] // no cost at all: the floor
+    [InlineData(100.0, 2000.0, 65536L, 1048576L)] // the ceiling
+    public void ParallelThreshold_FromMeasuredTimes(double single, double split, long elements, long expected) =>
+        Assert.Equal(expected, HostParallel.Threshold(single, split, elements));
 }

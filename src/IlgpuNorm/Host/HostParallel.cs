@@ -20,10 +20,39 @@ internal static class HostParallel
 {
     private const long Floor = 1 << 14;
     private const long Ceiling = 1 << 20;
+    /// <summary>Parallel-sized calls after which the calibration runs once more, in a settled process.</summary>
+    private const int SettleAfter = 256;
     private static readonly Lazy<long> Calibrated = new(Calibrate);
+    private static long settled;
+    private static int asks;
 
-    /// <summary>The fewest elements a worker is given.</summary>
-    public static long MinElementsPerWorker => Calibrated.Value;
+    /// <summary>
+    /// The fewest elements a worker is given: the first calibration, and from the <see cref="SettleAfter"/>th call that
+    /// asks on, the smaller of it and a second one. A calibration in a young process can read high (helpers just
+    /// started, code not yet at its final tier): one of six fresh AVX2 processes read 129 K where the others read 16-25 K,
+    /// and kept [16, 4096] on one thread for its whole life.
+    /// </summary>
+    public static long MinElementsPerWorker
+    {
+        get
+        {
+            long value = Volatile.Read(ref settled);
+            if (value > 0)
+            {
+                return value;
+            }
+
+            long first = Calibrated.Value;
+            if (Interlocked.Increment(ref asks) == SettleAfter)
+            {
+                value = Math.Min(first, Calibrate());
+                Volatile.Write(ref settled, value);
+                return value;
+            }
+
+            return first;
+        }
+    }
 
     /// <summary>How many workers a call of <paramref name="elements"/> elements in <paramref name="items"/> independent items gets.</summary>
     public static int Workers(long elements, long items) =>
@@ -65,9 +94,23 @@ internal static class HostParallel
         // 1.3-1.5 times slower than later, which shrinks cost / time-per-element by as much: hence the factor 1.5.
         double single = MinTicks(15, () => Pipeline(x, y, N, Rows, workers: 1));
         double split = MinTicks(15, () => Pipeline(x, y, N, Rows, workers: 2));
-        double ticksPerElement = Math.Max(single / x.Length, 1e-9);
+        return Threshold(single, split, x.Length);
+    }
+
+    /// <summary>
+    /// The fewest elements per worker from the measured times of one call of <paramref name="elements"/> elements on one
+    /// thread (<paramref name="single"/>) and split in two (<paramref name="split"/>): 1.5 times the elements processed
+    /// during the split's cost beyond half the single time, within [2^14, 2^20]. Where the measured call itself ran at
+    /// least 10% faster split, a call of its size splits whatever that estimate says (at most elements / 2 per worker):
+    /// on AVX2 the estimate read 22-41 K for 32 K per worker of [16, 4096], which split 1.2 times faster, so that call
+    /// split in some processes and not in others.
+    /// </summary>
+    internal static long Threshold(double single, double split, long elements)
+    {
+        double ticksPerElement = Math.Max(single / elements, 1e-9);
         double cost = Math.Max(split - (single / 2), 0);
-        return Math.Clamp((long)(1.5 * cost / ticksPerElement), Floor, Ceiling);
+        long threshold = Math.Clamp((long)(1.5 * cost / ticksPerElement), Floor, Ceiling);
+        return split <= 0.9 * single ? Math.Min(threshold, Math.Max(Floor, elements / 2)) : threshold;
     }
 
     private static unsafe void Pipeline(float[] x, float[] y, int n, int rows, int workers)
