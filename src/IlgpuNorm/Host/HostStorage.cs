@@ -378,32 +378,34 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
 }
 
 /// <summary>
-/// A bfloat16 block as its even and odd elements: a 32-bit lane holds one of each, so the even element widens by a
-/// shift to the top and the odd one by clearing the low half; the stores put the even element's bits in the low half
-/// and the odd element's rounding (bits in the high half: the storage's <c>Quantize</c>) above them, one store and no
-/// lane crossing. The same roundings as the element-order loads and stores, lane for lane.
+/// A bfloat16 storage's blocks as their even and odd elements (<see cref="IStorage{T, TC}.EvenOdd"/>): a 32-bit lane holds
+/// one of each, so the even element widens by a shift to the top and the odd one by clearing the low half; the store puts
+/// the even lanes' bits (<c>Bits</c>) in the low halves and the odd lanes' rounding (<c>Quantize</c>: bits in the high
+/// half) above them, one store and no lane crossing. The same roundings as the element-order loads and stores, lane for lane.
 /// </summary>
-internal static unsafe class BFloat16Pairs
+internal unsafe interface IBFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
+    where TSelf : IBFloat16Storage<TSelf>
 {
+    static bool IStorage<ushort, float>.EvenOdd => true;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector512<float> Even, Vector512<float> Odd) Load(ushort* p)
+    static (Vector512<float> Even, Vector512<float> Odd) IStorage<ushort, float>.LoadEvenOdd(ushort* p)
     {
         var u = Vector512.Load((uint*)p);
         return ((u << 16).AsSingle(), (u & Vector512.Create(0xFFFF_0000u)).AsSingle());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector256<float> Even, Vector256<float> Odd) Load256(ushort* p)
+    static (Vector256<float> Even, Vector256<float> Odd) IStorage<ushort, float>.LoadEvenOdd256(ushort* p)
     {
         var u = Vector256.Load((uint*)p);
         return ((u << 16).AsSingle(), (u & Vector256.Create(0xFFFF_0000u)).AsSingle());
     }
 
-    /// <summary>The even lanes' bits (low halves) and the odd lanes' rounded values (high halves) as one block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<uint> evenBits, Vector512<float> oddRounded, ushort* p, bool streaming)
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming)
     {
-        var block = evenBits | oddRounded.AsUInt32();
+        var block = TSelf.Bits(even) | TSelf.Quantize(odd).AsUInt32();
         if (streaming)
         {
             block.StoreAlignedNonTemporal((uint*)p);
@@ -415,9 +417,9 @@ internal static unsafe class BFloat16Pairs
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<uint> evenBits, Vector256<float> oddRounded, ushort* p, bool streaming)
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming)
     {
-        var block = evenBits | oddRounded.AsUInt32();
+        var block = TSelf.Bits(even) | TSelf.Quantize(odd).AsUInt32();
         if (streaming)
         {
             block.StoreAlignedNonTemporal((uint*)p);
@@ -430,22 +432,8 @@ internal static unsafe class BFloat16Pairs
 }
 
 /// <summary>bfloat16 bits, as <see cref="BFloat16.BitsToSingle"/> and <see cref="BFloat16.RoundToBits"/>.</summary>
-internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Storage>
+internal readonly unsafe struct BFloat16Storage : IBFloat16Storage<BFloat16Storage>
 {
-    public static bool EvenOdd => true;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector512<float> Even, Vector512<float> Odd) LoadEvenOdd(ushort* p) => BFloat16Pairs.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector256<float> Even, Vector256<float> Odd) LoadEvenOdd256(ushort* p) => BFloat16Pairs.Load256(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
-
     public static float Widen(ushort value) => BFloat16.BitsToSingle(value);
 
     public static ushort Narrow(float value) => BFloat16.RoundToBits(value);
@@ -492,22 +480,8 @@ internal readonly unsafe struct BFloat16Storage : ISixteenBitStorage<BFloat16Sto
 /// instructions (bfloat16 forward 15-25% faster). Infinities and overflows round as in BFloat16Storage: the carry of the
 /// rounding add runs into the exponent, 0x7F80 (±Inf).
 /// </summary>
-internal readonly unsafe struct FiniteBFloat16Storage : ISixteenBitStorage<FiniteBFloat16Storage>
+internal readonly unsafe struct FiniteBFloat16Storage : IBFloat16Storage<FiniteBFloat16Storage>
 {
-    public static bool EvenOdd => true;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector512<float> Even, Vector512<float> Odd) LoadEvenOdd(ushort* p) => BFloat16Pairs.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector256<float> Even, Vector256<float> Odd) LoadEvenOdd256(ushort* p) => BFloat16Pairs.Load256(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming) => BFloat16Pairs.Store(Bits(even), Quantize(odd), p, streaming);
-
     public static float Widen(ushort value) => BFloat16Storage.Widen(value);
 
     public static ushort Narrow(float value) => BFloat16Storage.Narrow(value);
