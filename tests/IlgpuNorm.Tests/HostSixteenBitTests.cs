@@ -302,6 +302,39 @@ public class HostSixteenBitTests
     }
 
     /// <summary>
+    /// bfloat16 through the public API with num_groups = 2 and segments of whole even/odd blocks (and of none: 48 on
+    /// AVX-512): each segment takes its own slice of the weight, in the even/odd layout; every lane against the scalar
+    /// roundings of its segment.
+    /// </summary>
+    [Theory]
+    [InlineData(64)]
+    [InlineData(48)]
+    [InlineData(4096)]
+    public void BFloat16_Groups_EvenOddSegments_RoundEveryLaneAsTheScalarPath(int segment)
+    {
+        const int Rows = 3;
+        const int Groups = 2;
+        int n = segment * Groups;
+        var random = new Random(segment);
+        var x = Enumerable.Range(0, Rows * n).Select(_ => BFloat16.RoundToBits((float)((random.NextDouble() * 8) - 4))).ToArray();
+        var w = Enumerable.Range(0, n).Select(_ => BFloat16.RoundToBits((float)((random.NextDouble() * 3) - 1.5))).ToArray();
+        var y = Enumerable.Repeat((ushort)0x7E01, x.Length).ToArray(); // poisoned
+        var options = new RmsNormOptions { Device = DeviceRequest.Host, NumGroups = Groups };
+        RmsNorm.Compute<BFloat16>(MemoryMarshal.Cast<ushort, BFloat16>(x), [Rows, n], [n], MemoryMarshal.Cast<ushort, BFloat16>(w), MemoryMarshal.Cast<ushort, BFloat16>(y.AsSpan()), options);
+        for (int s = 0; s < Rows * Groups; s++)
+        {
+            var wide = x.AsSpan(s * segment, segment).ToArray().Select(BFloat16.BitsToSingle).ToArray();
+            float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / segment) + 1e-6f);
+            for (int i = 0; i < segment; i++)
+            {
+                float weight = BFloat16.BitsToSingle(w[((s % Groups) * segment) + i]);
+                ushort expected = BFloat16.RoundToBits(BFloat16.BitsToSingle(BFloat16.RoundToBits(wide[i] / d)) * weight);
+                Assert.True(expected == y[(s * segment) + i], $"segment {s} [{i}]: expected 0x{expected:X4}, got 0x{y[(s * segment) + i]:X4}");
+            }
+        }
+    }
+
+    /// <summary>
     /// Through the public API, a bfloat16 call larger than the last-level cache into a 64-byte aligned output (even/odd
     /// blocks with streaming stores) and into the same output one element further on (element order: no aligned block):
     /// the same bits.
