@@ -371,24 +371,16 @@ internal static unsafe class HostRows
     {
         bool prefetch = traffic is RowTraffic.Prefetched or RowTraffic.Streamed && Sse.IsSupported;
         bool stream = traffic is RowTraffic.Streamed or RowTraffic.StreamedOnly && Sse.IsSupported;
-        if (Vector512.IsHardwareAccelerated)
+        switch (Vector512.IsHardwareAccelerated, prefetch, stream)
         {
-            if (prefetch)
-            {
-                EvenOdd512<T, TC, S, TOp, Yes>(ref op, y, n, stream);
-            }
-            else
-            {
-                EvenOdd512<T, TC, S, TOp, No>(ref op, y, n, stream);
-            }
-        }
-        else if (prefetch)
-        {
-            EvenOdd256<T, TC, S, TOp, Yes>(ref op, y, n, stream);
-        }
-        else
-        {
-            EvenOdd256<T, TC, S, TOp, No>(ref op, y, n, stream);
+            case (true, true, true): EvenOdd512<T, TC, S, TOp, Yes, Yes>(ref op, y, n); break;
+            case (true, true, false): EvenOdd512<T, TC, S, TOp, Yes, No>(ref op, y, n); break;
+            case (true, false, true): EvenOdd512<T, TC, S, TOp, No, Yes>(ref op, y, n); break;
+            case (true, false, false): EvenOdd512<T, TC, S, TOp, No, No>(ref op, y, n); break;
+            case (false, true, true): EvenOdd256<T, TC, S, TOp, Yes, Yes>(ref op, y, n); break;
+            case (false, true, false): EvenOdd256<T, TC, S, TOp, Yes, No>(ref op, y, n); break;
+            case (false, false, true): EvenOdd256<T, TC, S, TOp, No, Yes>(ref op, y, n); break;
+            default: EvenOdd256<T, TC, S, TOp, No, No>(ref op, y, n); break;
         }
 
         if (stream)
@@ -398,12 +390,13 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EvenOdd512<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, bool stream)
+    private static void EvenOdd512<T, TC, S, TOp, TPrefetch, TStream>(ref TOp op, T* y, int n)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
         where TPrefetch : IFlag
+        where TStream : IFlag
     {
         var local = op;
         for (int i = 0; i < n; i += 2 * Vector512<TC>.Count)
@@ -414,19 +407,20 @@ internal static unsafe class HostRows
             }
 
             var (even, odd) = local.EvenOdd512(i);
-            S.StoreEvenOdd(even, odd, y + i, stream);
+            S.StoreEvenOdd(even, odd, y + i, TStream.On);
         }
 
         op = local;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EvenOdd256<T, TC, S, TOp, TPrefetch>(ref TOp op, T* y, int n, bool stream)
+    private static void EvenOdd256<T, TC, S, TOp, TPrefetch, TStream>(ref TOp op, T* y, int n)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
         where TPrefetch : IFlag
+        where TStream : IFlag
     {
         var local = op;
         for (int i = 0; i < n; i += 2 * Vector256<TC>.Count)
@@ -437,7 +431,7 @@ internal static unsafe class HostRows
             }
 
             var (even, odd) = local.EvenOdd256(i);
-            S.StoreEvenOdd(even, odd, y + i, stream);
+            S.StoreEvenOdd(even, odd, y + i, TStream.On);
         }
 
         op = local;
