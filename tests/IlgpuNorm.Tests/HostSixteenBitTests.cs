@@ -75,14 +75,22 @@ public class HostSixteenBitTests
 
             HostStorage.Narrow<ushort, float, FiniteFloat16Storage>(source, finite);
             HostStorage.Narrow<ushort, float, Float16Storage>(source, full);
+            var magnitude = new ushort[source.Length];
+            bool positive = chunk < 2048; // the sign bit clear: the magnitudes' bits too
+            if (positive)
+            {
+                HostRowsHelper.MagnitudeBits<FiniteFloat16Storage>(source, magnitude);
+            }
+
             for (int i = 0; i < source.Length; i++)
             {
                 ushort expected = HalfBits.SingleToHalf(source[i]);
-                if ((!float.IsNaN(source[i]) && finite[i] != expected) || full[i] != expected)
+                bool number = !float.IsNaN(source[i]);
+                if ((number && finite[i] != expected) || full[i] != expected || (positive && number && magnitude[i] != expected))
                 {
                     if (Interlocked.Increment(ref mismatches) == 1)
                     {
-                        first = $"0x{BitConverter.SingleToUInt32Bits(source[i]):X8}: expected 0x{expected:X4}, finite 0x{finite[i]:X4}, full 0x{full[i]:X4}";
+                        first = $"0x{BitConverter.SingleToUInt32Bits(source[i]):X8}: expected 0x{expected:X4}, finite 0x{finite[i]:X4}, full 0x{full[i]:X4}, magnitude 0x{magnitude[i]:X4}";
                     }
                 }
             }
@@ -421,6 +429,141 @@ public class HostSixteenBitTests
         var source = values.ToArray();
         AssertSameStores<Float16Storage, FiniteFloat16Storage>(source);
         AssertQuantizeIsWidenOfRound(inRange.ToArray(), HostRowsHelper.Quantize<FiniteFloat16Storage>, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
+
+        // The magnitude members (sign apart): |x| of every finite encoding; the first rounding of every |v| above,
+        // 2^16 and past it included (65504 rounds down, 65520 up to 2^16).
+        var magnitudes = new float[finite.Length];
+        HostRowsHelper.Magnitude<FiniteFloat16Storage>(finite, magnitudes);
+        Assert.Equal(expectedWide.Select(v => BitConverter.SingleToUInt32Bits(MathF.Abs(v))), magnitudes.Select(BitConverter.SingleToUInt32Bits));
+        var positive = inRange.Select(MathF.Abs).Concat([0f, 65504f, 65519.99f, 65520f, 65536f, 70000f, 1e9f]).ToList();
+        while (positive.Count % 16 != 0)
+        {
+            positive.Add(1f);
+        }
+
+        var rounded = positive.ToArray();
+        HostRowsHelper.QuantizeMagnitude<FiniteFloat16Storage>(rounded);
+        for (int i = 0; i < rounded.Length; i++)
+        {
+            float expected = MathF.Min(HalfBits.HalfToSingle(HalfBits.SingleToHalf(positive[i])), 65536f) is var e && float.IsInfinity(e) ? 65536f : e;
+            bool overflow = positive[i] >= 65520f; // float16 says Inf, the magnitude rounding 2^16 or the value's own rounding
+            Assert.True(overflow ? rounded[i] >= 65536f : BitConverter.SingleToUInt32Bits(rounded[i]) == BitConverter.SingleToUInt32Bits(expected), $"{positive[i]:R}: expected {expected:R}, got {rounded[i]:R}");
+        }
+    }
+
+    public static TheoryData<int, bool, bool> SignApartRows() => new()
+    {
+        { 1, true, false }, { 15, true, false }, { 16, false, false }, { 17, true, false }, { 33, true, true }, { 127, false, true }, { 4099, true, false }, { 4099, true, true }, { 4096, false, true },
+    };
+
+    /// <summary>
+    /// float16 rows on magnitudes with the signs apart (<see cref="HostRows.MapSignApart"/>) against the signed row map
+    /// and against the scalar roundings, bit for bit: x and w of both signs, ±0, subnormal x and weights (subnormal and
+    /// zero results of both signs), weights whose products overflow to ±infinity; streamed into a 64-byte aligned row.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SignApartRows))]
+    public unsafe void Float16_SignApartRows_EqualTheSignedMap_AndTheScalarRoundings(int n, bool weighted, bool streaming)
+    {
+        var random = new Random(n * 4 + (weighted ? 2 : 0) + (streaming ? 1 : 0));
+        ushort[] specials = [0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x83FF, 0x0400, 0x8400, 0x7BFF, 0xFBFF];
+        var x = new ushort[n];
+        var wBits = new ushort[weighted ? n : 0];
+        for (int i = 0; i < n; i++)
+        {
+            x[i] = i % 7 == 3 ? specials[random.Next(specials.Length)] : HalfBits.SingleToHalf((float)((random.NextDouble() * 8) - 4));
+        }
+
+        for (int i = 0; i < wBits.Length; i++)
+        {
+            wBits[i] = (i % 5) switch
+            {
+                1 => specials[random.Next(specials.Length)],
+                2 => HalfBits.SingleToHalf((float)((random.NextDouble() - 0.5) * 1e-3)), // subnormal and tiny results
+                _ => HalfBits.SingleToHalf((float)((random.NextDouble() * 3) - 1.5)),
+            };
+        }
+
+        var w = wBits.Select(HalfBits.HalfToSingle).ToArray();
+        var wide = x.Select(HalfBits.HalfToSingle).ToArray();
+        float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / n) + 1e-6f);
+        d = n % 2 == 0 ? d : d * 1e-4f; // odd rows: |x / d| up to ~4e4, so products overflow
+        var signed = new ushort[n];
+        HostRowsHelper.Normalize<ushort, float, FiniteFloat16Storage>(x, d, w, signed);
+        var buffer = (ushort*)NativeMemory.AlignedAlloc((nuint)n * 2, 64);
+        try
+        {
+            var apart = new Span<ushort>(buffer, n);
+            apart.Fill(0x7E01); // poisoned
+            HostRowsHelper.NormalizeSignApart<FiniteFloat16Storage>(x, d, w, wBits, apart, streaming);
+            for (int i = 0; i < n; i++)
+            {
+                ushort q = HalfBits.SingleToHalf(wide[i] / d);
+                ushort expected = weighted ? HalfBits.SingleToHalf(HalfBits.HalfToSingle(q) * w[i]) : q;
+                Assert.True(expected == signed[i] && expected == apart[i], $"[{i}] x 0x{x[i]:X4}{(weighted ? $", w 0x{wBits[i]:X4}" : string.Empty)}: expected 0x{expected:X4}, signed map 0x{signed[i]:X4}, sign apart 0x{apart[i]:X4}");
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Through the public API, a float16 call larger than the last-level cache (finite rows on magnitudes, streamed)
+    /// with weights of both signs and ±0, into a 64-byte aligned output and one element further on: every lane against
+    /// the scalar roundings, both outputs.
+    /// </summary>
+    [Fact]
+    public unsafe void Float16_LargeCall_SignedWeights_RoundEveryLaneAsTheScalarPath()
+    {
+        const int Hidden = 4096;
+        int rows = (int)(HostCache.LastLevelBytes / (2 * 2 * Hidden)) + 3;
+        int count = rows * Hidden;
+        Assert.True(HostCache.ShouldStream((long)count * 2 * 2));
+        var random = new Random(6);
+        var x = new ushort[count];
+        for (int i = 0; i < count; i++)
+        {
+            x[i] = HalfBits.SingleToHalf((float)((random.NextDouble() * 4) - 2));
+        }
+
+        x[Hidden + 5] = 0x7E00; // a NaN row: the signed storage
+        var w = Enumerable.Range(0, Hidden).Select(i => HalfBits.SingleToHalf(i % 9 == 0 ? (i % 2 == 0 ? 0f : -0f) : (float)((random.NextDouble() * 3) - 1.5))).ToArray();
+        var buffer = (ushort*)NativeMemory.AlignedAlloc((nuint)(count + 1) * 2, 64);
+        try
+        {
+            var options = new RmsNormOptions { Device = DeviceRequest.Host };
+            foreach (int offset in new[] { 0, 1 })
+            {
+                var y = new Span<ushort>(buffer + offset, count);
+                y.Fill(0x7E01); // poisoned
+                RmsNorm.Compute<Half>(MemoryMarshal.Cast<ushort, Half>(x), [rows, Hidden], [Hidden], MemoryMarshal.Cast<ushort, Half>(w), MemoryMarshal.Cast<ushort, Half>(y), options);
+                var wide = new float[Hidden];
+                for (int r = 0; r < rows; r++)
+                {
+                    for (int i = 0; i < Hidden; i++)
+                    {
+                        wide[i] = HalfBits.HalfToSingle(x[(r * Hidden) + i]);
+                    }
+
+                    float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / Hidden) + 1e-6f);
+                    for (int i = 0; i < Hidden; i++)
+                    {
+                        ushort expected = HalfBits.SingleToHalf(HalfBits.HalfToSingle(HalfBits.SingleToHalf(wide[i] / d)) * HalfBits.HalfToSingle(w[i]));
+                        ushort actual = y[(r * Hidden) + i];
+                        if (expected != actual)
+                        {
+                            Assert.Fail($"offset {offset}, row {r} [{i}]: expected 0x{expected:X4}, got 0x{actual:X4}");
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(buffer);
+        }
     }
 
     public static TheoryData<bool, int> ForwardRows() => new() { { true, 64 }, { true, 4099 }, { false, 64 }, { false, 4099 } };

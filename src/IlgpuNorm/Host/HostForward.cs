@@ -193,7 +193,7 @@ internal static unsafe class HostForward
                 }
 
                 bool finiteWeight = typeof(SF) != typeof(S) && typeof(TC) == typeof(float) && AllFinite((float*)pw, pw is null ? 0 : length);
-                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming, finiteWeight, evenOdd);
+                var call = new Call<T, TC>(px, residual.IsEmpty ? null : pr, py, pw, pb, problem, extras, streaming, finiteWeight, evenOdd, w.IsEmpty ? null : pw0);
                 if (!plain)
                 {
                     HostBlocks.For(problem.Segments, problem.TotalElements, new Rows<T, TC, S, SF, ExtendedRow>(call));
@@ -343,7 +343,7 @@ internal static unsafe class HostForward
     }
 
     /// <summary>One call's pointers (pinned: the call returns only when every block is done) and numbers.</summary>
-    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming, bool finiteWeight, bool evenOdd)
+    private readonly struct Call<T, TC>(T* x, T* residual, T* y, TC* w, TC* b, RmsNormProblem problem, RmsNormExtras extras, bool streaming, bool finiteWeight, bool evenOdd, T* weightBits)
         where T : unmanaged
         where TC : unmanaged
     {
@@ -358,6 +358,10 @@ internal static unsafe class HostForward
 
         /// <summary>Rows mapped in even/odd blocks (<see cref="HostRows.MapEvenOdd"/>), the weight in that layout.</summary>
         public readonly bool EvenOdd = evenOdd;
+
+        /// <summary>The stored weight's 16-bit patterns (a 16-bit storage with a weight; else null): their signs, for
+        /// <see cref="IStorage{T, TC}.SignApart"/> rows.</summary>
+        public readonly ushort* WeightBits = sizeof(T) == sizeof(ushort) ? (ushort*)weightBits : null;
     }
 
     /// <summary>
@@ -404,8 +408,16 @@ internal static unsafe class HostForward
                 var traffic = call.Streaming ? HostCache.StreamedTraffic(n * sizeof(T)) : RowTraffic.Cached;
                 if (typeof(SF) != typeof(S) && !TE.Extended && call.FiniteWeight && TC.IsFinite(sum) && d > TC.Zero)
                 {
-                    var finite = new NormOp<T, TC, SF, TE>(source, call.W is null ? null : call.W + inGroup, null, d, extras.Policy);
-                    Map<SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, call.EvenOdd);
+                    var finite = new NormOp<T, TC, SF, TE>(source, call.W is null ? null : call.W + inGroup, null, d, extras.Policy, call.WeightBits is null ? null : call.WeightBits + inGroup);
+                    if (SF.SignApart)
+                    {
+                        HostRows.MapSignApart<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic);
+                    }
+                    else
+                    {
+                        Map<SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, call.EvenOdd);
+                    }
+
                     continue;
                 }
 
@@ -481,12 +493,16 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private readonly Vector256<TC> scale256;
     private readonly bool multiply;
     private readonly bool oneRounding;
+    private readonly ushort* weightBits;
 
+    /// <summary>The op of one row; <paramref name="weightBits"/>: the stored weight's 16-bit patterns, whose signs
+    /// <see cref="Bits512(int)"/> reads (a weighted op of a <see cref="IStorage{T, TC}.SignApart"/> storage).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public NormOp(T* x, TC* w, TC* b, TC d, RmsNormPolicy policy)
+    public NormOp(T* x, TC* w, TC* b, TC d, RmsNormPolicy policy, ushort* weightBits = null)
     {
         this.x = x;
         this.w = w;
+        this.weightBits = weightBits;
         this.b = b;
         multiply = TE.Extended && policy == RmsNormPolicy.InputDtype;
         oneRounding = TE.Extended && policy == RmsNormPolicy.WeightInFloat32;
@@ -519,6 +535,39 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     {
         var (even, odd) = S.LoadEvenOdd256(x + i);
         return (Finish(even, i), Finish(odd, i + Vector256<TC>.Count));
+    }
+
+    /// <summary>
+    /// The plain steps (x / d, then the weight: <see cref="IEpilogue.Extended"/> is not) on magnitudes, and the sign of
+    /// x · w applied to the narrowed patterns: the roundings are symmetric (a value that rounds to zero included), so
+    /// this is the sign each signed step would give.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<ushort> Bits512(int i)
+    {
+        var raw = Vector256.Load((ushort*)x + i);
+        var v = S.Magnitude(raw) / scale512;
+        if (TE.Weighted)
+        {
+            v = S.QuantizeMagnitude(v) * Vector512.Abs(Vector512.Load(w + i));
+            raw ^= Vector256.Load(weightBits + i);
+        }
+
+        return S.MagnitudeBits(v) | (raw & Vector256.Create((ushort)0x8000));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<ushort> Bits256(int i)
+    {
+        var raw = Vector128.Load((ushort*)x + i);
+        var v = S.Magnitude(raw) / scale256;
+        if (TE.Weighted)
+        {
+            v = S.QuantizeMagnitude(v) * Vector256.Abs(Vector256.Load(w + i));
+            raw ^= Vector128.Load(weightBits + i);
+        }
+
+        return S.MagnitudeBits(v) | (raw & Vector128.Create((ushort)0x8000));
     }
 
     /// <summary>The steps after the load: x / d (or x · scale), the weight and the bias at lanes i...</summary>

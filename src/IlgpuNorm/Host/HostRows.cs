@@ -43,6 +43,12 @@ internal interface IMap<TC>
     (Vector512<TC> Even, Vector512<TC> Odd) EvenOdd512(int i) => throw new NotSupportedException();
 
     (Vector256<TC> Even, Vector256<TC> Odd) EvenOdd256(int i) => throw new NotSupportedException();
+
+    /// <summary>The stored 16-bit patterns of the Vector512 Count elements at i, computed on magnitudes with each
+    /// element's sign applied at the end (<see cref="HostRows.MapSignApart"/>).</summary>
+    Vector256<ushort> Bits512(int i) => throw new NotSupportedException();
+
+    Vector128<ushort> Bits256(int i) => throw new NotSupportedException();
 }
 
 /// <summary>A row of storage values, widened.</summary>
@@ -353,6 +359,63 @@ internal static unsafe class HostRows
         }
     }
 
+    /// <summary>
+    /// y[i] = (T)op(i) for a 16-bit storage with <see cref="IStorage{T, TC}.SignApart"/>: the op computes each vector on
+    /// magnitudes and applies the signs to the narrowed patterns (<see cref="IMap{TC}.Bits512(int)"/>). Streaming stores
+    /// (from the first 64-byte aligned element on) and prefetch as <see cref="Map"/>; the tail element by element. The
+    /// same bits as Map: every rounding is symmetric, so the sign of a result is the sign of its product.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MapSignApart<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic)
+        where T : unmanaged
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+        where S : IStorage<T, TC>
+        where TOp : struct, IMap<TC>
+    {
+        int i = 0;
+        bool prefetch = traffic is RowTraffic.Prefetched or RowTraffic.Streamed && Sse.IsSupported;
+        bool stream = traffic is RowTraffic.Streamed or RowTraffic.StreamedOnly && Sse.IsSupported && n >= 64;
+        if (stream)
+        {
+            for (; i < n && ((nuint)(y + i) & 63) != 0; i++)
+            {
+                y[i] = S.Narrow(op.At(i));
+            }
+        }
+
+        var bits = (ushort*)y;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            i = (prefetch, stream) switch
+            {
+                (true, true) => SignApart512<TC, TOp, Yes, Yes>(ref op, bits, n, i),
+                (true, false) => SignApart512<TC, TOp, Yes, No>(ref op, bits, n, i),
+                (false, true) => SignApart512<TC, TOp, No, Yes>(ref op, bits, n, i),
+                _ => SignApart512<TC, TOp, No, No>(ref op, bits, n, i),
+            };
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            i = (prefetch, stream) switch
+            {
+                (true, true) => SignApart256<TC, TOp, Yes, Yes>(ref op, bits, n, i),
+                (true, false) => SignApart256<TC, TOp, Yes, No>(ref op, bits, n, i),
+                (false, true) => SignApart256<TC, TOp, No, Yes>(ref op, bits, n, i),
+                _ => SignApart256<TC, TOp, No, No>(ref op, bits, n, i),
+            };
+        }
+
+        for (; i < n; i++)
+        {
+            y[i] = S.Narrow(op.At(i));
+        }
+
+        if (stream)
+        {
+            Sse.StoreFence();
+        }
+    }
+
     /// <summary>The elements of an even/odd block (<see cref="IStorage{T, TC}.EvenOdd"/>): two vectors of float32 lanes.</summary>
     public static int PairBlock => Vector512.IsHardwareAccelerated ? 2 * Vector512<float>.Count : 2 * Vector256<float>.Count;
 
@@ -556,6 +619,78 @@ internal static unsafe class HostRows
             }
 
             S.Store(local.V256(i), y + i);
+        }
+
+        op = local;
+        return i;
+    }
+
+    /// <summary>The Vector512 loop of <see cref="MapSignApart"/> from i (streamed: 64-byte aligned there), 16-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SignApart512<TC, TOp, TPrefetch, TStream>(ref TOp op, ushort* y, int n, int i)
+        where TC : unmanaged
+        where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
+        where TStream : IFlag
+    {
+        var local = op;
+        if (TStream.On)
+        {
+            for (; i <= n - 32; i += 32)
+            {
+                if (TPrefetch.On)
+                {
+                    local.Prefetch(n + i); // one per 64-byte line
+                }
+
+                Vector512.Create(local.Bits512(i), local.Bits512(i + 16)).StoreAlignedNonTemporal(y + i);
+            }
+        }
+
+        for (; i <= n - 16; i += 16)
+        {
+            if (TPrefetch.On && (i & 31) == 0)
+            {
+                local.Prefetch(n + i);
+            }
+
+            local.Bits512(i).Store(y + i);
+        }
+
+        op = local;
+        return i;
+    }
+
+    /// <summary>The Vector256 loop of <see cref="MapSignApart"/>: a streamed step writes 32 bytes, half a line.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SignApart256<TC, TOp, TPrefetch, TStream>(ref TOp op, ushort* y, int n, int i)
+        where TC : unmanaged
+        where TOp : struct, IMap<TC>
+        where TPrefetch : IFlag
+        where TStream : IFlag
+    {
+        var local = op;
+        if (TStream.On)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                if (TPrefetch.On && (i & 31) == 0)
+                {
+                    local.Prefetch(n + i);
+                }
+
+                Vector256.Create(local.Bits256(i), local.Bits256(i + 8)).StoreAlignedNonTemporal(y + i);
+            }
+        }
+
+        for (; i <= n - 8; i += 8)
+        {
+            if (TPrefetch.On && (i & 31) == 0)
+            {
+                local.Prefetch(n + i);
+            }
+
+            local.Bits256(i).Store(y + i);
         }
 
         op = local;

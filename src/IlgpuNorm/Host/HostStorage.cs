@@ -64,6 +64,29 @@ internal unsafe interface IStorage<T, TC>
 
     static virtual void StoreEvenOdd(Vector256<TC> even, Vector256<TC> odd, T* p, bool streaming) => throw new NotSupportedException();
 
+    /// <summary>
+    /// Whether a row map may compute on magnitudes and apply each element's sign at the store
+    /// (<see cref="HostRows.MapSignApart"/>): a 16-bit storage whose roundings then skip their sign steps.
+    /// <see cref="Magnitude(Vector256{ushort})"/>, <see cref="QuantizeMagnitude(Vector512{TC})"/> and
+    /// <see cref="MagnitudeBits(Vector512{TC})"/> take values ≥ 0 (no NaN) and give what the signed members give for them.
+    /// </summary>
+    static virtual bool SignApart => false;
+
+    /// <summary>|x| of 16 stored values, given as their 16-bit patterns (where <see cref="SignApart"/>).</summary>
+    static virtual Vector512<TC> Magnitude(Vector256<ushort> raw) => throw new NotSupportedException();
+
+    static virtual Vector256<TC> Magnitude(Vector128<ushort> raw) => throw new NotSupportedException();
+
+    /// <summary><see cref="Quantize(Vector512{TC})"/> of values ≥ 0.</summary>
+    static virtual Vector512<TC> QuantizeMagnitude(Vector512<TC> value) => throw new NotSupportedException();
+
+    static virtual Vector256<TC> QuantizeMagnitude(Vector256<TC> value) => throw new NotSupportedException();
+
+    /// <summary>The stored 16-bit patterns of values ≥ 0 (what <see cref="Store(Vector512{TC}, T*)"/> writes for them).</summary>
+    static virtual Vector256<ushort> MagnitudeBits(Vector512<TC> value) => throw new NotSupportedException();
+
+    static virtual Vector128<ushort> MagnitudeBits(Vector256<TC> value) => throw new NotSupportedException();
+
     /// <summary>Σ x² in the compute type: <see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/> (float32 compute) or
     /// <see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/> (float64).</summary>
     static abstract TC SumOfSquares<TL>(ref TL load, int n)
@@ -589,6 +612,64 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
         var magnitude = (bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32();
         var c = ((Vector256.Max(magnitude, Vector256.Create((127 - 14) << 23)) & Vector256.Create(0x7F80_0000)) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
         return (((value + c) - c).AsUInt32() | (bits ^ magnitude.AsUInt32())).AsSingle();
+    }
+
+    public static bool SignApart => true;
+
+    /// <summary>The load without the sign bit: the same exact multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Magnitude(Vector256<ushort> raw)
+    {
+        var h = Vector512.WidenLower(raw.ToVector512Unsafe()).AsInt32();
+        return ((h << 13) & Vector512.Create(0x0FFF_E000)).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Magnitude(Vector128<ushort> raw)
+    {
+        var h = Vector256.WidenLower(raw.ToVector256Unsafe()).AsInt32();
+        return ((h << 13) & Vector256.Create(0x0FFF_E000)).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle();
+    }
+
+    /// <summary><see cref="Quantize(Vector512{float})"/> of v ≥ 0: (v + c) - c, with no sign to take off and put back.
+    /// Unlike Quantize it also rounds values past 65504 (to 2^16 and on, what <see cref="MagnitudeBits(Vector512{float})"/> needs);
+    /// from 2^115 on c is a NaN or wraps to a tiny negative, and the value comes back NaN or unrounded (for the bits, both
+    /// read as infinity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> QuantizeMagnitude(Vector512<float> value)
+    {
+        var c = ((Vector512.Max(value.AsUInt32(), Vector512.Create((127u - 14) << 23)) & Vector512.Create(0x7F80_0000u)) + Vector512.Create((13u << 23) | 0x40_0000u)).AsSingle();
+        return (value + c) - c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> QuantizeMagnitude(Vector256<float> value)
+    {
+        var c = ((Vector256.Max(value.AsInt32(), Vector256.Create((127 - 14) << 23)) & Vector256.Create(0x7F80_0000)) + Vector256.Create((13 << 23) | 0x40_0000)).AsSingle();
+        return (value + c) - c;
+    }
+
+    /// <summary>
+    /// The float16 patterns of v ≥ 0 without a compare: v rounded to float16 precision (<see cref="QuantizeMagnitude(Vector512{float})"/>:
+    /// steps of 2^-24 below 2^-14), then × 2^-112, which moves float32's exponent bias to float16's and is exact (a float16
+    /// subnormal m · 2^-24 becomes the float32 subnormal m · 2^-136, whose bits are m &lt;&lt; 13). Bits 13 and up are then
+    /// the float16 pattern; from 65520 (rounded to 2^16) and for +Inf the exponent field reads 31 or more, and the min
+    /// makes it 0x7C00. Eight operations and a narrowing, where <see cref="Bits(Vector512{float})"/> takes thirteen and a
+    /// compare (tests hold the two equal on every non-negative float32).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ushort> MagnitudeBits(Vector512<float> value)
+    {
+        var scaled = QuantizeMagnitude(value) * Vector512.Create((127u - 112) << 23).AsSingle();
+        return Avx512F.ConvertToVector256UInt16(Vector512.Min(scaled.AsUInt32() >> 13, Vector512.Create(0x7C00u)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ushort> MagnitudeBits(Vector256<float> value)
+    {
+        var scaled = QuantizeMagnitude(value) * Vector256.Create((127u - 112) << 23).AsSingle();
+        var o = Vector256.Min(scaled.AsInt32() >> 13, Vector256.Create(0x7C00));
+        return Sse41.PackUnsignedSaturate(o.GetLower(), o.GetUpper());
     }
 }
 

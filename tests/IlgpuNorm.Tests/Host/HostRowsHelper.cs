@@ -55,6 +55,86 @@ internal static unsafe class HostRowsHelper
         }
     }
 
+    /// <summary>
+    /// The plain map on magnitudes with the signs apart (<see cref="HostRows.MapSignApart"/>): w is the weight widened
+    /// (null: none), <paramref name="wBits"/> its stored patterns; y 64-byte aligned when streaming.
+    /// </summary>
+    public static void NormalizeSignApart<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<float> w, ReadOnlySpan<ushort> wBits, Span<ushort> y, bool streaming)
+        where S : IStorage<ushort, float>
+    {
+        var traffic = streaming ? RowTraffic.Streamed : RowTraffic.Cached;
+        fixed (ushort* px = x, py = y, pb = wBits)
+        fixed (float* pw = w)
+        {
+            if (w.IsEmpty)
+            {
+                var op = new NormOp<ushort, float, S, PlainRow>(px, null, null, d, default);
+                HostRows.MapSignApart<ushort, float, S, NormOp<ushort, float, S, PlainRow>>(ref op, py, x.Length, traffic);
+            }
+            else
+            {
+                var op = new NormOp<ushort, float, S, WeightedRow>(px, pw, null, d, default, pb);
+                HostRows.MapSignApart<ushort, float, S, NormOp<ushort, float, S, WeightedRow>>(ref op, py, x.Length, traffic);
+            }
+        }
+    }
+
+    /// <summary>S's <see cref="IStorage{T, TC}.MagnitudeBits(Vector512{TC})"/> over whole vectors (Vector512 where
+    /// accelerated, else Vector256); the length a multiple of 16.</summary>
+    public static void MagnitudeBits<S>(ReadOnlySpan<float> source, Span<ushort> destination)
+        where S : IStorage<ushort, float>
+    {
+        for (int i = 0; i < source.Length; i += 16)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                S.MagnitudeBits(Vector512.Create(source.Slice(i, 16))).CopyTo(destination.Slice(i, 16));
+            }
+            else
+            {
+                S.MagnitudeBits(Vector256.Create(source.Slice(i, 8))).CopyTo(destination.Slice(i, 8));
+                S.MagnitudeBits(Vector256.Create(source.Slice(i + 8, 8))).CopyTo(destination.Slice(i + 8, 8));
+            }
+        }
+    }
+
+    /// <summary>S's <see cref="IStorage{T, TC}.QuantizeMagnitude(Vector512{TC})"/> in place, whole vectors as
+    /// <see cref="MagnitudeBits{S}"/>.</summary>
+    public static void QuantizeMagnitude<S>(Span<float> values)
+        where S : IStorage<ushort, float>
+    {
+        for (int i = 0; i < values.Length; i += 16)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                S.QuantizeMagnitude(Vector512.Create(values.Slice(i, 16))).CopyTo(values.Slice(i, 16));
+            }
+            else
+            {
+                S.QuantizeMagnitude(Vector256.Create(values.Slice(i, 8))).CopyTo(values.Slice(i, 8));
+                S.QuantizeMagnitude(Vector256.Create(values.Slice(i + 8, 8))).CopyTo(values.Slice(i + 8, 8));
+            }
+        }
+    }
+
+    /// <summary>S's <see cref="IStorage{T, TC}.Magnitude(Vector256{ushort})"/>, whole vectors as <see cref="MagnitudeBits{S}"/>.</summary>
+    public static void Magnitude<S>(ReadOnlySpan<ushort> source, Span<float> destination)
+        where S : IStorage<ushort, float>
+    {
+        for (int i = 0; i < source.Length; i += 16)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                S.Magnitude(Vector256.Create(source.Slice(i, 16))).CopyTo(destination.Slice(i, 16));
+            }
+            else
+            {
+                S.Magnitude(Vector128.Create(source.Slice(i, 8))).CopyTo(destination.Slice(i, 8));
+                S.Magnitude(Vector128.Create(source.Slice(i + 8, 8))).CopyTo(destination.Slice(i + 8, 8));
+            }
+        }
+    }
+
     /// <summary>Σ x² of a 16-bit row, widened in registers.</summary>
     public static float SumOfSquares<S>(ReadOnlySpan<ushort> x)
         where S : IStorage<ushort, float>
