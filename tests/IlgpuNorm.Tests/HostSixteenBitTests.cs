@@ -459,7 +459,7 @@ public class HostSixteenBitTests
     /// <summary>
     /// float16 rows on magnitudes with the signs apart (<see cref="HostRows.MapSignApart"/>) against the signed row map
     /// and against the scalar roundings, bit for bit: x and w of both signs, ±0, subnormal x and weights (subnormal and
-    /// zero results of both signs), weights whose products overflow to ±infinity; streamed into a 64-byte aligned row.
+    /// zero results of both signs), weights whose products overflow to ±infinity; with the traffic of a call from memory (prefetch) and without.
     /// </summary>
     [Theory]
     [MemberData(nameof(SignApartRows))]
@@ -510,7 +510,7 @@ public class HostSixteenBitTests
     }
 
     /// <summary>
-    /// Through the public API, a float16 call larger than the last-level cache (finite rows on magnitudes, streamed)
+    /// Through the public API, a float16 call larger than the last-level cache (finite rows on magnitudes, from memory)
     /// with weights of both signs and ±0, into a 64-byte aligned output and one element further on: every lane against
     /// the scalar roundings, both outputs.
     /// </summary>

@@ -57,7 +57,7 @@ internal static unsafe class HostRowsHelper
 
     /// <summary>
     /// The plain map on magnitudes with the signs apart (<see cref="HostRows.MapSignApart"/>): w is the weight widened
-    /// (null: none), <paramref name="wBits"/> its stored patterns; y 64-byte aligned when streaming.
+    /// (null: none), <paramref name="wBits"/> its stored patterns; streaming: the traffic of a call from memory.
     /// </summary>
     public static void NormalizeSignApart<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<float> w, ReadOnlySpan<ushort> wBits, Span<ushort> y, bool streaming)
         where S : IStorage<ushort, float>
