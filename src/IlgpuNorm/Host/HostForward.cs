@@ -556,18 +556,21 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
         return S.MagnitudeBits(v) | (raw & Vector256.Create((ushort)0x8000));
     }
 
+    /// <summary>As <see cref="Bits512(int)"/> for 16 elements in two Vector256 (narrowed by one pack).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector128<ushort> Bits256(int i)
+    public Vector256<ushort> Bits256(int i)
     {
-        var raw = Vector128.Load((ushort*)x + i);
-        var v = S.Magnitude(raw) / scale256;
+        var first = S.Magnitude(Vector128.Load((ushort*)x + i)) / scale256;
+        var second = S.Magnitude(Vector128.Load((ushort*)x + i + 8)) / scale256;
+        var raw = Vector256.Load((ushort*)x + i);
         if (TE.Weighted)
         {
-            v = S.QuantizeMagnitude(v) * Vector256.Abs(Vector256.Load(w + i));
-            raw ^= Vector128.Load(weightBits + i);
+            first = S.QuantizeMagnitude(first) * Vector256.Abs(Vector256.Load(w + i));
+            second = S.QuantizeMagnitude(second) * Vector256.Abs(Vector256.Load(w + i + 8));
+            raw ^= Vector256.Load(weightBits + i);
         }
 
-        return S.MagnitudeBits(v) | (raw & Vector128.Create((ushort)0x8000));
+        return S.MagnitudeBits(first, second) | (raw & Vector256.Create((ushort)0x8000));
     }
 
     /// <summary>The steps after the load: x / d (or x · scale), the weight and the bias at lanes i...</summary>

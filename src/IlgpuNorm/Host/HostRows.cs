@@ -48,7 +48,8 @@ internal interface IMap<TC>
     /// element's sign applied at the end (<see cref="HostRows.MapSignApart"/>).</summary>
     Vector256<ushort> Bits512(int i) => throw new NotSupportedException();
 
-    Vector128<ushort> Bits256(int i) => throw new NotSupportedException();
+    /// <summary>The patterns of the 2 × Vector256 Count elements at i (one pack for both).</summary>
+    Vector256<ushort> Bits256(int i) => throw new NotSupportedException();
 }
 
 /// <summary>A row of storage values, widened.</summary>
@@ -632,7 +633,7 @@ internal static unsafe class HostRows
     {
         var local = op;
         int i = 0;
-        for (; i <= n - 8; i += 8)
+        for (; i <= n - 16; i += 16)
         {
             if (TPrefetch.On && (i & 31) == 0)
             {

@@ -85,7 +85,8 @@ internal unsafe interface IStorage<T, TC>
     /// <summary>The stored 16-bit patterns of values ≥ 0 (what <see cref="Store(Vector512{TC}, T*)"/> writes for them).</summary>
     static virtual Vector256<ushort> MagnitudeBits(Vector512<TC> value) => throw new NotSupportedException();
 
-    static virtual Vector128<ushort> MagnitudeBits(Vector256<TC> value) => throw new NotSupportedException();
+    /// <summary>The patterns of two Vector256 of values ≥ 0, in order (one pack for 16 lanes).</summary>
+    static virtual Vector256<ushort> MagnitudeBits(Vector256<TC> first, Vector256<TC> second) => throw new NotSupportedException();
 
     /// <summary>Σ x² in the compute type: <see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/> (float32 compute) or
     /// <see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/> (float64).</summary>
@@ -665,11 +666,16 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<ushort> MagnitudeBits(Vector256<float> value)
+    public static Vector256<ushort> MagnitudeBits(Vector256<float> first, Vector256<float> second)
     {
-        var scaled = QuantizeMagnitude(value) * Vector256.Create((127u - 112) << 23).AsSingle();
-        var o = Vector256.Min(scaled.AsInt32() >> 13, Vector256.Create(0x7C00));
-        return Sse41.PackUnsignedSaturate(o.GetLower(), o.GetUpper());
+        var packed = Avx2.PackUnsignedSaturate(Bits32(first), Bits32(second)); // lanes 0-3 of each, then 4-7 of each
+        return Avx2.Permute4x64(packed.AsUInt64(), 0b11_01_10_00).AsUInt16();
+
+        static Vector256<int> Bits32(Vector256<float> value)
+        {
+            var scaled = QuantizeMagnitude(value) * Vector256.Create((127u - 112) << 23).AsSingle();
+            return Vector256.Min(scaled.AsInt32() >> 13, Vector256.Create(0x7C00));
+        }
     }
 }
 

@@ -92,8 +92,7 @@ internal static unsafe class HostRowsHelper
             }
             else
             {
-                S.MagnitudeBits(Vector256.Create(source.Slice(i, 8))).CopyTo(destination.Slice(i, 8));
-                S.MagnitudeBits(Vector256.Create(source.Slice(i + 8, 8))).CopyTo(destination.Slice(i + 8, 8));
+                S.MagnitudeBits(Vector256.Create(source.Slice(i, 8)), Vector256.Create(source.Slice(i + 8, 8))).CopyTo(destination.Slice(i, 16));
             }
         }
     }
