@@ -496,7 +496,7 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private readonly ushort* weightBits;
 
     /// <summary>The op of one row; <paramref name="weightBits"/>: the stored weight's 16-bit patterns, whose signs
-    /// <see cref="Bits512(int)"/> reads (a weighted op of a <see cref="IStorage{T, TC}.SignApart"/> storage).</summary>
+    /// <see cref="Bits(int)"/> reads (a weighted op of a <see cref="IStorage{T, TC}.SignApart"/> storage).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public NormOp(T* x, TC* w, TC* b, TC d, RmsNormPolicy policy, ushort* weightBits = null)
     {
@@ -540,10 +540,13 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     /// <summary>
     /// The plain steps (x / d, then the weight: <see cref="IEpilogue.Extended"/> is not) on magnitudes, and the sign of
     /// x · w applied to the narrowed patterns: the roundings are symmetric (a value that rounds to zero included), so
-    /// this is the sign each signed step would give.
+    /// this is the sign each signed step would give. 16 elements: one Vector512, or two Vector256 narrowed by one pack.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<ushort> Bits512(int i)
+    public Vector256<ushort> Bits(int i) => Vector512.IsHardwareAccelerated ? Bits512(i) : Bits256(i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<ushort> Bits512(int i)
     {
         var raw = Vector256.Load((ushort*)x + i);
         var v = S.Magnitude(raw) / scale512;
@@ -556,9 +559,8 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
         return S.MagnitudeBits(v) | (raw & Vector256.Create((ushort)0x8000));
     }
 
-    /// <summary>As <see cref="Bits512(int)"/> for 16 elements in two Vector256 (narrowed by one pack).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<ushort> Bits256(int i)
+    private Vector256<ushort> Bits256(int i)
     {
         var first = S.Magnitude(Vector128.Load((ushort*)x + i)) / scale256;
         var second = S.Magnitude(Vector128.Load((ushort*)x + i + 8)) / scale256;

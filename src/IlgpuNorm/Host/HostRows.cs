@@ -44,12 +44,9 @@ internal interface IMap<TC>
 
     (Vector256<TC> Even, Vector256<TC> Odd) EvenOdd256(int i) => throw new NotSupportedException();
 
-    /// <summary>The stored 16-bit patterns of the Vector512 Count elements at i, computed on magnitudes with each
-    /// element's sign applied at the end (<see cref="HostRows.MapSignApart"/>).</summary>
-    Vector256<ushort> Bits512(int i) => throw new NotSupportedException();
-
-    /// <summary>The patterns of the 2 × Vector256 Count elements at i (one pack for both).</summary>
-    Vector256<ushort> Bits256(int i) => throw new NotSupportedException();
+    /// <summary>The stored 16-bit patterns of the 16 elements at i, computed on magnitudes with each element's sign
+    /// applied at the end (<see cref="HostRows.MapSignApart"/>; Vector512 lanes where accelerated, else Vector256).</summary>
+    Vector256<ushort> Bits(int i) => throw new NotSupportedException();
 }
 
 /// <summary>A row of storage values, widened.</summary>
@@ -362,7 +359,7 @@ internal static unsafe class HostRows
 
     /// <summary>
     /// y[i] = (T)op(i) for a 16-bit storage with <see cref="IStorage{T, TC}.SignApart"/>: the op computes each vector on
-    /// magnitudes and applies the signs to the narrowed patterns (<see cref="IMap{TC}.Bits512(int)"/>); the tail element
+    /// magnitudes and applies the signs to the narrowed patterns (<see cref="IMap{TC}.Bits(int)"/>); the tail element
     /// by element. The same bits as <see cref="Map"/>: every rounding is symmetric, so the sign of a result is the sign of
     /// its product. Rows from memory (any traffic but <see cref="RowTraffic.Cached"/>) prefetch the next row, and keep
     /// ordinary stores: float16 in one process, 2 threads, against streaming stores: [4096, 4096] 0.85-0.95x the time,
@@ -377,13 +374,9 @@ internal static unsafe class HostRows
     {
         int i = 0;
         bool prefetch = traffic != RowTraffic.Cached && Sse.IsSupported;
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
-            i = prefetch ? SignApart512<TC, TOp, Yes>(ref op, (ushort*)y, n) : SignApart512<TC, TOp, No>(ref op, (ushort*)y, n);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            i = prefetch ? SignApart256<TC, TOp, Yes>(ref op, (ushort*)y, n) : SignApart256<TC, TOp, No>(ref op, (ushort*)y, n);
+            i = prefetch ? SignApart<TC, TOp, Yes>(ref op, (ushort*)y, n) : SignApart<TC, TOp, No>(ref op, (ushort*)y, n);
         }
 
         for (; i < n; i++)
@@ -601,9 +594,9 @@ internal static unsafe class HostRows
         return i;
     }
 
-    /// <summary>The Vector512 loop of <see cref="MapSignApart"/>, 16-bit lanes.</summary>
+    /// <summary>The loop of <see cref="MapSignApart"/>: 16 elements a step, one 32-byte store.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int SignApart512<TC, TOp, TPrefetch>(ref TOp op, ushort* y, int n)
+    private static int SignApart<TC, TOp, TPrefetch>(ref TOp op, ushort* y, int n)
         where TC : unmanaged
         where TOp : struct, IMap<TC>
         where TPrefetch : IFlag
@@ -617,30 +610,7 @@ internal static unsafe class HostRows
                 local.Prefetch(n + i); // one per 64-byte line
             }
 
-            local.Bits512(i).Store(y + i);
-        }
-
-        op = local;
-        return i;
-    }
-
-    /// <summary>The Vector256 loop of <see cref="MapSignApart"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int SignApart256<TC, TOp, TPrefetch>(ref TOp op, ushort* y, int n)
-        where TC : unmanaged
-        where TOp : struct, IMap<TC>
-        where TPrefetch : IFlag
-    {
-        var local = op;
-        int i = 0;
-        for (; i <= n - 16; i += 16)
-        {
-            if (TPrefetch.On && (i & 31) == 0)
-            {
-                local.Prefetch(n + i);
-            }
-
-            local.Bits256(i).Store(y + i);
+            local.Bits(i).Store(y + i);
         }
 
         op = local;
