@@ -430,11 +430,12 @@ public class HostSixteenBitTests
         AssertSameStores<Float16Storage, FiniteFloat16Storage>(source);
         AssertQuantizeIsWidenOfRound(inRange.ToArray(), HostRowsHelper.Quantize<FiniteFloat16Storage>, b => HalfBits.HalfToSingle(HalfBits.SingleToHalf(b)));
 
-        // The magnitude members (sign apart): |x| of every finite encoding; the first rounding of every |v| above,
-        // 2^16 and past it included (65504 rounds down, 65520 up to 2^16).
+        // The magnitude members (sign apart): |x| · 2^-112 of every finite encoding (exact: subnormals land on float32's
+        // subnormal grid); the first rounding of every |v| above, 2^16 and past it included (65504 rounds down, 65520 up to 2^16).
         var magnitudes = new float[finite.Length];
         HostRowsHelper.Magnitude<FiniteFloat16Storage>(finite, magnitudes);
-        Assert.Equal(expectedWide.Select(v => BitConverter.SingleToUInt32Bits(MathF.Abs(v))), magnitudes.Select(BitConverter.SingleToUInt32Bits));
+        Assert.Equal(MathF.ScaleB(1f, -112), FiniteFloat16Storage.MagnitudeScale);
+        Assert.Equal(expectedWide.Select(v => BitConverter.SingleToUInt32Bits(MathF.ScaleB(MathF.Abs(v), -112))), magnitudes.Select(BitConverter.SingleToUInt32Bits));
         var positive = inRange.Select(MathF.Abs).Concat([0f, 65504f, 65519.99f, 65520f, 65536f, 70000f, 1e9f]).ToList();
         while (positive.Count % 16 != 0)
         {
@@ -487,7 +488,9 @@ public class HostSixteenBitTests
         var w = wBits.Select(HalfBits.HalfToSingle).ToArray();
         var wide = x.Select(HalfBits.HalfToSingle).ToArray();
         float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / n) + 1e-6f);
-        d = n % 2 == 0 ? d : d * 1e-4f; // odd rows: |x / d| up to ~4e4, so products overflow
+        // Odd rows: |x / d| up to ~4e4, so products overflow; n = 15 and 33: the smallest d the map takes (d · 2^-112 the
+        // smallest float32 normal), which subnormal x (subnormal magnitudes) divide.
+        d = n % 3 == 0 ? MathF.ScaleB(1f, -14) : n % 2 == 0 ? d : d * 1e-4f;
         var signed = new ushort[n];
         HostRowsHelper.Normalize<ushort, float, FiniteFloat16Storage>(x, d, w, signed);
         var buffer = (ushort*)NativeMemory.AlignedAlloc((nuint)n * 2, 64);
@@ -564,6 +567,57 @@ public class HostSixteenBitTests
         {
             NativeMemory.AlignedFree(buffer);
         }
+    }
+
+    /// <summary>
+    /// Rows on magnitudes divide |x| · 2^-112 by d · 2^-112, the same quotient while d · 2^-112 is a float32 normal
+    /// (d ≥ 2^-14); rows of smaller d take the signed map. Through the public API, rows whose d runs from 2^-20 to 2^-9
+    /// (subnormal float16 x in most of them, a tiny epsilon), weights of both signs: every lane against the scalar roundings.
+    /// </summary>
+    [Fact]
+    public void Float16_RowsAroundTheSmallestMagnitudeDivisor_RoundEveryLaneAsTheScalarPath()
+    {
+        const int Hidden = 4099;
+        const int Rows = 24;
+        var random = new Random(17);
+        var x = new ushort[Rows * Hidden];
+        for (int r = 0; r < Rows; r++)
+        {
+            double scale = Math.ScaleB(1, -20 + (r / 2)); // two rows per power of two: d ≈ 2^-20 ... 2^-9
+            for (int i = 0; i < Hidden; i++)
+            {
+                x[(r * Hidden) + i] = HalfBits.SingleToHalf((float)(((random.NextDouble() * 2) - 1) * scale * (r % 2 == 0 ? 1 : 1.7)));
+            }
+        }
+
+        var w = Enumerable.Range(0, Hidden).Select(_ => HalfBits.SingleToHalf((float)((random.NextDouble() * 3) - 1.5))).ToArray();
+        var y = new ushort[x.Length];
+        y.AsSpan().Fill(0x7E01); // poisoned
+        var options = new RmsNormOptions { Device = DeviceRequest.Host, Epsilon = 1e-20 };
+        RmsNorm.Compute<Half>(MemoryMarshal.Cast<ushort, Half>(x.AsSpan()), [Rows, Hidden], [Hidden], MemoryMarshal.Cast<ushort, Half>(w.AsSpan()), MemoryMarshal.Cast<ushort, Half>(y.AsSpan()), options);
+        var wide = new float[Hidden];
+        int below = 0;
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int i = 0; i < Hidden; i++)
+            {
+                wide[i] = HalfBits.HalfToSingle(x[(r * Hidden) + i]);
+            }
+
+            float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / Hidden) + 1e-20f);
+            below += d < MathF.ScaleB(1f, -14) ? 1 : 0;
+            for (int i = 0; i < Hidden; i++)
+            {
+                ushort expected = HalfBits.SingleToHalf(HalfBits.HalfToSingle(HalfBits.SingleToHalf(wide[i] / d)) * HalfBits.HalfToSingle(w[i]));
+                ushort actual = y[(r * Hidden) + i];
+                if (expected != actual)
+                {
+                    Assert.Fail($"row {r} (d {d:R}) [{i}]: x 0x{x[(r * Hidden) + i]:X4}, w 0x{w[i]:X4}: expected 0x{expected:X4}, got 0x{actual:X4}");
+                }
+            }
+        }
+
+        Assert.InRange(below, 6, Rows - 6); // both sides of the limit
     }
 
     public static TheoryData<bool, int> ForwardRows() => new() { { true, 64 }, { true, 4099 }, { false, 64 }, { false, 4099 } };

@@ -409,7 +409,7 @@ internal static unsafe class HostForward
                 if (typeof(SF) != typeof(S) && !TE.Extended && call.FiniteWeight && TC.IsFinite(sum) && d > TC.Zero)
                 {
                     var finite = new NormOp<T, TC, SF, TE>(source, call.W is null ? null : call.W + inGroup, null, d, extras.Policy, call.WeightBits is null ? null : call.WeightBits + inGroup);
-                    if (SF.SignApart)
+                    if (SF.SignApart && TC.IsNormal(d * SF.MagnitudeScale)) // d · scale exact (NormOp.Bits)
                     {
                         HostRows.MapSignApart<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic);
                     }
@@ -491,6 +491,8 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private readonly TC scale;
     private readonly Vector512<TC> scale512;
     private readonly Vector256<TC> scale256;
+    private readonly Vector512<TC> magnitudeScale512;
+    private readonly Vector256<TC> magnitudeScale256;
     private readonly bool multiply;
     private readonly bool oneRounding;
     private readonly ushort* weightBits;
@@ -509,6 +511,8 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
         scale = multiply ? S.Widen(S.Narrow(TC.One / d)) : d;
         scale512 = Vector512.Create(scale);
         scale256 = Vector256.Create(scale);
+        magnitudeScale512 = Vector512.Create(d * S.MagnitudeScale);
+        magnitudeScale256 = Vector256.Create(d * S.MagnitudeScale);
     }
 
     private bool HasWeight => TE.Weighted && (!TE.Extended || w is not null);
@@ -541,6 +545,9 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     /// The plain steps (x / d, then the weight: <see cref="IEpilogue.Extended"/> is not) on magnitudes, and the sign of
     /// x · w applied to the narrowed patterns: the roundings are symmetric (a value that rounds to zero included), so
     /// this is the sign each signed step would give. 16 elements: one Vector512, or two Vector256 narrowed by one pack.
+    /// The quotient is |x| · s / (d · s) with s = <see cref="IStorage{T, TC}.MagnitudeScale"/> (float16: 2^-112, which
+    /// saves the widening's multiply): the same real number, so the same rounding, where d · s is a normal float32 and so
+    /// exact (float16: d ≥ 2^-14; the caller sends other rows to the signed map).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<ushort> Bits(int i) => Vector512.IsHardwareAccelerated ? Bits512(i) : Bits256(i);
@@ -549,7 +556,7 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     private Vector256<ushort> Bits512(int i)
     {
         var raw = Vector256.Load((ushort*)x + i);
-        var v = S.Magnitude(raw) / scale512;
+        var v = S.Magnitude(raw) / magnitudeScale512;
         if (TE.Weighted)
         {
             v = S.QuantizeMagnitude(v) * Vector512.Abs(Vector512.Load(w + i));
@@ -562,8 +569,8 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector256<ushort> Bits256(int i)
     {
-        var first = S.Magnitude(Vector128.Load((ushort*)x + i)) / scale256;
-        var second = S.Magnitude(Vector128.Load((ushort*)x + i + 8)) / scale256;
+        var first = S.Magnitude(Vector128.Load((ushort*)x + i)) / magnitudeScale256;
+        var second = S.Magnitude(Vector128.Load((ushort*)x + i + 8)) / magnitudeScale256;
         var raw = Vector256.Load((ushort*)x + i);
         if (TE.Weighted)
         {

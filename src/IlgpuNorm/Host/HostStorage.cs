@@ -72,7 +72,12 @@ internal unsafe interface IStorage<T, TC>
     /// </summary>
     static virtual bool SignApart => false;
 
-    /// <summary>|x| of 16 stored values, given as their 16-bit patterns (where <see cref="SignApart"/>).</summary>
+    /// <summary>The power of two <see cref="Magnitude(Vector256{ushort})"/> scales by.</summary>
+    static virtual TC MagnitudeScale => TC.One;
+
+    /// <summary>|x| · <see cref="MagnitudeScale"/> of 16 stored values, given as their 16-bit patterns (where
+    /// <see cref="SignApart"/>): exact, a power of two that saves the widening's multiply; the op divides by
+    /// d · MagnitudeScale, the same quotient while that product is a normal number.</summary>
     static virtual Vector512<TC> Magnitude(Vector256<ushort> raw) => throw new NotSupportedException();
 
     static virtual Vector256<TC> Magnitude(Vector128<ushort> raw) => throw new NotSupportedException();
@@ -617,19 +622,23 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
 
     public static bool SignApart => true;
 
-    /// <summary>The load without the sign bit: the same exact multiply.</summary>
+    /// <summary>2^-112: float16's exponent and mantissa bits moved into float32 position read as |x| · 2^-112 (a
+    /// float16 subnormal m · 2^-24 as the float32 subnormal m · 2^-136).</summary>
+    public static float MagnitudeScale => 1.9259299443872359e-34f;
+
+    /// <summary>The load without the sign bit and without its multiply: |x| · 2^-112.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Magnitude(Vector256<ushort> raw)
     {
         var h = Vector512.WidenLower(raw.ToVector512Unsafe()).AsInt32();
-        return ((h << 13) & Vector512.Create(0x0FFF_E000)).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle();
+        return ((h << 13) & Vector512.Create(0x0FFF_E000)).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Magnitude(Vector128<ushort> raw)
     {
         var h = Vector256.WidenLower(raw.ToVector256Unsafe()).AsInt32();
-        return ((h << 13) & Vector256.Create(0x0FFF_E000)).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle();
+        return ((h << 13) & Vector256.Create(0x0FFF_E000)).AsSingle();
     }
 
     /// <summary><see cref="Quantize(Vector512{float})"/> of v ≥ 0: (v + c) - c, with no sign to take off and put back.
