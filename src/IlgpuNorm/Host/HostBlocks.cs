@@ -54,6 +54,7 @@ internal static class HostBlocks
             spinner.SpinOnce(); // yields, then sleeps: a running block is a fraction of the call's work
         }
 
+        Volatile.Write(ref run.Done, true); // every block ran: a helper still holding the run may be given another
         run.ThrowIfFailed();
     }
 
@@ -81,17 +82,31 @@ internal static class HostBlocks
     /// between calls are read there: with one shared counter the rows went to whichever thread came first, and a split
     /// [16, 4096] (a 256 KiB input in cache) took 28-42 µs, 2-4 times one thread, while moving between the cores' caches.
     /// <see cref="Active"/> counts the participants inside <see cref="Participate"/> (incremented before a participant
-    /// claims anything).
+    /// claims anything). Up to four blocks per participant, of at least <see cref="MinRowsPerBlock"/> items where there
+    /// are enough: the float32 pipeline (<see cref="HostForward.Pipeline(float*, float*, float*, int, int, long, long, float)"/>)
+    /// overlaps rows only within a block of four or more, and [16, 4096] cut into 2-row blocks ran unpipelined.
     /// </summary>
-    private sealed class ParallelRun<TBody>(long items, int workers, TBody body) : IThreadPoolWorkItem
+    private sealed class ParallelRun<TBody>(long items, int workers, TBody body) : IHelperJob
         where TBody : struct, IBlockBody
     {
         private const int Stride = 16; // one counter per 64-byte line
 
         public int Active;
 
-        private readonly int blocks = (int)Math.Min(items, workers * 4L);
-        private readonly long perBlock = (items + Math.Min(items, workers * 4L) - 1) / Math.Min(items, workers * 4L);
+        /// <summary>Set by the caller once every block has run and no participant is inside.</summary>
+        public bool Done;
+
+        public bool Finished => Volatile.Read(ref Done);
+
+        /// <summary>
+        /// Blocks of at least 8 items where each participant still gets one: with helpers that take a finished job's
+        /// successor (<see cref="IHelperJob"/>), [16, 4096] in separate processes (20,000 calls each, the median of six
+        /// processes' means) took 8.3 µs against 12.0 µs with 2-row blocks on AVX2, and 9.0 µs against 12.3 µs on AVX-512.
+        /// </summary>
+        private const long MinRowsPerBlock = 8;
+
+        private readonly int blocks = Blocks(items, workers);
+        private readonly long perBlock = (items + Blocks(items, workers) - 1) / Blocks(items, workers);
         private readonly int[] claimed = new int[workers * Stride];
         private int joined;
         private ExceptionDispatchInfo? failure;
@@ -140,5 +155,7 @@ internal static class HostBlocks
         }
 
         public void ThrowIfFailed() => failure?.Throw();
+
+        private static int Blocks(long items, int workers) => (int)Math.Min(items, Math.Min(workers * 4L, Math.Max(workers, items / MinRowsPerBlock)));
     }
 }

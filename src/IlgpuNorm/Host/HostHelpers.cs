@@ -41,7 +41,12 @@ internal static class HostHelpers
 
         public bool TryPost(IThreadPoolWorkItem work)
         {
-            if (Interlocked.CompareExchange(ref job, work, null) is not null)
+            // A finished job (its caller has returned; a helper that starts it finds nothing to do) still held by a
+            // helper that came late to it is replaced: the helper clears only the job it ran, and takes the new one
+            // next. Refused, the next call waited for the thread pool and often ran alone: [16, 4096] back to back,
+            // 5-40% of the calls in a process.
+            var current = Volatile.Read(ref job);
+            if ((current is not null && current is not IHelperJob { Finished: true }) || Interlocked.CompareExchange(ref job, work, current) != current)
             {
                 return false;
             }
@@ -79,8 +84,15 @@ internal static class HostHelpers
                 }
 
                 work.Execute(); // ParallelRun.Execute catches the body's exceptions for its caller
-                Volatile.Write(ref job, null);
+                Interlocked.CompareExchange(ref job, null, work); // unless a poster replaced it (finished) meanwhile
             }
         }
     }
+}
+
+/// <summary>A helper's job that says when it is finished: its caller has returned, and a participant that starts it finds
+/// nothing left to do, so a poster may replace it (<see cref="HostHelpers.TryPost"/>).</summary>
+internal interface IHelperJob : IThreadPoolWorkItem
+{
+    bool Finished { get; }
 }

@@ -85,6 +85,67 @@ public class HostBlocksTests
         public void Execute() => done.Set();
     }
 
+    /// <summary>
+    /// A helper still inside a job refuses a new one while that job is unfinished and takes it once the job says it is
+    /// finished (its caller has returned); it then clears only the job it ran, so the new job runs, and the helper is free
+    /// after it.
+    /// </summary>
+    [Fact]
+    public void Helper_StillInAFinishedJob_TakesTheNextOne_AndRunsIt()
+    {
+        if (Environment.ProcessorCount < 2)
+        {
+            Assert.False(HostHelpers.TryPost(0, new Signal(new ManualResetEventSlim()))); // no helper on one core
+            return;
+        }
+
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var held = new Holding(entered, release);
+        Assert.True(PostWithin(held), "the helper never took the first job");
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(30)), "the helper did not start the first job");
+
+        using var nextDone = new ManualResetEventSlim();
+        var next = new Signal(nextDone);
+        Assert.False(HostHelpers.TryPost(0, next)); // the helper is inside an unfinished job
+        held.Finished = true;
+        Assert.True(PostWithin(next), "a finished job was not replaced");
+        release.Set();
+        Assert.True(nextDone.Wait(TimeSpan.FromSeconds(30)), "the job posted over a finished one did not run");
+
+        using var lastDone = new ManualResetEventSlim();
+        Assert.True(PostWithin(new Signal(lastDone)), "the helper stayed busy");
+        Assert.True(lastDone.Wait(TimeSpan.FromSeconds(30)), "the helper did not run the last job");
+
+        static bool PostWithin(IThreadPoolWorkItem work)
+        {
+            for (int attempt = 0; attempt < 1000; attempt++)
+            {
+                if (HostHelpers.TryPost(0, work))
+                {
+                    return true;
+                }
+
+                Thread.Sleep(1); // another test's call may hold the helper for a moment
+            }
+
+            return false;
+        }
+    }
+
+    private sealed class Holding(ManualResetEventSlim entered, ManualResetEventSlim release) : IHelperJob
+    {
+        public bool Finished { get => Volatile.Read(ref finished); set => Volatile.Write(ref finished, value); }
+
+        private bool finished;
+
+        public void Execute()
+        {
+            entered.Set();
+            release.Wait();
+        }
+    }
+
     [Fact]
     public void ForWorkers_ThrowsTheBodysException_AndReturns()
     {
