@@ -122,8 +122,27 @@ public class DeviceSelectionTests
     {
         var dispatcher = new DeviceDispatcher();
         _ = dispatcher.Select(DeviceRequest.Cpu);
+        _ = dispatcher.Select(DeviceRequest.Host); // resolved twice: the second from the lock-free cache
+        _ = dispatcher.Select(DeviceRequest.Host);
         dispatcher.Dispose();
         dispatcher.Dispose();
         Assert.Throws<ObjectDisposedException>(() => dispatcher.Select(DeviceRequest.Host));
+        Assert.Throws<ObjectDisposedException>(() => dispatcher.Select(DeviceRequest.Cpu));
+    }
+
+    /// <summary>Each request kind keeps its own recent resolution: requests that alternate get their own devices, and two
+    /// requests of one kind (cpu, cpu:1 that does not exist) are told apart.</summary>
+    [Fact]
+    public void Dispatcher_AlternatingRequests_EachResolveToTheirOwnDevice()
+    {
+        using var dispatcher = new DeviceDispatcher();
+        for (int round = 0; round < 3; round++)
+        {
+            Assert.Equal(DeviceKind.Host, dispatcher.Select(DeviceRequest.Host).Device.Kind);
+            Assert.Equal(DeviceKind.Cpu, dispatcher.Select(DeviceRequest.Cpu).Device.Kind);
+            Assert.Throws<DeviceUnavailableException>(() => dispatcher.Select(new DeviceRequest(DeviceKind.Cpu, 1)));
+            Assert.Equal(DeviceKind.Cpu, dispatcher.Select(DeviceRequest.Cpu).Device.Kind);
+            Assert.Equal(DeviceKind.Host, dispatcher.Select(DeviceRequest.Host).Device.Kind);
+        }
     }
 }
