@@ -54,7 +54,7 @@ internal static class HostBlocks
             spinner.SpinOnce(); // yields, then sleeps: a running block is a fraction of the call's work
         }
 
-        Volatile.Write(ref run.Done, true); // every block ran: a helper still holding the run may be given another
+        run.Finish(); // every block ran: a helper still holding the run may be given another
         run.ThrowIfFailed();
     }
 
@@ -93,10 +93,10 @@ internal static class HostBlocks
 
         public int Active;
 
-        /// <summary>Set by the caller once every block has run and no participant is inside.</summary>
-        public bool Done;
+        private bool finished;
 
-        public bool Finished => Volatile.Read(ref Done);
+        /// <summary>Set by the caller (<see cref="Finish"/>) once every block has run and no participant is inside.</summary>
+        public bool Finished => Volatile.Read(ref finished);
 
         /// <summary>
         /// Blocks of at least 8 items where each participant still gets one: with helpers that take a finished job's
@@ -153,6 +153,8 @@ internal static class HostBlocks
                 Interlocked.Decrement(ref Active);
             }
         }
+
+        public void Finish() => Volatile.Write(ref finished, true);
 
         public void ThrowIfFailed() => failure?.Throw();
 
