@@ -282,8 +282,8 @@ internal static unsafe class HostForward
         int i = 0;
         for (; i <= n - 32; i += 32)
         {
-            p512.Add(Vector512.Load(next0 + i), Vector512.Load(next0 + i + 16));
-            q512.Add(Vector512.Load(next1 + i), Vector512.Load(next1 + i + 16));
+            p512.Add(next0 + i);
+            q512.Add(next1 + i);
             op0.V512(i).Store(y0 + i);
             op0.V512(i + 16).Store(y0 + i + 16);
             op1.V512(i).Store(y1 + i);
