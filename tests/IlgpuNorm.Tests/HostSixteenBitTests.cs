@@ -76,21 +76,23 @@ public class HostSixteenBitTests
             HostStorage.Narrow<ushort, float, FiniteFloat16Storage>(source, finite);
             HostStorage.Narrow<ushort, float, Float16Storage>(source, full);
             var magnitude = new ushort[source.Length];
-            bool positive = chunk < 2048; // the sign bit clear: the magnitudes' bits too
+            var evenOdd = new ushort[source.Length];
+            bool positive = chunk < 2048; // the sign bit clear: the magnitudes' bits too (element order and even/odd blocks)
             if (positive)
             {
                 HostRowsHelper.MagnitudeBits<FiniteFloat16Storage>(source, magnitude);
+                HostRowsHelper.MagnitudeBitsEvenOdd<FiniteFloat16Storage>(source, evenOdd);
             }
 
             for (int i = 0; i < source.Length; i++)
             {
                 ushort expected = HalfBits.SingleToHalf(source[i]);
                 bool number = !float.IsNaN(source[i]);
-                if ((number && finite[i] != expected) || full[i] != expected || (positive && number && magnitude[i] != expected))
+                if ((number && finite[i] != expected) || full[i] != expected || (positive && number && (magnitude[i] != expected || evenOdd[i] != expected)))
                 {
                     if (Interlocked.Increment(ref mismatches) == 1)
                     {
-                        first = $"0x{BitConverter.SingleToUInt32Bits(source[i]):X8}: expected 0x{expected:X4}, finite 0x{finite[i]:X4}, full 0x{full[i]:X4}, magnitude 0x{magnitude[i]:X4}";
+                        first = $"0x{BitConverter.SingleToUInt32Bits(source[i]):X8}: expected 0x{expected:X4}, finite 0x{finite[i]:X4}, full 0x{full[i]:X4}, magnitude 0x{magnitude[i]:X4}, even/odd 0x{evenOdd[i]:X4}";
                     }
                 }
             }
@@ -250,31 +252,50 @@ public class HostSixteenBitTests
         }
     }
 
-    public static TheoryData<int, bool> EvenOddRows() => new() { { 1, false }, { 1, true }, { 2, true }, { 128, false }, { 128, true }, { 257, true } };
+    public static TheoryData<bool, int, bool> EvenOddRows() => new()
+    {
+        { true, 1, false }, { true, 1, true }, { true, 2, true }, { true, 128, false }, { true, 128, true }, { true, 257, true },
+        { false, 1, false }, { false, 1, true }, { false, 2, true }, { false, 3, true }, { false, 128, false }, { false, 257, true },
+    };
 
     /// <summary>
-    /// bfloat16 rows mapped in even/odd blocks equal the element-order map bit for bit, ordinary and streaming stores,
-    /// with and without a weight, through the full storage (x with NaN, ±Inf, ties, subnormals; a weight with NaN, ±Inf
-    /// and overflowing values) and through the finite one (finite x and weight); every element written.
+    /// Rows mapped in even/odd blocks equal the element-order map bit for bit, ordinary and streaming stores, with and
+    /// without a weight: through the full storage (x with NaN, ±Inf, ties, subnormals; a weight with NaN, ±Inf and
+    /// overflowing values), through the finite one (finite x and weight), and for float16 on magnitudes with the signs
+    /// apart (weights of both signs, products that overflow, subnormal results), against the element-order map of
+    /// magnitudes; one, two and three blocks (the loop's first and last block are its edge cases); every element written.
     /// </summary>
     [Theory]
     [MemberData(nameof(EvenOddRows))]
-    public unsafe void BFloat16_EvenOddBlocks_EqualElementOrder_BitForBit(int blocks, bool weighted)
+    public unsafe void SixteenBit_EvenOddBlocks_EqualElementOrder_BitForBit(bool bfloat16, int blocks, bool weighted)
     {
         int n = blocks * HostRows.PairBlock;
-        var random = new Random(n + (weighted ? 1 : 0));
-        ushort Bits(double v) => BFloat16.RoundToBits((float)v);
+        var random = new Random(n + (weighted ? 1 : 0) + (bfloat16 ? 2 : 0));
+        ushort Bits(double v) => bfloat16 ? BFloat16.RoundToBits((float)v) : HalfBits.SingleToHalf((float)v);
         var x = Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 8) - 4)).ToArray();
         var w = weighted ? Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 3) - 1.5)).ToArray() : [];
         var finiteX = x.ToArray();
         var finiteW = w.ToArray();
-        ushort[] specials = [0x7FC0, 0xFF81, 0x7F80, 0xFF80, 0x0001, 0x8001, 0x7F7F, 0x3F81, 0x0000, 0x8000];
+        ushort[] specials = bfloat16
+            ? [0x7FC0, 0xFF81, 0x7F80, 0xFF80, 0x0001, 0x8001, 0x7F7F, 0x3F81, 0x0000, 0x8000]
+            : [0x7E00, 0xFC01, 0x7C00, 0xFC00, 0x0001, 0x8001, 0x7BFF, 0x3C01, 0x0000, 0x8000];
+        ushort[] weights = bfloat16 ? [0x7FC0, 0x7F80, 0xFF80, 0x7F7F, 0xFF7F, 0x0001] : [0x7E00, 0x7C00, 0xFC00, 0x7BFF, 0xFBFF, 0x0001];
         for (int k = 0; k < specials.Length && k < n; k++)
         {
             x[(k * 7) % n] = specials[k];
-            if (weighted && k < 6)
+            if (weighted && k < weights.Length)
             {
-                w[(k * 11 + 3) % n] = new ushort[] { 0x7FC0, 0x7F80, 0xFF80, 0x7F7F, 0xFF7F, 0x0001 }[k];
+                w[(k * 11 + 3) % n] = weights[k];
+            }
+        }
+
+        for (int k = 0; !bfloat16 && k < 6 && k < n; k++)
+        {
+            // Finite float16 edges: subnormals and zeros of both signs in x, products past 65504 and below 2^-24.
+            finiteX[(k * 5 + 1) % n] = new ushort[] { 0x0001, 0x83FF, 0x0000, 0x8000, 0x7BFF, 0xFBFF }[k];
+            if (weighted)
+            {
+                finiteW[(k * 13 + 2) % n] = new ushort[] { 0x7BFF, 0xFBFF, 0x0001, 0x8001, 0x0000, 0x8000 }[k];
             }
         }
 
@@ -284,8 +305,18 @@ public class HostSixteenBitTests
             var target = new Span<ushort>(y, n);
             foreach (bool streaming in new[] { false, true })
             {
-                Check<BFloat16Storage>(x, w, 1.3f, streaming, target);
-                Check<FiniteBFloat16Storage>(finiteX, finiteW, 0.7f, streaming, target);
+                if (bfloat16)
+                {
+                    Check<BFloat16Storage>(x, w, 1.3f, streaming, target);
+                    Check<FiniteBFloat16Storage>(finiteX, finiteW, 0.7f, streaming, target);
+                }
+                else
+                {
+                    Check<Float16Storage>(x, w, 1.3f, streaming, target);
+                    Check<FiniteFloat16Storage>(finiteX, finiteW, 0.7f, streaming, target);
+                    CheckSignApart(finiteX, finiteW, 0.7f, streaming, target);
+                    CheckSignApart(finiteX, finiteW, MathF.ScaleB(1f, -14), streaming, target); // the smallest d on magnitudes
+                }
             }
         }
         finally
@@ -302,9 +333,25 @@ public class HostSixteenBitTests
             HostRowsHelper.Normalize<ushort, float, S>(x, d, wide, expected, streaming);
             y.Fill(0x5A5A);
             HostRowsHelper.NormalizeEvenOdd<S>(x, d, w, y, streaming);
-            for (int i = 0; i < x.Length; i++)
+            AssertEqual(typeof(S).Name, expected, y, streaming);
+        }
+
+        static void CheckSignApart(ushort[] x, ushort[] w, float d, bool streaming, Span<ushort> y)
+        {
+            var expected = Enumerable.Repeat((ushort)0x5A5A, x.Length).ToArray();
+            var wide = new float[w.Length];
+            HostStorage.Widen<ushort, float, FiniteFloat16Storage>(w, wide);
+            HostRowsHelper.NormalizeSignApart<FiniteFloat16Storage>(x, d, wide, w, expected, streaming);
+            y.Fill(0x5A5A);
+            HostRowsHelper.NormalizeEvenOdd<FiniteFloat16Storage>(x, d, w, y, streaming, signApart: true);
+            AssertEqual($"sign apart, d {d:R}", expected, y, streaming);
+        }
+
+        static void AssertEqual(string path, ushort[] expected, Span<ushort> y, bool streaming)
+        {
+            for (int i = 0; i < expected.Length; i++)
             {
-                Assert.True(expected[i] == y[i], $"{typeof(S).Name} n={x.Length} streaming={streaming} [{i}]: expected 0x{expected[i]:X4}, got 0x{y[i]:X4}");
+                Assert.True(expected[i] == y[i], $"{path} n={expected.Length} streaming={streaming} [{i}]: expected 0x{expected[i]:X4}, got 0x{y[i]:X4}");
             }
         }
     }
@@ -574,45 +621,46 @@ public class HostSixteenBitTests
     /// (d ≥ 2^-14); rows of smaller d take the signed map. Through the public API, rows whose d runs from 2^-20 to 2^-9
     /// (subnormal float16 x in most of them, a tiny epsilon), weights of both signs: every lane against the scalar roundings.
     /// </summary>
-    [Fact]
-    public void Float16_RowsAroundTheSmallestMagnitudeDivisor_RoundEveryLaneAsTheScalarPath()
+    [Theory]
+    [InlineData(4099)] // element order
+    [InlineData(4096)] // even/odd blocks
+    public void Float16_RowsAroundTheSmallestMagnitudeDivisor_RoundEveryLaneAsTheScalarPath(int hidden)
     {
-        const int Hidden = 4099;
         const int Rows = 24;
         var random = new Random(17);
-        var x = new ushort[Rows * Hidden];
+        var x = new ushort[Rows * hidden];
         for (int r = 0; r < Rows; r++)
         {
             double scale = Math.ScaleB(1, -20 + (r / 2)); // two rows per power of two: d ≈ 2^-20 ... 2^-9
-            for (int i = 0; i < Hidden; i++)
+            for (int i = 0; i < hidden; i++)
             {
-                x[(r * Hidden) + i] = HalfBits.SingleToHalf((float)(((random.NextDouble() * 2) - 1) * scale * (r % 2 == 0 ? 1 : 1.7)));
+                x[(r * hidden) + i] = HalfBits.SingleToHalf((float)(((random.NextDouble() * 2) - 1) * scale * (r % 2 == 0 ? 1 : 1.7)));
             }
         }
 
-        var w = Enumerable.Range(0, Hidden).Select(_ => HalfBits.SingleToHalf((float)((random.NextDouble() * 3) - 1.5))).ToArray();
+        var w = Enumerable.Range(0, hidden).Select(_ => HalfBits.SingleToHalf((float)((random.NextDouble() * 3) - 1.5))).ToArray();
         var y = new ushort[x.Length];
         y.AsSpan().Fill(0x7E01); // poisoned
         var options = new RmsNormOptions { Device = DeviceRequest.Host, Epsilon = 1e-20 };
-        RmsNorm.Compute<Half>(MemoryMarshal.Cast<ushort, Half>(x.AsSpan()), [Rows, Hidden], [Hidden], MemoryMarshal.Cast<ushort, Half>(w.AsSpan()), MemoryMarshal.Cast<ushort, Half>(y.AsSpan()), options);
-        var wide = new float[Hidden];
+        RmsNorm.Compute<Half>(MemoryMarshal.Cast<ushort, Half>(x.AsSpan()), [Rows, hidden], [hidden], MemoryMarshal.Cast<ushort, Half>(w.AsSpan()), MemoryMarshal.Cast<ushort, Half>(y.AsSpan()), options);
+        var wide = new float[hidden];
         int below = 0;
         for (int r = 0; r < Rows; r++)
         {
-            for (int i = 0; i < Hidden; i++)
+            for (int i = 0; i < hidden; i++)
             {
-                wide[i] = HalfBits.HalfToSingle(x[(r * Hidden) + i]);
+                wide[i] = HalfBits.HalfToSingle(x[(r * hidden) + i]);
             }
 
-            float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / Hidden) + 1e-20f);
+            float d = MathF.Sqrt((HostRows.SumOfSquares(wide) / hidden) + 1e-20f);
             below += d < MathF.ScaleB(1f, -14) ? 1 : 0;
-            for (int i = 0; i < Hidden; i++)
+            for (int i = 0; i < hidden; i++)
             {
                 ushort expected = HalfBits.SingleToHalf(HalfBits.HalfToSingle(HalfBits.SingleToHalf(wide[i] / d)) * HalfBits.HalfToSingle(w[i]));
-                ushort actual = y[(r * Hidden) + i];
+                ushort actual = y[(r * hidden) + i];
                 if (expected != actual)
                 {
-                    Assert.Fail($"row {r} (d {d:R}) [{i}]: x 0x{x[(r * Hidden) + i]:X4}, w 0x{w[i]:X4}: expected 0x{expected:X4}, got 0x{actual:X4}");
+                    Assert.Fail($"row {r} (d {d:R}) [{i}]: x 0x{x[(r * hidden) + i]:X4}, w 0x{w[i]:X4}: expected 0x{expected:X4}, got 0x{actual:X4}");
                 }
             }
         }

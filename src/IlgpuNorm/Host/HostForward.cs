@@ -157,7 +157,7 @@ internal static unsafe class HostForward
                 TC* pb = b.IsEmpty ? null : S.IsCompute ? (TC*)pb0 : pbc;
                 bool streaming = HostCache.ShouldStream(problem.TotalElements * 2 * sizeof(T));
 
-                // bfloat16 plain rows of whole even/odd blocks (streamed: y aligned to the 64-byte block) are mapped a block
+                // 16-bit plain rows of whole even/odd blocks (streamed: y aligned to the 64-byte block) are mapped a block
                 // at a time as its even and odd elements, and take their weight widened into that layout.
                 bool evenOdd = S.EvenOdd && Vector256.IsHardwareAccelerated && plain && problem.SegmentLength % HostRows.PairBlock == 0 && (!streaming || ((nuint)py & 63) == 0);
                 if (weight is not null)
@@ -411,7 +411,14 @@ internal static unsafe class HostForward
                     var finite = new NormOp<T, TC, SF, TE>(source, call.W is null ? null : call.W + inGroup, null, d, extras.Policy, call.WeightBits is null ? null : call.WeightBits + inGroup);
                     if (SF.SignApart && TC.IsNormal(d * SF.MagnitudeScale)) // d · scale exact (NormOp.Bits)
                     {
-                        HostRows.MapSignApart<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic);
+                        if (call.EvenOdd)
+                        {
+                            HostRows.MapEvenOdd<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, signApart: true);
+                        }
+                        else
+                        {
+                            HostRows.MapSignApart<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic);
+                        }
                     }
                     else
                     {
@@ -564,6 +571,60 @@ internal readonly unsafe struct NormOp<T, TC, S, TE> : IMap<TC>
         }
 
         return S.MagnitudeBits(v) | (raw & Vector256.Create((ushort)0x8000));
+    }
+
+    /// <summary><see cref="Bits(int)"/> of the even/odd block at i: 32-bit lanes of two elements each, the weight in the
+    /// even/odd layout, and the signs of x · w from the two halves of each lane at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public (Vector512<TC> Even, Vector512<TC> Odd) MagnitudesEvenOdd512(int i)
+    {
+        var (even, odd) = S.MagnitudeEvenOdd(Vector512.Load((uint*)((ushort*)x + i)));
+        (even, odd) = (even / magnitudeScale512, odd / magnitudeScale512);
+        if (TE.Weighted)
+        {
+            even = S.QuantizeMagnitude(even) * Vector512.Abs(Vector512.Load(w + i));
+            odd = S.QuantizeMagnitude(odd) * Vector512.Abs(Vector512.Load(w + i + Vector512<TC>.Count));
+        }
+
+        return (even, odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<uint> BitsEvenOdd512(int i, Vector512<TC> even, Vector512<TC> odd)
+    {
+        var raw = Vector512.Load((uint*)((ushort*)x + i));
+        if (TE.Weighted)
+        {
+            raw ^= Vector512.Load((uint*)(weightBits + i));
+        }
+
+        return S.MagnitudeBitsEvenOdd(even, odd) | (raw & Vector512.Create(0x8000_8000u));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public (Vector256<TC> Even, Vector256<TC> Odd) MagnitudesEvenOdd256(int i)
+    {
+        var (even, odd) = S.MagnitudeEvenOdd(Vector256.Load((uint*)((ushort*)x + i)));
+        (even, odd) = (even / magnitudeScale256, odd / magnitudeScale256);
+        if (TE.Weighted)
+        {
+            even = S.QuantizeMagnitude(even) * Vector256.Abs(Vector256.Load(w + i));
+            odd = S.QuantizeMagnitude(odd) * Vector256.Abs(Vector256.Load(w + i + Vector256<TC>.Count));
+        }
+
+        return (even, odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<uint> BitsEvenOdd256(int i, Vector256<TC> even, Vector256<TC> odd)
+    {
+        var raw = Vector256.Load((uint*)((ushort*)x + i));
+        if (TE.Weighted)
+        {
+            raw ^= Vector256.Load((uint*)(weightBits + i));
+        }
+
+        return S.MagnitudeBitsEvenOdd(even, odd) | (raw & Vector256.Create(0x8000_8000u));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -93,6 +93,20 @@ internal unsafe interface IStorage<T, TC>
     /// <summary>The patterns of two Vector256 of values ≥ 0, in order (one pack for 16 lanes).</summary>
     static virtual Vector256<ushort> MagnitudeBits(Vector256<TC> first, Vector256<TC> second) => throw new NotSupportedException();
 
+    /// <summary>
+    /// <see cref="Magnitude(Vector256{ushort})"/> of a block in the even/odd layout (<see cref="EvenOdd"/>), given as its
+    /// 32-bit lanes (each two stored values, the even one in the low half): the even elements' magnitudes and the odd ones'.
+    /// </summary>
+    static virtual (Vector512<TC> Even, Vector512<TC> Odd) MagnitudeEvenOdd(Vector512<uint> raw) => throw new NotSupportedException();
+
+    static virtual (Vector256<TC> Even, Vector256<TC> Odd) MagnitudeEvenOdd(Vector256<uint> raw) => throw new NotSupportedException();
+
+    /// <summary><see cref="MagnitudeBits(Vector512{TC})"/> of a block held as even and odd values ≥ 0: each 32-bit lane
+    /// holds the even element's pattern in its low half and the odd one's in its high half (the stored block).</summary>
+    static virtual Vector512<uint> MagnitudeBitsEvenOdd(Vector512<TC> even, Vector512<TC> odd) => throw new NotSupportedException();
+
+    static virtual Vector256<uint> MagnitudeBitsEvenOdd(Vector256<TC> even, Vector256<TC> odd) => throw new NotSupportedException();
+
     /// <summary>Σ x² in the compute type: <see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/> (float32 compute) or
     /// <see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/> (float64).</summary>
     static abstract TC SumOfSquares<TL>(ref TL load, int n)
@@ -315,19 +329,85 @@ internal unsafe interface ISixteenBitStorage<TSelf> : IStorage<ushort, float>
     static float IStorage<ushort, float>.SumOfSquares<TL>(ref TL load, int n) => HostRows.SumOfSquares(ref load, n);
 }
 
+/// <summary>
+/// A float16 storage's blocks as their even and odd elements (<see cref="IStorage{T, TC}.EvenOdd"/>): a 32-bit lane holds
+/// one of each; the even one is its low half sign-extended, the odd one its high half shifted down, both widened by
+/// <see cref="Widen(Vector512{int})"/>; the store puts the odd lanes' bits above the even ones'. The same conversions as
+/// the element-order loads and stores, lane for lane.
+/// </summary>
+internal unsafe interface IFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
+    where TSelf : IFloat16Storage<TSelf>
+{
+    static bool IStorage<ushort, float>.EvenOdd => true;
+
+    /// <summary>The float32 value of the float16 pattern in each lane's low 16 bits, sign-extended into the upper ones.</summary>
+    static abstract Vector512<float> Widen(Vector512<int> half);
+
+    static abstract Vector256<float> Widen(Vector256<int> half);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<float> Even, Vector512<float> Odd) IStorage<ushort, float>.LoadEvenOdd(ushort* p)
+    {
+        var u = Vector512.Load((int*)p);
+        return (TSelf.Widen((u << 16) >> 16), TSelf.Widen(u >> 16));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float> Even, Vector256<float> Odd) IStorage<ushort, float>.LoadEvenOdd256(ushort* p)
+    {
+        var u = Vector256.Load((int*)p);
+        return (TSelf.Widen((u << 16) >> 16), TSelf.Widen(u >> 16));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming)
+    {
+        var block = TSelf.Bits(even) | (TSelf.Bits(odd) << 16);
+        if (streaming)
+        {
+            block.StoreAlignedNonTemporal((uint*)p);
+        }
+        else
+        {
+            block.Store((uint*)p);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming)
+    {
+        var block = TSelf.Bits(even) | (TSelf.Bits(odd) << 16);
+        if (streaming)
+        {
+            block.StoreAlignedNonTemporal((uint*)p);
+        }
+        else
+        {
+            block.Store((uint*)p);
+        }
+    }
+}
+
 /// <summary>IEEE float16 bits, as <see cref="HalfBits.HalfToSingle"/> and <see cref="HalfBits.SingleToHalf"/>.</summary>
-internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Storage>
+internal readonly unsafe struct Float16Storage : IFloat16Storage<Float16Storage>
 {
     public static float Widen(ushort value) => HalfBits.HalfToSingle(value);
 
     public static ushort Narrow(float value) => HalfBits.SingleToHalf(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(ushort* p)
+    public static Vector512<float> Load(ushort* p) => Widen(Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe()).AsInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load256(ushort* p) => Widen(Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()).AsInt32());
+
+    /// <summary>The value of the pattern in each lane's low 16 bits (the upper ones are not read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Widen(Vector512<int> half)
     {
         // Finite values: the exponent and mantissa moved into float position and scaled by 2^112, one exact multiply
         // that also normalizes subnormals. Inf and NaN: exponent forced to all ones, mantissa kept.
-        var h = Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe());
+        var h = half.AsUInt32();
         var magnitude = (h & Vector512.Create(0x7FFFu)) << 13;
         var finite = (magnitude.AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle()).AsUInt32();
         var isSpecial = Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u << 13));
@@ -335,9 +415,9 @@ internal readonly unsafe struct Float16Storage : ISixteenBitStorage<Float16Stora
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(ushort* p)
+    public static Vector256<float> Widen(Vector256<int> half)
     {
-        var h = Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe());
+        var h = half.AsUInt32();
         var magnitude = (h & Vector256.Create(0x7FFFu)) << 13;
         var finite = (magnitude.AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle()).AsUInt32();
         var isSpecial = Vector256.GreaterThanOrEqual(magnitude.AsInt32(), Vector256.Create(0x7C00 << 13)).AsUInt32();
@@ -556,7 +636,7 @@ internal readonly unsafe struct FiniteBFloat16Storage : IBFloat16Storage<FiniteB
 /// of x / d only (|x / d| ≤ √n &lt; 65504: no overflow select), and the stores' rounding without the NaN select
 /// (products may still overflow to infinity, which rounds as in Float16Storage). The same bits on that domain.
 /// </summary>
-internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<FiniteFloat16Storage>
+internal readonly unsafe struct FiniteFloat16Storage : IFloat16Storage<FiniteFloat16Storage>
 {
     private const uint DenormMagic = ((127 - 15) + (23 - 10) + 1) << 23;
 
@@ -565,18 +645,19 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
     public static ushort Narrow(float value) => Float16Storage.Narrow(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(ushort* p)
-    {
-        var h = Vector512.WidenLower(Vector256.Load((short*)p).ToVector512Unsafe());
-        return ((h << 13) & Vector512.Create(unchecked((int)0x8FFF_E000))).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle();
-    }
+    public static Vector512<float> Load(ushort* p) => Widen(Vector512.WidenLower(Vector256.Load((short*)p).ToVector512Unsafe()));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(ushort* p)
-    {
-        var h = Vector256.WidenLower(Vector128.Load((short*)p).ToVector256Unsafe());
-        return ((h << 13) & Vector256.Create(unchecked((int)0x8FFF_E000))).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle();
-    }
+    public static Vector256<float> Load256(ushort* p) => Widen(Vector256.WidenLower(Vector128.Load((short*)p).ToVector256Unsafe()));
+
+    /// <summary>A finite value: the sign-extended pattern's sign, exponent and mantissa moved into float position, × 2^112.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Widen(Vector512<int> half) =>
+        ((half << 13) & Vector512.Create(unchecked((int)0x8FFF_E000))).AsSingle() * Vector512.Create((127u + 112) << 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Widen(Vector256<int> half) =>
+        ((half << 13) & Vector256.Create(unchecked((int)0x8FFF_E000))).AsSingle() * Vector256.Create((127u + 112) << 23).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<uint> Bits(Vector512<float> value)
@@ -685,6 +766,41 @@ internal readonly unsafe struct FiniteFloat16Storage : ISixteenBitStorage<Finite
             var scaled = QuantizeMagnitude(value) * Vector256.Create((127u - 112) << 23).AsSingle();
             return Vector256.Min(scaled.AsInt32() >> 13, Vector256.Create(0x7C00));
         }
+    }
+
+    /// <summary>The even element's |x| · 2^-112 from the low half of each lane (moved up 13), the odd one's from the high
+    /// half (moved down 3): two operations per 16 elements, no widening shuffle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Even, Vector512<float> Odd) MagnitudeEvenOdd(Vector512<uint> raw) =>
+        (((raw << 13) & Vector512.Create(0x0FFF_E000u)).AsSingle(), ((raw >> 3) & Vector512.Create(0x0FFF_E000u)).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<float> Even, Vector256<float> Odd) MagnitudeEvenOdd(Vector256<uint> raw) =>
+        (((raw << 13) & Vector256.Create(0x0FFF_E000u)).AsSingle(), ((raw >> 3) & Vector256.Create(0x0FFF_E000u)).AsSingle());
+
+    /// <summary>
+    /// <see cref="MagnitudeBits(Vector512{float})"/> of both halves of a block, stored in place, with no narrowing: a
+    /// value rounded to float16 precision and scaled by 2^-112 has its pattern in bits 13-28 and zeros below (the clamp
+    /// to 0x7C00 &lt;&lt; 13 too), so the even pattern is that moved down 13 and the odd one that moved up 3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> MagnitudeBitsEvenOdd(Vector512<float> even, Vector512<float> odd)
+    {
+        var scale = Vector512.Create((127u - 112) << 23).AsSingle();
+        var infinity = Vector512.Create(0x7C00u << 13);
+        var e = Vector512.Min((QuantizeMagnitude(even) * scale).AsUInt32(), infinity);
+        var o = Vector512.Min((QuantizeMagnitude(odd) * scale).AsUInt32(), infinity);
+        return (e >> 13) | (o << 3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> MagnitudeBitsEvenOdd(Vector256<float> even, Vector256<float> odd)
+    {
+        var scale = Vector256.Create((127u - 112) << 23).AsSingle();
+        var infinity = Vector256.Create(0x7C00 << 13);
+        var e = Vector256.Min((QuantizeMagnitude(even) * scale).AsInt32(), infinity);
+        var o = Vector256.Min((QuantizeMagnitude(odd) * scale).AsInt32(), infinity);
+        return ((e >> 13) | (o << 3)).AsUInt32();
     }
 }
 

@@ -33,24 +33,26 @@ internal static unsafe class HostRowsHelper
     /// The same map in even/odd blocks (<see cref="HostRows.MapEvenOdd"/>): the 16-bit weight <paramref name="w"/> widened
     /// into the even/odd layout; x's length a multiple of <see cref="HostRows.PairBlock"/>, y 64-byte aligned when streaming.
     /// </summary>
-    public static void NormalizeEvenOdd<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<ushort> w, Span<ushort> y, bool streaming)
+    /// <remarks>With <paramref name="signApart"/>: the blocks computed on magnitudes, the signs applied to the patterns
+    /// (a <see cref="IStorage{T, TC}.SignApart"/> storage; d · its magnitude scale a float32 normal).</remarks>
+    public static void NormalizeEvenOdd<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<ushort> w, Span<ushort> y, bool streaming, bool signApart = false)
         where S : IStorage<ushort, float>
     {
         var wide = new float[w.Length];
         HostStorage.WidenEvenOdd<ushort, float, S>(w, wide);
         var traffic = streaming ? RowTraffic.Streamed : RowTraffic.Cached;
-        fixed (ushort* px = x, py = y)
+        fixed (ushort* px = x, py = y, pb = w)
         fixed (float* pw = wide)
         {
             if (w.IsEmpty)
             {
                 var op = new NormOp<ushort, float, S, PlainRow>(px, null, null, d, default);
-                HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, PlainRow>>(ref op, py, x.Length, traffic);
+                HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, PlainRow>>(ref op, py, x.Length, traffic, signApart);
             }
             else
             {
-                var op = new NormOp<ushort, float, S, WeightedRow>(px, pw, null, d, default);
-                HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, WeightedRow>>(ref op, py, x.Length, traffic);
+                var op = new NormOp<ushort, float, S, WeightedRow>(px, pw, null, d, default, pb);
+                HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, WeightedRow>>(ref op, py, x.Length, traffic, signApart);
             }
         }
     }
@@ -93,6 +95,33 @@ internal static unsafe class HostRowsHelper
             else
             {
                 S.MagnitudeBits(Vector256.Create(source.Slice(i, 8)), Vector256.Create(source.Slice(i + 8, 8))).CopyTo(destination.Slice(i, 16));
+            }
+        }
+    }
+
+    /// <summary>S's <see cref="IStorage{T, TC}.MagnitudeBitsEvenOdd(Vector512{TC}, Vector512{TC})"/> over blocks of 32
+    /// values (Vector512 where accelerated, else two Vector256 blocks of 16), each block's first half as its even lanes and
+    /// its second half as its odd ones: every value's pattern at its own index.</summary>
+    public static void MagnitudeBitsEvenOdd<S>(ReadOnlySpan<float> source, Span<ushort> destination)
+        where S : IStorage<ushort, float>
+    {
+        int half = Vector512.IsHardwareAccelerated ? 16 : 8;
+        for (int i = 0; i < source.Length; i += 2 * half)
+        {
+            var block = new uint[half];
+            if (Vector512.IsHardwareAccelerated)
+            {
+                S.MagnitudeBitsEvenOdd(Vector512.Create(source.Slice(i, half)), Vector512.Create(source.Slice(i + half, half))).CopyTo(block);
+            }
+            else
+            {
+                S.MagnitudeBitsEvenOdd(Vector256.Create(source.Slice(i, half)), Vector256.Create(source.Slice(i + half, half))).CopyTo(block);
+            }
+
+            for (int l = 0; l < half; l++)
+            {
+                destination[i + l] = (ushort)block[l];
+                destination[i + half + l] = (ushort)(block[l] >> 16);
             }
         }
     }
