@@ -357,6 +357,88 @@ public class HostSixteenBitTests
     }
 
     /// <summary>
+    /// A row map from cache sums the squares of the next row in its loop; that sum equals the row reduction's bit for bit
+    /// and the map's output is the map's alone. The next rows are random, hold an infinity or a NaN (float16: the sum again
+    /// with the full widening), values whose float16 sum passes 2^32, and 4096, 1 and three times 2^-15 at random places:
+    /// squares summing to the float32 midpoint 2^24 + 1 plus three 2^-30, which decide the rounding only when they meet
+    /// before the large ones, so the result shows which accumulator lane each element went to.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 2)]
+    [InlineData(false, 4)]
+    [InlineData(false, 128)]
+    [InlineData(true, 1)]
+    [InlineData(true, 4)]
+    [InlineData(true, 8)]
+    public void SixteenBit_MapSummingTheNextRow_EqualsTheRowReduction_BitForBit(bool bfloat16, int blocks)
+    {
+        int n = blocks * HostRows.PairBlock;
+        var random = new Random(n + (bfloat16 ? 5 : 0));
+        ushort Bits(double v) => bfloat16 ? BFloat16.RoundToBits((float)v) : HalfBits.SingleToHalf((float)v);
+        var x = Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 8) - 4)).ToArray();
+        var w = Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 3) - 1.5)).ToArray();
+        var rows = new List<ushort[]> { Enumerable.Range(0, n).Select(_ => Bits((random.NextDouble() * 8) - 4)).ToArray() };
+        foreach (ushort special in bfloat16 ? new ushort[] { 0x7F80, 0xFFC0 } : new ushort[] { 0x7C00, 0xFE00, 0x7BFF })
+        {
+            var row = Enumerable.Range(0, n).Select(_ => Bits(random.NextDouble())).ToArray();
+            row[random.Next(n)] = special;
+            rows.Add(row);
+        }
+
+        int plain = rows.Count;
+        for (int trial = 0; trial < 256 && n >= 8; trial++)
+        {
+            var row = new ushort[n];
+            // The small values at one offset of three consecutive blocks where there are three (one accumulator lane,
+            // in consecutive steps), else anywhere; the large ones anywhere else.
+            int block = HostRows.PairBlock, offset = random.Next(block), first = blocks >= 3 ? random.Next(blocks - 2) : -1;
+            var small = first < 0
+                ? Enumerable.Range(0, n).OrderBy(_ => random.Next()).Take(3).ToArray()
+                : [(first * block) + offset, ((first + 1) * block) + offset, ((first + 2) * block) + offset];
+            var rest = Enumerable.Range(0, n).Except(small).OrderBy(_ => random.Next()).ToArray();
+            var sameLane = Enumerable.Range(0, blocks).Where(b => first >= 0 && (b < first || b > first + 2)).Select(b => (b * block) + offset).ToArray();
+            int big = trial % 2 == 0 && sameLane.Length > 0 ? sameLane[random.Next(sameLane.Length)] : rest[0]; // in the small values' lane, before or after them, or anywhere
+            row[big] = Bits(4096);
+            row[rest.First(i => i != big)] = Bits(1);
+            row[small[0]] = row[small[1]] = row[small[2]] = Bits(Math.ScaleB(1, -15));
+            rows.Add(row);
+        }
+
+        var expectedY = new ushort[n];
+        var y = new ushort[n];
+        var rounded = new HashSet<float>();
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var next = rows[r];
+            float expected, actual;
+            if (bfloat16)
+            {
+                HostRowsHelper.NormalizeEvenOdd<FiniteBFloat16Storage>(x, 0.7f, w, expectedY, streaming: false);
+                expected = HostRowsHelper.SumOfSquares<BFloat16Storage>(next);
+                actual = HostRowsHelper.NormalizeEvenOddSummingNext<FiniteBFloat16Storage>(x, 0.7f, w, y, next);
+            }
+            else
+            {
+                HostRowsHelper.NormalizeEvenOdd<FiniteFloat16Storage>(x, 0.7f, w, expectedY, streaming: false, signApart: true);
+                expected = HostRowsHelper.SumOfSquares<Float16Storage>(next);
+                actual = HostRowsHelper.NormalizeEvenOddSummingNext<FiniteFloat16Storage>(x, 0.7f, w, y, next);
+            }
+
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual) || (float.IsNaN(expected) && float.IsNaN(actual)),
+                $"n={n}: expected Σx² {expected:R} (0x{BitConverter.SingleToUInt32Bits(expected):X8}), got {actual:R} (0x{BitConverter.SingleToUInt32Bits(actual):X8})");
+            Assert.Equal(expectedY, y);
+            if (r >= plain)
+            {
+                rounded.Add(expected);
+            }
+        }
+
+        // Both roundings of the midpoint occur among the placements (the test can tell the lanes apart).
+        Assert.True(n < 8 || (rounded.Contains(16777216f) && rounded.Contains(16777218f)), $"n={n}: sums {string.Join(", ", rounded)}");
+    }
+
+    /// <summary>
     /// bfloat16 through the public API with num_groups = 2 and segments of whole even/odd blocks (and of none: 48 on
     /// AVX-512): each segment takes its own slice of the weight, in the even/odd layout; every lane against the scalar
     /// roundings of its segment.

@@ -384,14 +384,23 @@ internal static unsafe class HostForward
             var (problem, extras) = (call.Problem, call.Extras);
             int n = problem.SegmentLength, groups = problem.NumGroups;
             TC epsilon = TC.CreateTruncating(problem.Epsilon);
+            bool summed = false; // the row's Σx² came from the map of the row before it
+            TC sum = TC.Zero;
             for (long s = first; s < last; s++)
             {
                 long row = s / groups;
                 long inGroup = (s - row * groups) * n;
                 T* xs = call.X + row * extras.InputRowStride + inGroup;
                 T* source = xs;
-                TC sum;
-                if (call.Residual is null)
+
+                // Even/odd rows from cache sum the squares of the block's next row in their map loop: [16, 4096] one thread
+                // 0.93-0.95x (float16, bfloat16). Not from memory, where that loop would wait on the next row's reads (1.08-1.19x).
+                T* next = call.EvenOdd && !call.Streaming && call.Residual is null && s + 1 < last ? call.X + ((s + 1) / groups * extras.InputRowStride) + ((s + 1) % groups * n) : null;
+                if (summed)
+                {
+                    summed = false;
+                }
+                else if (call.Residual is null)
                 {
                     var load = new RowLoad<T, TC, S>(xs);
                     sum = S.SumOfSquares(ref load, n);
@@ -413,7 +422,7 @@ internal static unsafe class HostForward
                     {
                         if (call.EvenOdd)
                         {
-                            HostRows.MapEvenOdd<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, signApart: true);
+                            Summed(HostRows.MapEvenOdd<T, TC, SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, signApart: true, next), next, n, ref sum, ref summed);
                         }
                         else
                         {
@@ -422,29 +431,40 @@ internal static unsafe class HostForward
                     }
                     else
                     {
-                        Map<SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, call.EvenOdd);
+                        Map<SF, NormOp<T, TC, SF, TE>>(ref finite, y, n, traffic, call.EvenOdd, next, ref sum, ref summed);
                     }
 
                     continue;
                 }
 
                 var op = new NormOp<T, TC, S, TE>(source, call.W is null ? null : call.W + inGroup, call.B is null ? null : call.B + inGroup, d, extras.Policy);
-                Map<S, NormOp<T, TC, S, TE>>(ref op, y, n, traffic, call.EvenOdd);
+                Map<S, NormOp<T, TC, S, TE>>(ref op, y, n, traffic, call.EvenOdd, next, ref sum, ref summed);
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Map<SX, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, bool evenOdd)
+        private static void Map<SX, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, bool evenOdd, T* next, ref TC sum, ref bool summed)
             where SX : IStorage<T, TC>
             where TOp : struct, IMap<TC>
         {
             if (evenOdd)
             {
-                HostRows.MapEvenOdd<T, TC, SX, TOp>(ref op, y, n, traffic);
+                Summed(HostRows.MapEvenOdd<T, TC, SX, TOp>(ref op, y, n, traffic, next: next), next, n, ref sum, ref summed);
             }
             else
             {
                 HostRows.Map<T, TC, SX, TOp>(ref op, y, n, traffic);
+            }
+        }
+
+        /// <summary>The next row's Σx² from an even/odd map that summed it (none when <paramref name="next"/> is null), in S's reduction (<see cref="IStorage{T, TC}.SquaresSum"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Summed(double squares, T* next, int n, ref TC sum, ref bool summed)
+        {
+            if (next is not null)
+            {
+                sum = S.SquaresSum(squares, next, n);
+                summed = true;
             }
         }
     }

@@ -177,6 +177,17 @@ internal struct Squares512
         a3 = Vector512.FusedMultiplyAdd(q, q, a3);
     }
 
+    /// <summary>The accumulators (a0, a1) or (a2, a3) plus the squares of 16 values, as <see cref="Add(Vector512{float})"/>
+    /// does to (a0, a1): for loops that keep the four as plain locals and hand them over with <see cref="From"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<double>, Vector512<double>) Next(Vector512<double> first, Vector512<double> second, Vector512<float> values)
+    {
+        var (lo, hi) = Vector512.Widen(values);
+        return (Vector512.FusedMultiplyAdd(lo, lo, first), Vector512.FusedMultiplyAdd(hi, hi, second));
+    }
+
+    public static Squares512 From(Vector512<double> a0, Vector512<double> a1, Vector512<double> a2, Vector512<double> a3) => new() { a0 = a0, a1 = a1, a2 = a2, a3 = a3 };
+
     public readonly double Sum => Vector512.Sum((a0 + a2) + (a1 + a3));
 }
 
@@ -205,7 +216,15 @@ internal struct Squares256
         return a + (v * v);
     }
 
-    /// <summary>The accumulators a0 and a1 of a loop that ran <see cref="Next"/> itself.</summary>
+    /// <summary>(a0, a1) plus the squares of eight values, as <see cref="Add(Vector256{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<double>, Vector256<double>) Next(Vector256<double> a0, Vector256<double> a1, Vector256<float> values)
+    {
+        var (lo, hi) = Vector256.Widen(values);
+        return (a0 + (lo * lo), a1 + (hi * hi));
+    }
+
+    /// <summary>The accumulators a0 and a1 of a loop that ran <see cref="Next(Vector256{double}, float*)"/> itself.</summary>
     public static Squares256 From(Vector256<double> a0, Vector256<double> a1) => new() { a0 = a0, a1 = a1 };
 
     public readonly double Sum => Vector256.Sum(a0 + a1);
@@ -426,52 +445,54 @@ internal static unsafe class HostRows
     /// would take), each block is the op's <see cref="IMap{TC}.BitsEvenOdd512(int, Vector512{TC}, Vector512{TC})"/>: computed
     /// on magnitudes, the signs applied to the stored patterns.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MapEvenOdd<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, bool signApart = false)
+    public static double MapEvenOdd<T, TC, S, TOp>(ref TOp op, T* y, int n, RowTraffic traffic, bool signApart = false, T* next = null)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
     {
-        if (S.SignApart && signApart)
+        return (S.SignApart && signApart, next is not null) switch
         {
-            EvenOddBlocks<T, TC, S, TOp, Yes>(ref op, y, n, traffic);
-        }
-        else
-        {
-            EvenOddBlocks<T, TC, S, TOp, No>(ref op, y, n, traffic);
-        }
+            (true, true) => EvenOddBlocks<T, TC, S, TOp, Yes, Yes>(ref op, y, n, traffic, next),
+            (true, false) => EvenOddBlocks<T, TC, S, TOp, Yes, No>(ref op, y, n, traffic, next),
+            (false, true) => EvenOddBlocks<T, TC, S, TOp, No, Yes>(ref op, y, n, traffic, next),
+            _ => EvenOddBlocks<T, TC, S, TOp, No, No>(ref op, y, n, traffic, next),
+        };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void EvenOddBlocks<T, TC, S, TOp, TSignApart>(ref TOp op, T* y, int n, RowTraffic traffic)
+    private static double EvenOddBlocks<T, TC, S, TOp, TSignApart, TSum>(ref TOp op, T* y, int n, RowTraffic traffic, T* next)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
         where TOp : struct, IMap<TC>
         where TSignApart : IFlag
+        where TSum : IFlag
     {
         bool prefetch = traffic is RowTraffic.Prefetched or RowTraffic.Streamed && Sse.IsSupported;
         bool stream = traffic is RowTraffic.Streamed or RowTraffic.StreamedOnly && Sse.IsSupported;
-        switch (Vector512.IsHardwareAccelerated, prefetch, stream)
+        double sum = (Vector512.IsHardwareAccelerated, prefetch, stream) switch
         {
-            case (true, true, true): EvenOdd512<T, TC, S, TOp, Yes, Yes, TSignApart>(ref op, y, n); break;
-            case (true, true, false): EvenOdd512<T, TC, S, TOp, Yes, No, TSignApart>(ref op, y, n); break;
-            case (true, false, true): EvenOdd512<T, TC, S, TOp, No, Yes, TSignApart>(ref op, y, n); break;
-            case (true, false, false): EvenOdd512<T, TC, S, TOp, No, No, TSignApart>(ref op, y, n); break;
-            case (false, true, true): EvenOdd256<T, TC, S, TOp, Yes, Yes, TSignApart>(ref op, y, n); break;
-            case (false, true, false): EvenOdd256<T, TC, S, TOp, Yes, No, TSignApart>(ref op, y, n); break;
-            case (false, false, true): EvenOdd256<T, TC, S, TOp, No, Yes, TSignApart>(ref op, y, n); break;
-            default: EvenOdd256<T, TC, S, TOp, No, No, TSignApart>(ref op, y, n); break;
-        }
+            (true, true, true) => EvenOdd512<T, TC, S, TOp, Yes, Yes, TSignApart, TSum>(ref op, y, n, next),
+            (true, true, false) => EvenOdd512<T, TC, S, TOp, Yes, No, TSignApart, TSum>(ref op, y, n, next),
+            (true, false, true) => EvenOdd512<T, TC, S, TOp, No, Yes, TSignApart, TSum>(ref op, y, n, next),
+            (true, false, false) => EvenOdd512<T, TC, S, TOp, No, No, TSignApart, TSum>(ref op, y, n, next),
+            (false, true, true) => EvenOdd256<T, TC, S, TOp, Yes, Yes, TSignApart, TSum>(ref op, y, n, next),
+            (false, true, false) => EvenOdd256<T, TC, S, TOp, Yes, No, TSignApart, TSum>(ref op, y, n, next),
+            (false, false, true) => EvenOdd256<T, TC, S, TOp, No, Yes, TSignApart, TSum>(ref op, y, n, next),
+            _ => EvenOdd256<T, TC, S, TOp, No, No, TSignApart, TSum>(ref op, y, n, next),
+        };
 
         if (stream)
         {
             Sse.StoreFence();
         }
+
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EvenOdd512<T, TC, S, TOp, TPrefetch, TStream, TSignApart>(ref TOp op, T* y, int n)
+    private static double EvenOdd512<T, TC, S, TOp, TPrefetch, TStream, TSignApart, TSum>(ref TOp op, T* y, int n, T* next)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
@@ -479,12 +500,16 @@ internal static unsafe class HostRows
         where TPrefetch : IFlag
         where TStream : IFlag
         where TSignApart : IFlag
+        where TSum : IFlag
     {
         // Each block's values (the division and the weight: the first half of its ~45-cycle chain) are computed a block
         // ahead of its roundings and store, so the operations issued wait less on the divider and fewer of them fill the
         // scheduler (float16 [16, 4096], one thread: 0.85x the time of one block at a time, AVX-512 and AVX2).
+        // With TSum, the loop also sums the squares of the next row's block at i (Squares512's steps on plain locals): its
+        // add chains fill the time the map's chains wait, where the two passes apart leave each alone.
         var local = op;
         int step = 2 * Vector512<TC>.Count, i = 0;
+        var (a0, a1, a2, a3) = (Vector512<double>.Zero, Vector512<double>.Zero, Vector512<double>.Zero, Vector512<double>.Zero);
         var (even, odd) = TSignApart.On ? local.MagnitudesEvenOdd512(0) : local.EvenOdd512(0);
         for (; i < n - step; i += step)
         {
@@ -493,9 +518,15 @@ internal static unsafe class HostRows
                 local.Prefetch(n + i); // one per 64-byte line
             }
 
-            var next = TSignApart.On ? local.MagnitudesEvenOdd512(i + step) : local.EvenOdd512(i + step);
+            var ahead = TSignApart.On ? local.MagnitudesEvenOdd512(i + step) : local.EvenOdd512(i + step);
+            if (TSum.On)
+            {
+                (a0, a1) = Squares512.Next(a0, a1, S.SquaresLoad(next + i).As<TC, float>());
+                (a2, a3) = Squares512.Next(a2, a3, S.SquaresLoad(next + i + Vector512<TC>.Count).As<TC, float>());
+            }
+
             Finish(ref local, even, odd, y + i, i);
-            (even, odd) = next;
+            (even, odd) = ahead;
         }
 
         if (TPrefetch.On && ((i * sizeof(T)) & 63) == 0)
@@ -503,8 +534,15 @@ internal static unsafe class HostRows
             local.Prefetch(n + i);
         }
 
+        if (TSum.On)
+        {
+            (a0, a1) = Squares512.Next(a0, a1, S.SquaresLoad(next + i).As<TC, float>());
+            (a2, a3) = Squares512.Next(a2, a3, S.SquaresLoad(next + i + Vector512<TC>.Count).As<TC, float>());
+        }
+
         Finish(ref local, even, odd, y + i, i);
         op = local;
+        return TSum.On ? Squares512.From(a0, a1, a2, a3).Sum : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void Finish(ref TOp op, Vector512<TC> even, Vector512<TC> odd, T* y, int i)
@@ -521,7 +559,7 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EvenOdd256<T, TC, S, TOp, TPrefetch, TStream, TSignApart>(ref TOp op, T* y, int n)
+    private static double EvenOdd256<T, TC, S, TOp, TPrefetch, TStream, TSignApart, TSum>(ref TOp op, T* y, int n, T* next)
         where T : unmanaged
         where TC : unmanaged, IFloatingPointIeee754<TC>
         where S : IStorage<T, TC>
@@ -529,21 +567,29 @@ internal static unsafe class HostRows
         where TPrefetch : IFlag
         where TStream : IFlag
         where TSignApart : IFlag
+        where TSum : IFlag
     {
-        // A block's values a block ahead of its roundings and store, as in EvenOdd512.
+        // A block's values a block ahead of its roundings and store, and the next row's squares beside, as in EvenOdd512.
         var local = op;
         int step = 2 * Vector256<TC>.Count, i = 0;
+        var (a0, a1) = (Vector256<double>.Zero, Vector256<double>.Zero);
         var (even, odd) = TSignApart.On ? local.MagnitudesEvenOdd256(0) : local.EvenOdd256(0);
         for (; i < n - step; i += step)
         {
             if (TPrefetch.On && ((i * sizeof(T)) & 63) == 0)
             {
-                local.Prefetch(n + i); // one per 64-byte line
+                local.Prefetch(n + i);
             }
 
-            var next = TSignApart.On ? local.MagnitudesEvenOdd256(i + step) : local.EvenOdd256(i + step);
+            var ahead = TSignApart.On ? local.MagnitudesEvenOdd256(i + step) : local.EvenOdd256(i + step);
+            if (TSum.On)
+            {
+                (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i).As<TC, float>());
+                (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i + Vector256<TC>.Count).As<TC, float>());
+            }
+
             Finish(ref local, even, odd, y + i, i);
-            (even, odd) = next;
+            (even, odd) = ahead;
         }
 
         if (TPrefetch.On && ((i * sizeof(T)) & 63) == 0)
@@ -551,8 +597,15 @@ internal static unsafe class HostRows
             local.Prefetch(n + i);
         }
 
+        if (TSum.On)
+        {
+            (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i).As<TC, float>());
+            (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i + Vector256<TC>.Count).As<TC, float>());
+        }
+
         Finish(ref local, even, odd, y + i, i);
         op = local;
+        return TSum.On ? Squares256.From(a0, a1).Sum : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void Finish(ref TOp op, Vector256<TC> even, Vector256<TC> odd, T* y, int i)

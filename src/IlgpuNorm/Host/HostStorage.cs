@@ -107,6 +107,16 @@ internal unsafe interface IStorage<T, TC>
 
     static virtual Vector256<uint> MagnitudeBitsEvenOdd(Vector256<TC> even, Vector256<TC> odd) => throw new NotSupportedException();
 
+    /// <summary>The 16 values at p whose squares <see cref="SumOfSquares{TL}(ref TL, int)"/> sums for a row (where
+    /// <see cref="EvenOdd"/>): a row map that sums the next row beside it (<see cref="HostRows.MapEvenOdd"/>) reads them.</summary>
+    static virtual Vector512<TC> SquaresLoad(T* p) => throw new NotSupportedException();
+
+    static virtual Vector256<TC> SquaresLoad256(T* p) => throw new NotSupportedException();
+
+    /// <summary>The row's Σ x² from the float64 sum of the squares of <see cref="SquaresLoad(T*)"/> over a whole row of
+    /// blocks, in the reduction's lane order: what <see cref="SumOfSquares{TL}(ref TL, int)"/> returns for that row.</summary>
+    static virtual TC SquaresSum(double sum, T* row, int n) => throw new NotSupportedException();
+
     /// <summary>Σ x² in the compute type: <see cref="HostRows.SumOfSquares{TL}(ref TL, int)"/> (float32 compute) or
     /// <see cref="HostRows.SumOfSquares64{TL}(ref TL, int)"/> (float64).</summary>
     static abstract TC SumOfSquares<TL>(ref TL load, int n)
@@ -340,6 +350,26 @@ internal unsafe interface IFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
 {
     static bool IStorage<ushort, float>.EvenOdd => true;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> IStorage<ushort, float>.SquaresLoad(ushort* p) => new HalfMagnitudeLoad(p).V512(0, out _);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> IStorage<ushort, float>.SquaresLoad256(ushort* p) => new HalfMagnitudeLoad(p).V256(0, out _);
+
+    /// <summary>As <see cref="Float16Storage.SumOfSquares{TL}(ref TL, int)"/>: the magnitudes' sum scaled back, and a sum that
+    /// is NaN or ≥ 2^32 again with the full widening.</summary>
+    static float IStorage<ushort, float>.SquaresSum(double sum, ushort* row, int n)
+    {
+        float scaled = (float)(sum * (HalfMagnitudeLoad.SquareScale * HalfMagnitudeLoad.SquareScale));
+        if (scaled < 4294967296f) // 2^32
+        {
+            return scaled;
+        }
+
+        var load = new RowLoad<ushort, float, Float16Storage>(row);
+        return HostRows.SumOfSquares(ref load, n);
+    }
+
     /// <summary>The float32 value of the float16 pattern in each lane's low 16 bits, sign-extended into the upper ones.</summary>
     static abstract Vector512<float> Widen(Vector512<int> half);
 
@@ -496,6 +526,14 @@ internal unsafe interface IBFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
     where TSelf : IBFloat16Storage<TSelf>
 {
     static bool IStorage<ushort, float>.EvenOdd => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> IStorage<ushort, float>.SquaresLoad(ushort* p) => BFloat16Storage.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> IStorage<ushort, float>.SquaresLoad256(ushort* p) => BFloat16Storage.Load256(p);
+
+    static float IStorage<ushort, float>.SquaresSum(double sum, ushort* row, int n) => (float)sum;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector512<float> Even, Vector512<float> Odd) IStorage<ushort, float>.LoadEvenOdd(ushort* p)

@@ -33,6 +33,25 @@ internal static unsafe class HostRowsHelper
     /// The same map in even/odd blocks (<see cref="HostRows.MapEvenOdd"/>): the 16-bit weight <paramref name="w"/> widened
     /// into the even/odd layout; x's length a multiple of <see cref="HostRows.PairBlock"/>, y 64-byte aligned when streaming.
     /// </summary>
+    /// <summary>
+    /// <see cref="NormalizeEvenOdd{S}"/> of x (finite rows: on magnitudes for a <see cref="IStorage{T, TC}.SignApart"/>
+    /// storage) that also sums the squares of <paramref name="next"/> in its loop: that row's Σ x² as the storage finishes it
+    /// (<see cref="IStorage{T, TC}.SquaresSum"/>). x and next of the same length, a multiple of <see cref="HostRows.PairBlock"/>.
+    /// </summary>
+    public static float NormalizeEvenOddSummingNext<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<ushort> w, Span<ushort> y, ReadOnlySpan<ushort> next)
+        where S : IStorage<ushort, float>
+    {
+        var wide = new float[w.Length];
+        HostStorage.WidenEvenOdd<ushort, float, S>(w, wide);
+        fixed (ushort* px = x, py = y, pb = w, pn = next)
+        fixed (float* pw = wide)
+        {
+            var op = new NormOp<ushort, float, S, WeightedRow>(px, pw, null, d, default, pb);
+            double squares = HostRows.MapEvenOdd<ushort, float, S, NormOp<ushort, float, S, WeightedRow>>(ref op, py, x.Length, RowTraffic.Cached, S.SignApart, pn);
+            return S.SquaresSum(squares, pn, next.Length);
+        }
+    }
+
     /// <remarks>With <paramref name="signApart"/>: the blocks computed on magnitudes, the signs applied to the patterns
     /// (a <see cref="IStorage{T, TC}.SignApart"/> storage; d · its magnitude scale a float32 normal).</remarks>
     public static void NormalizeEvenOdd<S>(ReadOnlySpan<ushort> x, float d, ReadOnlySpan<ushort> w, Span<ushort> y, bool streaming, bool signApart = false)
