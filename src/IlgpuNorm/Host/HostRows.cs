@@ -621,8 +621,9 @@ internal static unsafe class HostRows
         }
     }
 
+    /// <summary>A block of 32-bit lanes at p, with a streaming store (p aligned to the vector) or an ordinary one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<uint> block, uint* p, bool streaming)
+    public static void Store(Vector512<uint> block, uint* p, bool streaming)
     {
         if (streaming)
         {
@@ -635,7 +636,7 @@ internal static unsafe class HostRows
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector256<uint> block, uint* p, bool streaming)
+    public static void Store(Vector256<uint> block, uint* p, bool streaming)
     {
         if (streaming)
         {

@@ -390,32 +390,12 @@ internal unsafe interface IFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void IStorage<ushort, float>.StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming)
-    {
-        var block = TSelf.Bits(even) | (TSelf.Bits(odd) << 16);
-        if (streaming)
-        {
-            block.StoreAlignedNonTemporal((uint*)p);
-        }
-        else
-        {
-            block.Store((uint*)p);
-        }
-    }
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming) =>
+        HostRows.Store(TSelf.Bits(even) | (TSelf.Bits(odd) << 16), (uint*)p, streaming);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void IStorage<ushort, float>.StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming)
-    {
-        var block = TSelf.Bits(even) | (TSelf.Bits(odd) << 16);
-        if (streaming)
-        {
-            block.StoreAlignedNonTemporal((uint*)p);
-        }
-        else
-        {
-            block.Store((uint*)p);
-        }
-    }
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming) =>
+        HostRows.Store(TSelf.Bits(even) | (TSelf.Bits(odd) << 16), (uint*)p, streaming);
 }
 
 /// <summary>IEEE float16 bits, as <see cref="HalfBits.HalfToSingle"/> and <see cref="HalfBits.SingleToHalf"/>.</summary>
@@ -550,32 +530,12 @@ internal unsafe interface IBFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void IStorage<ushort, float>.StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming)
-    {
-        var block = TSelf.Bits(even) | TSelf.Quantize(odd).AsUInt32();
-        if (streaming)
-        {
-            block.StoreAlignedNonTemporal((uint*)p);
-        }
-        else
-        {
-            block.Store((uint*)p);
-        }
-    }
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector512<float> even, Vector512<float> odd, ushort* p, bool streaming) =>
+        HostRows.Store(TSelf.Bits(even) | TSelf.Quantize(odd).AsUInt32(), (uint*)p, streaming);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void IStorage<ushort, float>.StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming)
-    {
-        var block = TSelf.Bits(even) | TSelf.Quantize(odd).AsUInt32();
-        if (streaming)
-        {
-            block.StoreAlignedNonTemporal((uint*)p);
-        }
-        else
-        {
-            block.Store((uint*)p);
-        }
-    }
+    static void IStorage<ushort, float>.StoreEvenOdd(Vector256<float> even, Vector256<float> odd, ushort* p, bool streaming) =>
+        HostRows.Store(TSelf.Bits(even) | TSelf.Quantize(odd).AsUInt32(), (uint*)p, streaming);
 }
 
 /// <summary>bfloat16 bits, as <see cref="BFloat16.BitsToSingle"/> and <see cref="BFloat16.RoundToBits"/>.</summary>
