@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
@@ -48,11 +49,7 @@ internal static class HostBlocks
         }
 
         run.Participate(0);
-        var spinner = default(SpinWait);
-        while (Volatile.Read(ref run.Active) != 0)
-        {
-            spinner.SpinOnce(); // yields, then sleeps: a running block is a fraction of the call's work
-        }
+        run.WaitForParticipants();
 
         run.Finish(); // every block ran: a helper still holding the run may be given another
         run.ThrowIfFailed();
@@ -91,6 +88,9 @@ internal static class HostBlocks
     {
         private const int Stride = 16; // one counter per 64-byte line
 
+        /// <summary>How long the caller spins for the other participants before it blocks: 50 µs, as a helper waits for a job.</summary>
+        private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;
+
         public int Active;
 
         private bool finished;
@@ -105,10 +105,14 @@ internal static class HostBlocks
         /// </summary>
         private const long MinRowsPerBlock = 8;
 
+        /// <summary>The fewest items of a block where a call is cut finer than four blocks per participant (<see cref="Blocks"/>).</summary>
+        private const long FineRowsPerBlock = 32;
+
         private readonly int blocks = Blocks(items, workers);
         private readonly long perBlock = (items + Blocks(items, workers) - 1) / Blocks(items, workers);
         private readonly int[] claimed = new int[workers * Stride];
         private int joined;
+        private int blocking; // 1 once the caller stops spinning: the last participant to leave then pulses it
         private ExceptionDispatchInfo? failure;
 
         /// <summary>A helper or pool item: the next home range.</summary>
@@ -150,7 +154,46 @@ internal static class HostBlocks
             }
             finally
             {
-                Interlocked.Decrement(ref Active);
+                if (Interlocked.Decrement(ref Active) == 0 && Volatile.Read(ref blocking) != 0)
+                {
+                    lock (claimed)
+                    {
+                        Monitor.PulseAll(claimed); // the caller, if it blocked: every claimed block has run
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// The caller, once every block is claimed: spins up to <see cref="SpinTicks"/> for the participants still inside,
+        /// then blocks until the last one leaves (<see cref="Participate"/> pulses). A wait with <see cref="SpinWait.SpinOnce()"/>
+        /// slept 1 ms at a time once its spin ran out, often past the helper's end: [4096, 4096] on 2 threads (Zen 4, float16,
+        /// bfloat16 and float32, both widths) waited 305-620 µs a call on average, a tenth of the calls 1.1 ms, against
+        /// 3.1-4.1 ms of work; this wait, 105-212 µs (the rest is the blocks' imbalance, see <see cref="Blocks"/>).
+        /// </summary>
+        public void WaitForParticipants()
+        {
+            var spinner = default(SpinWait);
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Volatile.Read(ref Active) != 0)
+            {
+                if (spinner.NextSpinWillYield && Stopwatch.GetTimestamp() > deadline)
+                {
+                    // A full fence before the read of Active, as the decrement is before the read of 'blocking' in
+                    // Participate: one of the two sees the other, so the last participant pulses or the caller sees zero.
+                    Interlocked.Exchange(ref blocking, 1);
+                    lock (claimed)
+                    {
+                        while (Volatile.Read(ref Active) != 0)
+                        {
+                            Monitor.Wait(claimed);
+                        }
+                    }
+
+                    return;
+                }
+
+                spinner.SpinOnce(sleep1Threshold: -1); // spins, then yields; never sleeps
             }
         }
 
@@ -158,6 +201,17 @@ internal static class HostBlocks
 
         public void ThrowIfFailed() => failure?.Throw();
 
-        private static int Blocks(long items, int workers) => (int)Math.Min(items, Math.Min(workers * 4L, Math.Max(workers, items / MinRowsPerBlock)));
+        /// <summary>
+        /// Up to four blocks per participant of at least <see cref="MinRowsPerBlock"/> items; calls of many items up to
+        /// sixteen of at least <see cref="FineRowsPerBlock"/>, so that the participant that finishes first waits at most
+        /// a sixteenth of its share for the last one ([4096, 4096] on 2 threads: the caller's wait averaged 105-212 µs a
+        /// call with 8 blocks, 66-119 µs with 32, against 2.7-3.8 ms of work).
+        /// </summary>
+        private static int Blocks(long items, int workers)
+        {
+            long few = Math.Min(workers * 4L, Math.Max(workers, items / MinRowsPerBlock));
+            long fine = Math.Min(workers * 16L, items / FineRowsPerBlock);
+            return (int)Math.Min(items, Math.Max(few, fine));
+        }
     }
 }

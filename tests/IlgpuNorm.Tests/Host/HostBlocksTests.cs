@@ -17,6 +17,8 @@ public class HostBlocksTests
     [InlineData(1001, 3)]
     [InlineData(1001, 4)]
     [InlineData(13, 8)]
+    [InlineData(4096, 2)] // sixteen blocks per participant
+    [InlineData(4099, 3)]
     public void ForWorkers_RunsEveryItemExactlyOnce(int items, int workers)
     {
         for (int call = 0; call < 50; call++) // many calls: pool threads join early, late or not at all
@@ -147,6 +149,20 @@ public class HostBlocksTests
     }
 
     [Fact]
+    public void ForWorkers_CallerThatOutlastsItsSpin_BlocksUntilTheLastBlockHasRun()
+    {
+        // Blocks take 1 ms on the caller's thread and 5 ms on a helper's, far past the caller's 50 µs spin once it has
+        // claimed the last block: the caller blocks, and must return only once the helper's block is done (every count
+        // is read right after the call), never earlier.
+        for (int call = 0; call < 10; call++)
+        {
+            var counts = new int[64];
+            HostBlocks.ForWorkers(64, 2, new Slow(counts, Environment.CurrentManagedThreadId));
+            Assert.All(counts, c => Assert.Equal(1, c));
+        }
+    }
+
+    [Fact]
     public void ForWorkers_ThrowsTheBodysException_AndReturns()
     {
         for (int call = 0; call < 20; call++)
@@ -155,6 +171,20 @@ public class HostBlocksTests
             var e = Assert.Throws<InvalidOperationException>(() => HostBlocks.ForWorkers(64, 2, new Counting(counts, 40)));
             Assert.Equal("item 40", e.Message);
             Assert.All(counts, c => Assert.InRange(c, 0, 1)); // none twice, even as the others stop claiming
+        }
+    }
+
+    /// <summary>Counts its items after 1 ms on <paramref name="caller"/>'s thread (time for a helper to join) and 5 ms on any other.</summary>
+    private readonly struct Slow(int[] counts, int caller) : IBlockBody
+    {
+        public void Run(long first, long last)
+        {
+            Thread.Sleep(Environment.CurrentManagedThreadId == caller ? 1 : 5);
+
+            for (long i = first; i < last; i++)
+            {
+                Interlocked.Increment(ref counts[i]);
+            }
         }
     }
 
