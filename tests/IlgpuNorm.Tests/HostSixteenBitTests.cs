@@ -252,6 +252,48 @@ public class HostSixteenBitTests
         }
     }
 
+    /// <summary>
+    /// The row reduction of a 16-bit row (bfloat16 widened in halves, float16 magnitudes) equals that of the same row
+    /// widened to float32 first, bit for bit, on rows that show each value's accumulator lane: 4096 and 1 (squares
+    /// 2^24 + 1, a float32 midpoint) and three 2^-15 in one lane of consecutive steps, whose squares tip the rounding only
+    /// when they meet before the large ones; the large one in that lane before or after them, or anywhere. Fails when two
+    /// lanes or accumulators swap (both widths).
+    /// </summary>
+    [Theory]
+    [InlineData(false, 64)]
+    [InlineData(false, 4096)]
+    [InlineData(false, 4099)]
+    [InlineData(true, 64)]
+    [InlineData(true, 4096)]
+    [InlineData(true, 4099)]
+    public void SixteenBit_RowSumOfSquares_EqualsTheWidenedRowsSum_LaneForLane(bool bfloat16, int n)
+    {
+        var random = new Random(n + (bfloat16 ? 11 : 0));
+        ushort Bits(double v) => bfloat16 ? BFloat16.RoundToBits((float)v) : HalfBits.SingleToHalf((float)v);
+        float Value(ushort bits) => bfloat16 ? BitConverter.UInt32BitsToSingle((uint)bits << 16) : HalfBits.HalfToSingle(bits);
+        int distinct = 0;
+        var seen = new HashSet<float>();
+        for (int trial = 0; trial < 256; trial++)
+        {
+            var x = new ushort[n];
+            int step = 8 * (1 + random.Next(2)), lane = random.Next(step), steps = n / step, first = random.Next(steps - 2);
+            var small = new[] { (first * step) + lane, ((first + 1) * step) + lane, ((first + 2) * step) + lane };
+            var rest = Enumerable.Range(0, n).Except(small).OrderBy(_ => random.Next()).ToArray();
+            var sameLane = Enumerable.Range(0, steps).Where(s => s < first || s > first + 2).Select(s => (s * step) + lane).ToArray();
+            int big = trial % 2 == 0 ? sameLane[random.Next(sameLane.Length)] : rest[0];
+            x[big] = Bits(4096);
+            x[rest.First(i => i != big)] = Bits(1);
+            x[small[0]] = x[small[1]] = x[small[2]] = Bits(Math.ScaleB(1, -15));
+            float expected = HostRows.SumOfSquares(x.Select(Value).ToArray());
+            float actual = bfloat16 ? HostRowsHelper.SumOfSquares<BFloat16Storage>(x) : HostRowsHelper.SumOfSquares<Float16Storage>(x);
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual),
+                $"trial {trial}, lane {lane} of {step}, steps {first}-{first + 2}, large at {big}: expected {expected:R}, got {actual:R}");
+            distinct += seen.Add(expected) ? 1 : 0;
+        }
+
+        Assert.True(distinct >= 2, "the rows must round both ways, or they show no lane"); // the test's own power
+    }
+
     public static TheoryData<bool, int, bool> EvenOddRows() => new()
     {
         { true, 1, false }, { true, 1, true }, { true, 2, true }, { true, 128, false }, { true, 128, true }, { true, 257, true },

@@ -24,6 +24,13 @@ internal interface ILoad<TC>
     Vector256<TC> V256(int i, out Vector256<TC> t);
 
     TC At(int i, out TC t);
+
+    /// <summary>Whether <see cref="Halves256(int)"/> gives the values for fewer operations than V256 and a lane split (a load without a product).</summary>
+    static virtual bool HasHalves => false;
+
+    /// <summary>The values of V256(i) as two Vector128 (lanes 0-3 and 4-7), each widened straight from memory, for
+    /// <see cref="Squares256"/>'s float64 lanes without a lane extract.</summary>
+    (Vector128<TC> Lower, Vector128<TC> Upper) Halves256(int i) => throw new NotSupportedException();
 }
 
 /// <summary>What a row map writes at element i (Vector512, Vector256, one element), and what it reads ahead.</summary>
@@ -92,6 +99,11 @@ internal readonly unsafe struct RowLoad<T, TC, S>(T* x) : ILoad<TC>
         t = default;
         return S.Widen(x[i]);
     }
+
+    public static bool HasHalves => S.HasLoadHalves256;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public (Vector128<TC> Lower, Vector128<TC> Upper) Halves256(int i) => S.LoadHalves256(x + i);
 }
 
 /// <summary>residual = (T)(x + residual), stored back; the load is that rounded sum (the norm is of it).</summary>
@@ -222,6 +234,21 @@ internal struct Squares256
     {
         var (lo, hi) = Vector256.Widen(values);
         return (a0 + (lo * lo), a1 + (hi * hi));
+    }
+
+    /// <summary><see cref="Add(Vector256{float})"/> of eight values given as their lanes 0-3 and 4-7 (<see cref="ILoad{TC}.Halves256(int)"/>):
+    /// each widened by one <c>vcvtps2pd</c>, no lane extract; the same lanes into the same accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add((Vector128<float> Lower, Vector128<float> Upper) values) => (a0, a1) = Next(a0, a1, values);
+
+    /// <summary>(a0, a1) plus the squares of eight values given as halves, as the Add that takes halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<double>, Vector256<double>) Next(Vector256<double> a0, Vector256<double> a1, (Vector128<float> Lower, Vector128<float> Upper) values)
+    {
+        var (lo, hi) = (Widen(values.Lower), Widen(values.Upper));
+        return (a0 + (lo * lo), a1 + (hi * hi));
+
+        static Vector256<double> Widen(Vector128<float> v) => Avx.IsSupported ? Avx.ConvertToVector256Double(v) : Vector256.WidenLower(v.ToVector256Unsafe());
     }
 
     /// <summary>The accumulators a0 and a1 of a loop that ran <see cref="Next(Vector256{double}, float*)"/> itself.</summary>
@@ -584,8 +611,8 @@ internal static unsafe class HostRows
             var ahead = TSignApart.On ? local.MagnitudesEvenOdd256(i + step) : local.EvenOdd256(i + step);
             if (TSum.On)
             {
-                (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i).As<TC, float>());
-                (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i + Vector256<TC>.Count).As<TC, float>());
+                (a0, a1) = Squares256.Next(a0, a1, S.SquaresHalves256(next + i));
+                (a0, a1) = Squares256.Next(a0, a1, S.SquaresHalves256(next + i + Vector256<TC>.Count));
             }
 
             Finish(ref local, even, odd, y + i, i);
@@ -599,8 +626,8 @@ internal static unsafe class HostRows
 
         if (TSum.On)
         {
-            (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i).As<TC, float>());
-            (a0, a1) = Squares256.Next(a0, a1, S.SquaresLoad256(next + i + Vector256<TC>.Count).As<TC, float>());
+            (a0, a1) = Squares256.Next(a0, a1, S.SquaresHalves256(next + i));
+            (a0, a1) = Squares256.Next(a0, a1, S.SquaresHalves256(next + i + Vector256<TC>.Count));
         }
 
         Finish(ref local, even, odd, y + i, i);
@@ -703,6 +730,13 @@ internal static unsafe class HostRows
         int i = start;
         for (; i <= n - 16; i += 16)
         {
+            if (TL.HasHalves)
+            {
+                squares.Add(local.Halves256(i));
+                squares.Add(local.Halves256(i + 8));
+                continue;
+            }
+
             var x0 = local.V256(i, out var t0);
             var x1 = local.V256(i + 8, out var t1);
             squares.Add(x0);
@@ -720,7 +754,12 @@ internal static unsafe class HostRows
             product = 0d + Vector256.Sum(lo + hi);
         }
 
-        if (i <= n - 8)
+        if (i <= n - 8 && TL.HasHalves)
+        {
+            squares.Add(local.Halves256(i));
+            i += 8;
+        }
+        else if (i <= n - 8)
         {
             var x0 = local.V256(i, out var t0);
             squares.Add(x0);

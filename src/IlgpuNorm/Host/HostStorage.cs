@@ -111,7 +111,14 @@ internal unsafe interface IStorage<T, TC>
     /// <see cref="EvenOdd"/>): a row map that sums the next row beside it (<see cref="HostRows.MapEvenOdd"/>) reads them.</summary>
     static virtual Vector512<TC> SquaresLoad(T* p) => throw new NotSupportedException();
 
-    static virtual Vector256<TC> SquaresLoad256(T* p) => throw new NotSupportedException();
+    /// <summary>The 8 values at p whose squares the Vector256 reduction sums, as lanes 0-3 and 4-7 (<see cref="ILoad{TC}.Halves256(int)"/>).</summary>
+    static virtual (Vector128<float> Lower, Vector128<float> Upper) SquaresHalves256(T* p) => throw new NotSupportedException();
+
+    /// <summary>Whether <see cref="LoadHalves256(T*)"/> widens 8 values for fewer operations than <see cref="Load256(T*)"/> and a lane split.</summary>
+    static virtual bool HasLoadHalves256 => false;
+
+    /// <summary><see cref="Load256(T*)"/> as lanes 0-3 and 4-7.</summary>
+    static virtual (Vector128<TC> Lower, Vector128<TC> Upper) LoadHalves256(T* p) => throw new NotSupportedException();
 
     /// <summary>The row's Σ x² from the float64 sum of the squares of <see cref="SquaresLoad(T*)"/> over a whole row of
     /// blocks, in the reduction's lane order: what <see cref="SumOfSquares{TL}(ref TL, int)"/> returns for that row.</summary>
@@ -354,7 +361,7 @@ internal unsafe interface IFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
     static Vector512<float> IStorage<ushort, float>.SquaresLoad(ushort* p) => new HalfMagnitudeLoad(p).V512(0, out _);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> IStorage<ushort, float>.SquaresLoad256(ushort* p) => new HalfMagnitudeLoad(p).V256(0, out _);
+    static (Vector128<float> Lower, Vector128<float> Upper) IStorage<ushort, float>.SquaresHalves256(ushort* p) => new HalfMagnitudeLoad(p).Halves256(0);
 
     /// <summary>As <see cref="Float16Storage.SumOfSquares{TL}(ref TL, int)"/>: the magnitudes' sum scaled back, and a sum that
     /// is NaN or ≥ 2^32 again with the full widening.</summary>
@@ -511,7 +518,26 @@ internal unsafe interface IBFloat16Storage<TSelf> : ISixteenBitStorage<TSelf>
     static Vector512<float> IStorage<ushort, float>.SquaresLoad(ushort* p) => BFloat16Storage.Load(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> IStorage<ushort, float>.SquaresLoad256(ushort* p) => BFloat16Storage.Load256(p);
+    static (Vector128<float> Lower, Vector128<float> Upper) IStorage<ushort, float>.SquaresHalves256(ushort* p) => LoadHalves(p);
+
+    static bool IStorage<ushort, float>.HasLoadHalves256 => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector128<float> Lower, Vector128<float> Upper) IStorage<ushort, float>.LoadHalves256(ushort* p) => LoadHalves(p);
+
+    /// <summary>Eight bfloat16 values widened as lanes 0-3 and 4-7: each pattern interleaved above a zero half, one
+    /// <c>vpunpcklwd</c>/<c>vpunpckhwd</c> with the load folded in (against a <c>vpmovzxwd</c>, a shift and a lane extract).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector128<float> Lower, Vector128<float> Upper) LoadHalves(ushort* p)
+    {
+        if (!Sse2.IsSupported)
+        {
+            var v = BFloat16Storage.Load256(p);
+            return (v.GetLower(), v.GetUpper());
+        }
+
+        return (Sse2.UnpackLow(Vector128<ushort>.Zero, Vector128.Load(p)).AsSingle(), Sse2.UnpackHigh(Vector128<ushort>.Zero, Vector128.Load(p)).AsSingle());
+    }
 
     static float IStorage<ushort, float>.SquaresSum(double sum, ushort* row, int n) => (float)sum;
 
@@ -826,7 +852,18 @@ internal readonly unsafe struct HalfMagnitudeLoad(ushort* x) : ILoad<float>
     public Vector256<float> V256(int i, out Vector256<float> t)
     {
         t = default;
-        return ((Vector256.WidenLower(Vector128.Load(x + i).ToVector256Unsafe()) << 17) >> 4).AsSingle();
+        var h = Avx2.IsSupported ? Avx2.ConvertToVector256Int32(x + i).AsUInt32() : Vector256.WidenLower(Vector128.Load(x + i).ToVector256Unsafe());
+        return ((h << 17) >> 4).AsSingle();
+    }
+
+    public static bool HasHalves => true;
+
+    /// <summary>V256 as lanes 0-3 and 4-7 (a <c>vpmovzxwd</c> from memory, two shifts, a lane split).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public (Vector128<float> Lower, Vector128<float> Upper) Halves256(int i)
+    {
+        var v = V256(i, out _);
+        return (v.GetLower(), v.GetUpper());
     }
 
     /// <summary>The value widened exactly (an infinity or NaN stays one), times 2^-112 (exact: a float16 is a multiple of 2^-24).</summary>
