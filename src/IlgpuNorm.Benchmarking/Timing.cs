@@ -57,6 +57,52 @@ public static class Timing
     }
 
     /// <summary>
+    /// Measures several calls in alternation: after each one's warm-up, one timed batch of each in turn, round after round,
+    /// until every call has been timed for <paramref name="minTime"/> seconds and <see cref="MinSamples"/> samples. A machine
+    /// whose speed drifts (a VM's memory bandwidth moved 1.8x within one run) then moves every call's samples alike, and
+    /// ratios of the medians compare calls measured over the same seconds.
+    /// </summary>
+    /// <param name="calls">The calls, each on buffer set <c>s</c>, complete when it returns.</param>
+    /// <param name="sets">The buffer sets each call rotates through.</param>
+    /// <param name="minTime">The least time each call is timed, in seconds.</param>
+    /// <returns>Each call's median, in the order given.</returns>
+    public static TimingResult[] MeasureInterleaved(IReadOnlyList<Action<int>> calls, int sets, double minTime)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        int count = calls.Count;
+        var next = new int[count];
+        var batch = new int[count];
+        for (int k = 0; k < count; k++)
+        {
+            next[k] = WarmUp(calls[k], sets, minTime, out double single);
+            batch[k] = (int)Math.Clamp(Math.Ceiling(MinSampleSeconds / Math.Max(single, 1e-9)), 1, 1 << 16);
+        }
+
+        var samples = Enumerable.Range(0, count).Select(_ => new List<double>()).ToArray();
+        var timed = new double[count];
+        var timedCalls = new long[count];
+        while (samples[0].Count < MinSamples || timed.Min() < minTime)
+        {
+            for (int k = 0; k < count; k++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                for (int i = 0; i < batch[k]; i++)
+                {
+                    calls[k](next[k]);
+                    next[k] = next[k] + 1 == sets ? 0 : next[k] + 1;
+                }
+
+                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                samples[k].Add(seconds / batch[k]);
+                timed[k] += seconds;
+                timedCalls[k] += batch[k];
+            }
+        }
+
+        return Enumerable.Range(0, count).Select(k => new TimingResult(Median(samples[k]), timedCalls[k], samples[k].Count)).ToArray();
+    }
+
+    /// <summary>
     /// Calls every set once (the first call compiles kernels; no page is first written while timed), then goes on until
     /// the JIT has been quiet for minTime clamped to [0.12 s, 0.25 s] and for <see cref="MinQuietCalls"/> calls; or
     /// after at most max(10 × minTime, 2.5 × that quiet time), so that other threads that keep compiling (a test

@@ -68,7 +68,7 @@ internal static class BenchCommand
                     try
                     {
                         var result = backend.Kernels is null
-                            ? HostBench.Run(backend.Device, type, shape, options.MinTime, copies)
+                            ? HostBench.Run(backend.Device, type, shape, options.MinTime)
                             : DeviceBench.Run(backend.Device, backend.Kernels, type, shape, options.MinTime, copies);
                         results.Add(result);
                         progress.Finished(string.Create(CultureInfo.InvariantCulture,
@@ -239,7 +239,7 @@ internal static class BenchCommand
         {
             stdout.WriteLine(
                 $"host copy: the better of Span.CopyTo on 1 thread and Parallel.For over {host.Copy.Threads} contiguous parts " +
-                "(both in the JSON); host calls go through RmsNorm.Compute (validation and dispatch included).");
+                "(both in the JSON), timed for each cell in alternation with its calls; host calls go through RmsNorm.Compute (validation and dispatch included).");
             string l3 = DevicesCommand.FormatBytes(CachePolicy.LastLevelCache) + (CachePolicy.DetectedLastLevelCache is null ? " (assumed)" : string.Empty);
             stdout.WriteLine(
                 $"x from: cache = one buffer set, cache-hot; memory = rotating sets holding at least max(4 x L3, 512 MiB) (L3 {l3}), so x comes from memory.");

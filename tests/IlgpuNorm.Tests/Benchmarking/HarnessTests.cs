@@ -69,6 +69,24 @@ public class HarnessTests
     }
 
     [Fact]
+    public void MeasureInterleaved_TimesTheCallsInTurn_RoundAfterRound()
+    {
+        // Each call warms up alone, then every round times one batch of each in order: the call running changes twice
+        // in the warm-ups and three times a round. Timed one after the other, it would change twice in all.
+        int last = -1, changes = 0;
+        var calls = Enumerable.Range(0, 3).Select(k => (Action<int>)(_ =>
+        {
+            changes += last != k ? 1 : 0;
+            last = k;
+        })).ToArray();
+        var results = Timing.MeasureInterleaved(calls, sets: 2, minTime: 0.002);
+        Assert.Equal(3, results.Length);
+        Assert.All(results, r => Assert.Equal(results[0].Samples, r.Samples));
+        Assert.True(results[0].Samples >= Timing.MinSamples);
+        Assert.Equal(1 + 2 + (3 * results[0].Samples), changes); // the first call counts as a change from none
+    }
+
+    [Fact]
     public void Median_OddAndEven() =>
         Assert.Equal((3.0, 2.5), (Timing.Median([5, 1, 3]), Timing.Median([4, 1, 3, 2])));
 
