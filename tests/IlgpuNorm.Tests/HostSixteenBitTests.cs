@@ -256,8 +256,8 @@ public class HostSixteenBitTests
     /// The row reduction of a 16-bit row (bfloat16 widened in halves, float16 magnitudes) equals that of the same row
     /// widened to float32 first, bit for bit, on rows that show each value's accumulator lane: 4096 and 1 (squares
     /// 2^24 + 1, a float32 midpoint) and three 2^-15 in one lane of consecutive steps, whose squares tip the rounding only
-    /// when they meet before the large ones; the large one in that lane before or after them, or anywhere. Fails when two
-    /// lanes or accumulators swap (both widths).
+    /// when they meet before the large ones; the large one in that lane before or after them, or anywhere. Fails when a
+    /// value meets other values in its lane than it does in the float32 row's reduction (both widths).
     /// </summary>
     [Theory]
     [InlineData(false, 64)]
@@ -275,15 +275,8 @@ public class HostSixteenBitTests
         var seen = new HashSet<float>();
         for (int trial = 0; trial < 256; trial++)
         {
-            var x = new ushort[n];
-            int step = 8 * (1 + random.Next(2)), lane = random.Next(step), steps = n / step, first = random.Next(steps - 2);
-            var small = new[] { (first * step) + lane, ((first + 1) * step) + lane, ((first + 2) * step) + lane };
-            var rest = Enumerable.Range(0, n).Except(small).OrderBy(_ => random.Next()).ToArray();
-            var sameLane = Enumerable.Range(0, steps).Where(s => s < first || s > first + 2).Select(s => (s * step) + lane).ToArray();
-            int big = trial % 2 == 0 ? sameLane[random.Next(sameLane.Length)] : rest[0];
-            x[big] = Bits(4096);
-            x[rest.First(i => i != big)] = Bits(1);
-            x[small[0]] = x[small[1]] = x[small[2]] = Bits(Math.ScaleB(1, -15));
+            int step = 8 * (1 + random.Next(2)), lane = random.Next(step), first = random.Next((n / step) - 2);
+            var (x, big) = LaneRow(random, n, step, lane, first, bigInLane: trial % 2 == 0, Bits);
             float expected = HostRows.SumOfSquares(x.Select(Value).ToArray());
             float actual = bfloat16 ? HostRowsHelper.SumOfSquares<BFloat16Storage>(x) : HostRowsHelper.SumOfSquares<Float16Storage>(x);
             Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual),
@@ -292,6 +285,28 @@ public class HostSixteenBitTests
         }
 
         Assert.True(distinct >= 2, "the rows must round both ways, or they show no lane"); // the test's own power
+    }
+
+    /// <summary>
+    /// A row whose float32 Σ x² shows each value's accumulator lane: three 2^-15 at <paramref name="offset"/> of steps
+    /// <paramref name="first"/> to first + 2 of <paramref name="step"/> elements (anywhere when first &lt; 0), 4096 in the same
+    /// lane of another step (<paramref name="bigInLane"/>, where there is one) or anywhere, and 1 anywhere else: squares
+    /// summing to the float32 midpoint 2^24 + 1 plus three 2^-30, which tip the rounding only when they meet before the
+    /// large ones. Returns the row and where 4096 is.
+    /// </summary>
+    private static (ushort[] Row, int Big) LaneRow(Random random, int n, int step, int offset, int first, bool bigInLane, Func<double, ushort> bits)
+    {
+        var row = new ushort[n];
+        var small = first < 0
+            ? Enumerable.Range(0, n).OrderBy(_ => random.Next()).Take(3).ToArray()
+            : [(first * step) + offset, ((first + 1) * step) + offset, ((first + 2) * step) + offset];
+        var rest = Enumerable.Range(0, n).Except(small).OrderBy(_ => random.Next()).ToArray();
+        var sameLane = Enumerable.Range(0, n / step).Where(s => first >= 0 && (s < first || s > first + 2)).Select(s => (s * step) + offset).ToArray();
+        int big = bigInLane && sameLane.Length > 0 ? sameLane[random.Next(sameLane.Length)] : rest[0]; // in the small values' lane, before or after them, or anywhere
+        row[big] = bits(4096);
+        row[rest.First(i => i != big)] = bits(1);
+        row[small[0]] = row[small[1]] = row[small[2]] = bits(Math.ScaleB(1, -15));
+        return (row, big);
     }
 
     public static TheoryData<bool, int, bool> EvenOddRows() => new()
@@ -433,20 +448,10 @@ public class HostSixteenBitTests
         int plain = rows.Count;
         for (int trial = 0; trial < 256 && n >= 8; trial++)
         {
-            var row = new ushort[n];
             // The small values at one offset of three consecutive blocks where there are three (one accumulator lane,
-            // in consecutive steps), else anywhere; the large ones anywhere else.
+            // in consecutive steps), else anywhere.
             int block = HostRows.PairBlock, offset = random.Next(block), first = blocks >= 3 ? random.Next(blocks - 2) : -1;
-            var small = first < 0
-                ? Enumerable.Range(0, n).OrderBy(_ => random.Next()).Take(3).ToArray()
-                : [(first * block) + offset, ((first + 1) * block) + offset, ((first + 2) * block) + offset];
-            var rest = Enumerable.Range(0, n).Except(small).OrderBy(_ => random.Next()).ToArray();
-            var sameLane = Enumerable.Range(0, blocks).Where(b => first >= 0 && (b < first || b > first + 2)).Select(b => (b * block) + offset).ToArray();
-            int big = trial % 2 == 0 && sameLane.Length > 0 ? sameLane[random.Next(sameLane.Length)] : rest[0]; // in the small values' lane, before or after them, or anywhere
-            row[big] = Bits(4096);
-            row[rest.First(i => i != big)] = Bits(1);
-            row[small[0]] = row[small[1]] = row[small[2]] = Bits(Math.ScaleB(1, -15));
-            rows.Add(row);
+            rows.Add(LaneRow(random, n, block, offset, first, bigInLane: trial % 2 == 0, Bits).Row);
         }
 
         var expectedY = new ushort[n];
