@@ -3,21 +3,23 @@ using System.Globalization;
 namespace IlgpuNorm.Benchmarks;
 
 /// <summary>
-/// A benchmark shape: <see cref="Rows"/> rows of <see cref="Columns"/> float32 elements, normalized over the
-/// last axis. Shown as <c>ROWSxCOLUMNS</c>; sorts by size, so summaries list shapes smallest first.
+/// A benchmark shape: <see cref="Rows"/> rows of <see cref="Columns"/> elements of <see cref="ElementBytes"/> bytes
+/// (float32 unless given), normalized over the last axis. Shown as <c>ROWSxCOLUMNS</c>; sorts by size, so summaries
+/// list shapes smallest first.
 /// </summary>
 /// <param name="Rows">The leading dimension (tokens).</param>
 /// <param name="Columns">The normalized length (hidden size).</param>
-public sealed record RmsNormShape(int Rows, int Columns) : IComparable<RmsNormShape>, IComparable
+/// <param name="ElementBytes">Bytes per element: 4 (float32), 2 (float16, bfloat16).</param>
+public sealed record RmsNormShape(int Rows, int Columns, int ElementBytes = sizeof(float)) : IComparable<RmsNormShape>, IComparable
 {
     /// <summary>Elements of x (and of y).</summary>
     public int Elements => Rows * Columns;
 
-    /// <summary>Bytes of x (and of y) in float32.</summary>
-    public long TensorBytes => (long)Elements * sizeof(float);
+    /// <summary>Bytes of x (and of y).</summary>
+    public long TensorBytes => (long)Elements * ElementBytes;
 
-    /// <summary>Bytes of the weight in float32.</summary>
-    public long WeightBytes => (long)Columns * sizeof(float);
+    /// <summary>Bytes of the weight.</summary>
+    public long WeightBytes => (long)Columns * ElementBytes;
 
     /// <inheritdoc />
     public int CompareTo(RmsNormShape? other) =>
