@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
+using IlgpuNorm.Benchmarking;
 
 namespace IlgpuNorm.Benchmarks;
 
@@ -96,16 +97,7 @@ public unsafe class HostRmsNormBenchmarks : IDisposable
     public void CopyParallel()
     {
         int s = NextSet();
-        float* source = inputs[s];
-        float* destination = outputs[s];
-        long length = Length;
-        int parts = Environment.ProcessorCount;
-        Parallel.For(0, parts, part =>
-        {
-            long first = length * part / parts;
-            long last = length * (part + 1) / parts;
-            new Span<float>(source + first, (int)(last - first)).CopyTo(new Span<float>(destination + first, (int)(last - first)));
-        });
+        HostBench.CopyParallel(inputs[s], outputs[s], Length, Environment.ProcessorCount);
     }
 
     /// <summary>ONNX Runtime 1.31's CPU RMSNormalization (opset 23) on every core, on the same buffers.</summary>

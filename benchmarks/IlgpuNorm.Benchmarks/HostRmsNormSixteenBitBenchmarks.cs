@@ -79,15 +79,7 @@ public unsafe class HostRmsNormSixteenBitBenchmarks<T> : IDisposable
     public void CopyParallel()
     {
         int s = NextSet();
-        T* source = inputs[s];
-        T* destination = outputs[s];
-        int parts = Environment.ProcessorCount;
-        int count = length;
-        Parallel.For(0, parts, part =>
-        {
-            var (start, size) = HostBench.Part(count, parts, part);
-            new Span<T>(source + start, size).CopyTo(new Span<T>(destination + start, size));
-        });
+        HostBench.CopyParallel(inputs[s], outputs[s], length, Environment.ProcessorCount);
     }
 
     /// <summary>The library: RmsNorm.Compute on the host device into a preallocated destination.</summary>
