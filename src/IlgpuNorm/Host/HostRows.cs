@@ -228,14 +228,6 @@ internal struct Squares256
         return a + (v * v);
     }
 
-    /// <summary>(a0, a1) plus the squares of eight values, as <see cref="Add(Vector256{float})"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector256<double>, Vector256<double>) Next(Vector256<double> a0, Vector256<double> a1, Vector256<float> values)
-    {
-        var (lo, hi) = Vector256.Widen(values);
-        return (a0 + (lo * lo), a1 + (hi * hi));
-    }
-
     /// <summary><see cref="Add(Vector256{float})"/> of eight values given as their lanes 0-3 and 4-7 (<see cref="ILoad{TC}.Halves256(int)"/>):
     /// each widened by one <c>vcvtps2pd</c>, no lane extract; the same lanes into the same accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
